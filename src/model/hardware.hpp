@@ -1,0 +1,40 @@
+#pragma once
+// Facts about models and GPUs that the latency and memory models need. These are public
+// architecture numbers (model cards / papers), not measurements.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace aladdin {
+
+struct model_spec {
+  std::string name;          // as in profiles: "llama2-70b"
+  int layers = 0;
+  int kv_heads = 0;          // key/value heads (GQA); equals attention heads for MHA models
+  int head_dim = 0;
+  int bytes_per_value = 2;   // fp16/bf16 weights and KV cache
+  double parameters = 0;     // number of weights
+
+  // KV-cache bytes per token: a key and a value vector per layer and KV head.
+  double kv_bytes_per_token() const {
+    return 2.0 * layers * kv_heads * head_dim * bytes_per_value;
+  }
+  double weight_bytes() const { return parameters * bytes_per_value; }
+};
+
+struct gpu_spec {
+  std::string name;          // as in profiles: "a100-80gb"
+  double memory_bytes = 0;
+};
+
+// Built-in catalogue. Lookups accept the profile spelling and common aliases
+// ("llama2-70b", "Llama-2-70b-hf"; "a100", "a100-80gb"), case-insensitively.
+const std::vector<model_spec>& builtin_models();
+const std::vector<gpu_spec>& builtin_gpus();
+std::optional<model_spec> find_model(std::string_view name);
+std::optional<gpu_spec> find_gpu(std::string_view name);
+
+}  // namespace aladdin

@@ -40,12 +40,12 @@ class rng {
 
   // Uniform integer in [0, n) without modulo bias (Lemire's multiply-and-reject). n > 0.
   std::uint64_t below(std::uint64_t n) {
-    unsigned __int128 m = static_cast<unsigned __int128>(next()) * n;
+    u128 m = static_cast<u128>(next()) * n;
     auto low = static_cast<std::uint64_t>(m);
     if (low < n) {
       const std::uint64_t threshold = -n % n;
       while (low < threshold) {
-        m = static_cast<unsigned __int128>(next()) * n;
+        m = static_cast<u128>(next()) * n;
         low = static_cast<std::uint64_t>(m);
       }
     }
@@ -63,6 +63,7 @@ class rng {
   }
 
  private:
+  __extension__ typedef unsigned __int128 u128;  // GCC/Clang builtin; the extension is deliberate
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   std::uint64_t state_[4];
 };

@@ -1,0 +1,54 @@
+#pragma once
+// The fleet as placement sees it: one worker_schedule per worker, which workers take new
+// queries, and the length source every schedule predicts with. Owned by whoever drives the
+// fleet (the simulator, or the control plane's actors), updated as workers report, and passed
+// to policies read-only.
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "placement/worker_schedule.hpp"
+
+namespace aladdin {
+
+class cluster_state {
+ public:
+  explicit cluster_state(const length_source* lengths, schedule_options options = {});
+
+  worker_id add_worker(worker_profile profile);
+  // A draining worker keeps its queries but takes no new ones.
+  void drain(worker_id w);
+  // The worker is gone; whatever it held is the caller's to re-place or fail.
+  void remove_worker(worker_id w);
+
+  bool exists(worker_id w) const;
+  bool accepting(worker_id w) const;
+  // Workers that take new queries, in increasing id (the tie-break order of every policy).
+  std::span<const worker_id> accepting_workers() const { return accepting_; }
+  std::size_t worker_count() const { return live_; }
+
+  const worker_schedule& at(worker_id w) const { return *slots_[w.value].schedule; }
+  worker_schedule& at(worker_id w) { return *slots_[w.value].schedule; }
+
+  const length_source& lengths() const { return *lengths_; }
+  const schedule_options& options() const { return options_; }
+
+  // The expected output length of a new query, as the length source sees it: what every
+  // policy is given in query_request::expected_output_tokens.
+  double expected_output(const query_lengths& q) const { return lengths_->expected_total(q); }
+
+ private:
+  struct slot {
+    std::unique_ptr<worker_schedule> schedule;
+    bool accepting = false;
+  };
+  const length_source* lengths_;
+  schedule_options options_;
+  std::vector<slot> slots_;
+  std::vector<worker_id> accepting_;
+  std::size_t live_ = 0;
+};
+
+}  // namespace aladdin

@@ -1,0 +1,275 @@
+#include "placement/worker_schedule.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+#include <numeric>
+
+namespace aladdin {
+
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+}
+
+worker_schedule::worker_schedule(worker_profile profile, const length_source* lengths,
+                                 schedule_options options)
+    : profile_(std::move(profile)), lengths_(lengths), options_(options) {
+  assert(lengths_ != nullptr);
+  rebuild(0);
+}
+
+worker_schedule::entry* worker_schedule::find(query_id q) {
+  for (auto& e : entries_)
+    if (e.id == q) return &e;
+  return nullptr;
+}
+
+const worker_schedule::entry* worker_schedule::find(query_id q) const {
+  for (const auto& e : entries_)
+    if (e.id == q) return &e;
+  return nullptr;
+}
+
+bool worker_schedule::holds(query_id q) const { return find(q) != nullptr; }
+
+int worker_schedule::generated_of(const entry& e) const {
+  return static_cast<int>(e.base + iteration_) - e.lengths.input_tokens;
+}
+
+double worker_schedule::kv_used_tokens() const {
+  return sum_base_ + static_cast<double>(entries_.size()) * iteration_;
+}
+
+double worker_schedule::iteration_s() const {
+  if (entries_.empty()) return 0;
+  const auto m = static_cast<double>(entries_.size());
+  return profile_.decode.time(sum_base_ + m * iteration_, m);
+}
+
+void worker_schedule::add_queued(const query_request& q, const query_lengths& lengths,
+                                 double now) {
+  entry e;
+  e.id = q.id;
+  e.lengths = lengths;
+  e.slo = q.slo;
+  e.arrival_s = q.arrival_s;
+  e.prefill_s = profile_.prefill.time_one(q.input_tokens);
+  // Until its prefill, a query is planned as if it started decoding now.
+  e.base = q.input_tokens - iteration_;
+  e.finish = iteration_ + std::max(1.0, q.expected_output_tokens);
+  pending_prefill_s_ += e.prefill_s;
+  entries_.push_back(e);
+  rebuild(now);
+}
+
+void worker_schedule::start_decoding(query_id q, double now) {
+  entry* e = find(q);
+  if (e == nullptr || e->running) return;
+  e->running = true;
+  pending_prefill_s_ -= e->prefill_s;
+  if (pending_prefill_s_ < 1e-12) pending_prefill_s_ = 0;
+  e->first_token_s = now;
+  e->base = e->lengths.input_tokens + 1 - iteration_;  // the prefill produced token 1
+  repredict(*e, 1);
+  rebuild(now);
+}
+
+void worker_schedule::repredict(entry& e, double generated) {
+  const double remaining =
+      std::max(1.0, lengths_->expected_remaining(e.lengths, static_cast<int>(generated)));
+  e.finish = iteration_ + remaining;
+  // ATGT = (t_last − t_first) / (L − 1): the decode time budget ends at first + slo·(L − 1).
+  const double total = generated + remaining;
+  e.budget_anchor = e.first_token_s + e.slo.atgt_s * options_.atgt_headroom * (total - 1);
+}
+
+void worker_schedule::advance_decode(int iterations, double now) {
+  if (iterations <= 0) return;
+  iteration_ += iterations;
+  bool changed = false;
+  for (auto& e : entries_) {
+    if (!e.running) {
+      // A queued query makes no progress: keep its planned context and end where they were.
+      e.base -= iterations;
+      e.finish += iterations;
+      changed = true;
+    }
+  }
+  if (running_ > 0 && iteration_ >= min_finish_) {
+    // Some queries outlived their prediction: ask the length source again (it conditions on
+    // the tokens already produced, so the new estimate is never "about to finish").
+    for (auto& e : entries_)
+      if (e.running && e.finish <= iteration_) repredict(e, generated_of(e));
+    changed = true;
+  }
+  if (changed) rebuild(now);
+}
+
+void worker_schedule::set_progress(query_id q, int generated_tokens, double now) {
+  entry* e = find(q);
+  if (e == nullptr || !e->running) return;
+  e->base = e->lengths.input_tokens + generated_tokens - iteration_;
+  repredict(*e, generated_tokens);
+  rebuild(now);
+}
+
+void worker_schedule::remove(query_id q) {
+  auto it = std::find_if(entries_.begin(), entries_.end(),
+                         [&](const entry& e) { return e.id == q; });
+  if (it == entries_.end()) return;
+  if (!it->running) {
+    pending_prefill_s_ -= it->prefill_s;
+    if (pending_prefill_s_ < 1e-12 || entries_.size() == 1) pending_prefill_s_ = 0;
+  }
+  *it = entries_.back();
+  entries_.pop_back();
+  rebuild(last_now_);
+}
+
+void worker_schedule::rebuild(double now) {
+  last_now_ = now;
+  const std::size_t m = entries_.size();
+  sum_base_ = 0;
+  running_ = 0;
+  min_finish_ = kInf;
+  min_queued_atgt_ = kInf;
+  for (const auto& e : entries_) {
+    sum_base_ += e.base;
+    if (e.running) {
+      ++running_;
+      min_finish_ = std::min(min_finish_, e.finish);
+    } else {
+      min_queued_atgt_ = std::min(min_queued_atgt_, e.slo.atgt_s * options_.atgt_headroom);
+    }
+  }
+
+  // KV profile over entries sorted by predicted finish.
+  order_.resize(m);
+  std::iota(order_.begin(), order_.end(), std::size_t{0});
+  std::sort(order_.begin(), order_.end(), [&](std::size_t a, std::size_t b) {
+    if (entries_[a].finish != entries_[b].finish) return entries_[a].finish < entries_[b].finish;
+    return entries_[a].id < entries_[b].id;
+  });
+  finish_sorted_.resize(m);
+  suffix_base_.resize(m + 1);
+  suffix_peak_max_.resize(m + 1);
+  prefix_peak_plus_finish_max_.resize(m);
+  suffix_base_[m] = 0;
+  suffix_peak_max_[m] = -kInf;
+  for (std::size_t k = m; k-- > 0;) {
+    const entry& e = entries_[order_[k]];
+    finish_sorted_[k] = e.finish;
+    suffix_base_[k] = suffix_base_[k + 1] + e.base;
+    // Just before entry k ends, it and every later-ending entry hold base + finish_k tokens.
+    const double peak_k = suffix_base_[k] + static_cast<double>(m - k) * e.finish;
+    suffix_peak_max_[k] = std::max(suffix_peak_max_[k + 1], peak_k);
+  }
+  double running_max = -kInf;
+  for (std::size_t k = 0; k < m; ++k) {
+    const double peak_k = suffix_base_[k] + static_cast<double>(m - k) * finish_sorted_[k];
+    running_max = std::max(running_max, peak_k + finish_sorted_[k]);
+    prefix_peak_plus_finish_max_[k] = running_max;
+  }
+  peak_kv_ = m == 0 ? 0 : suffix_peak_max_[0];
+
+  // ATGT bounds over running entries whose budget can still be met at the current iteration
+  // time. A query already past saving is left out: refusing new work would not save it, and
+  // would idle the worker until it ends.
+  const double t_now = iteration_s();
+  min_anchor_ = kInf;
+  max_remaining_ = 0;
+  least_slack_ = kInf;
+  least_slack_anchor_ = 0;
+  least_slack_remaining_ = 0;
+  for (auto& e : entries_) {
+    if (!e.running) continue;
+    const double remaining = e.finish - iteration_;
+    const double slack = e.budget_anchor - now - remaining * t_now;
+    e.doomed = slack < 0;
+    if (e.doomed) continue;
+    min_anchor_ = std::min(min_anchor_, e.budget_anchor);
+    max_remaining_ = std::max(max_remaining_, remaining);
+    if (slack < least_slack_) {
+      least_slack_ = slack;
+      least_slack_anchor_ = e.budget_anchor;
+      least_slack_remaining_ = remaining;
+    }
+  }
+}
+
+double worker_schedule::peak_with(double base_q, double finish_q) const {
+  const std::size_t m = finish_sorted_.size();
+  if (m == 0) return base_q + finish_q;
+  const std::size_t k =
+      static_cast<std::size_t>(std::lower_bound(finish_sorted_.begin(), finish_sorted_.end(),
+                                                finish_q) -
+                               finish_sorted_.begin());
+  double peak = -kInf;
+  // Entries ending before q: their peaks now also carry q's context at that moment.
+  if (k > 0) peak = prefix_peak_plus_finish_max_[k - 1] + base_q;
+  // Just before q ends: q plus everything still running.
+  peak = std::max(peak, suffix_base_[k] + static_cast<double>(m - k) * finish_q + base_q +
+                            finish_q);
+  // After q has ended, nothing changes for the rest.
+  peak = std::max(peak, suffix_peak_max_[k]);
+  return peak;
+}
+
+bool worker_schedule::atgt_budgets_hold(double t_new, double stall_s, double now) const {
+  if (min_anchor_ == kInf) return true;  // nothing running that can still be saved
+  // Sufficient: the smallest budget against the longest remaining life.
+  if (min_anchor_ - now - max_remaining_ * t_new - stall_s >= 0) return true;
+  // Necessary: the entry with least slack today.
+  if (least_slack_anchor_ - now - least_slack_remaining_ * t_new - stall_s < 0) return false;
+  for (const auto& e : entries_) {
+    if (!e.running || e.doomed) continue;
+    if (e.budget_anchor - now - (e.finish - iteration_) * t_new - stall_s < 0) return false;
+  }
+  return true;
+}
+
+fit_result worker_schedule::evaluate(const query_request& q, double now) const {
+  fit_result r;
+  const double in = q.input_tokens;
+  const double prefill_q = profile_.prefill.time_one(in);
+  const auto m = static_cast<double>(entries_.size());
+
+  // TTFT: what is already waited, the decode iteration in flight, the prefills queued ahead.
+  const double t_now = iteration_s();
+  r.predicted_ttft_s = std::max(0.0, now - q.arrival_s) + (running_ > 0 ? t_now : 0.0) +
+                       pending_prefill_s_ + prefill_q;
+  if (r.predicted_ttft_s > q.slo.ttft_s * options_.ttft_headroom) {
+    r.reason = reject_reason::ttft;
+    return r;
+  }
+
+  // The decode iteration once q is in the batch must suit every queued query and q itself.
+  const double t_new = profile_.decode.time(sum_base_ + m * iteration_ + in, m + 1);
+  r.predicted_iteration_s = t_new;
+  const double atgt_limit = std::min(q.slo.atgt_s * options_.atgt_headroom, min_queued_atgt_);
+  if (t_new > atgt_limit) {
+    r.reason = reject_reason::atgt;
+    return r;
+  }
+
+  const double capacity = profile_.kv.capacity_tokens * options_.kv_headroom;
+  const double expected = std::max(1.0, q.expected_output_tokens);
+  r.predicted_peak_kv_tokens = peak_with(in - iteration_, iteration_ + expected);
+  if (r.predicted_peak_kv_tokens > capacity) {
+    r.reason = reject_reason::kv;
+    return r;
+  }
+
+  // Running queries absorb the prefills ahead of them and q's own.
+  if (running_ > 0 && !atgt_budgets_hold(t_new, pending_prefill_s_ + prefill_q, now)) {
+    r.reason = reject_reason::atgt;
+    return r;
+  }
+
+  r.feasible = true;
+  r.tightness = std::max(capacity > 0 ? r.predicted_peak_kv_tokens / capacity : 1.0,
+                         t_new / atgt_limit);
+  return r;
+}
+
+}  // namespace aladdin

@@ -1,0 +1,135 @@
+#pragma once
+// The predicted schedule of one worker: the queries it holds, their predicted lengths, and what
+// the latency model says about TTFT, ATGT and KV if one more query joins. This is the state of
+// the "per-worker placement" component; it is kept incrementally (assign, first token, decode
+// progress, completion) and answers `evaluate` in O(log n) in the common case.
+//
+// Time model. Decode progress is counted in decode iterations: every running query gains one
+// token per iteration. A query's context at absolute iteration x is base + x, and it is expected
+// to finish at iteration `finish`; both stay constant while the worker decodes normally, so
+// progress costs O(1) (`advance_decode`) and only arrivals, completions and re-predictions
+// rebuild the derived arrays.
+//
+// Constraints checked for a new query q (prefill-prioritised engine, as vLLM's default):
+//   TTFT  (now − arrival) + one decode iteration + queued prefills + prefill(q) ≤ SLO_ttft(q)
+//   ATGT  for every running query j: its decode time budget left, slo_j·(L_j − 1) − elapsed_j,
+//         covers the prefill stalls (queued prefills + prefill(q)) plus its remaining tokens at
+//         the new iteration time t' = t_dec(batch + q); and t' ≤ slo of every queued query and q
+//   KV    the predicted peak, over the future, of Σ context of all queries + q ≤ capacity,
+//         where each query grows one token per iteration and frees its KV at its predicted end
+// Tightness (for best fit) is the most loaded dimension after adding q: max(peak KV / capacity,
+// t' / tightest ATGT SLO).
+
+#include <cstdint>
+#include <vector>
+
+#include "model/latency_model.hpp"
+#include "placement/length_source.hpp"
+#include "placement/types.hpp"
+
+namespace aladdin {
+
+struct schedule_options {
+  // Fraction of each SLO the model may plan to use: < 1 keeps headroom for model error.
+  double ttft_headroom = 1.0;
+  double atgt_headroom = 1.0;
+  double kv_headroom = 1.0;
+};
+
+struct fit_result {
+  bool feasible = false;
+  reject_reason reason = reject_reason::none;  // the first constraint that failed
+  double tightness = 0;                        // in [0, 1+] after adding the query
+  double predicted_ttft_s = 0;
+  double predicted_iteration_s = 0;            // t' with the query in the batch
+  double predicted_peak_kv_tokens = 0;
+};
+
+class worker_schedule {
+ public:
+  worker_schedule(worker_profile profile, const length_source* lengths,
+                  schedule_options options = {});
+
+  // --- lifecycle, driven by what the worker reports -----------------------------------------
+  // Assigned, waiting for its prefill.
+  void add_queued(const query_request& q, const query_lengths& lengths, double now);
+  // Its prefill ended: the first token is out and it joins the decode batch.
+  void start_decoding(query_id q, double now);
+  // Every running query produced `iterations` more tokens.
+  void advance_decode(int iterations, double now);
+  // Resynchronise one query's progress (heartbeats of a live worker).
+  void set_progress(query_id q, int generated_tokens, double now);
+  // Finished, failed or moved elsewhere.
+  void remove(query_id q);
+
+  // --- questions placement asks ---------------------------------------------------------------
+  fit_result evaluate(const query_request& q, double now) const;
+
+  // --- summary read by every policy -----------------------------------------------------------
+  int outstanding() const { return static_cast<int>(entries_.size()); }
+  int running() const { return running_; }
+  int queued() const { return static_cast<int>(entries_.size()) - running_; }
+  double kv_used_tokens() const;        // context held now (queued prompts included)
+  double kv_capacity_tokens() const { return profile_.kv.capacity_tokens; }
+  double predicted_peak_kv_tokens() const { return peak_kv_; }
+  double pending_prefill_s() const { return pending_prefill_s_; }
+  double iteration_s() const;           // decode iteration time of the current batch
+  bool holds(query_id q) const;
+  const worker_profile& profile() const { return profile_; }
+
+ private:
+  struct entry {
+    query_id id;
+    query_lengths lengths;
+    slo_target slo;
+    double arrival_s = 0;
+    bool running = false;
+    double prefill_s = 0;      // predicted prefill time (while queued)
+    double base = 0;           // context at iteration x is base + x
+    double finish = 0;         // predicted iteration of the last token
+    double first_token_s = 0;  // running only
+    double budget_anchor = 0;  // slo·(L − 1) + first_token_s: decode time budget ends here
+    bool doomed = false;       // its ATGT is lost already: not a reason to refuse new work
+  };
+
+  entry* find(query_id q);
+  const entry* find(query_id q) const;
+  void repredict(entry& e, double generated);
+  void rebuild(double now);
+  int generated_of(const entry& e) const;
+  double peak_with(double base_q, double finish_q) const;
+  bool atgt_budgets_hold(double t_new, double stall_s, double now) const;
+
+  worker_profile profile_;
+  const length_source* lengths_;
+  schedule_options options_;
+  std::vector<entry> entries_;
+  int running_ = 0;
+  double iteration_ = 0;           // absolute decode iterations since the worker started
+  double sum_base_ = 0;            // Σ base over all entries
+  double pending_prefill_s_ = 0;   // Σ prefill_s of queued entries
+  double min_finish_ = 0;          // earliest predicted finish among running entries
+  double min_queued_atgt_ = 0;     // tightest ATGT SLO among queued entries (∞: none)
+
+  // KV profile, over entries sorted by finish: suffix sums of base, suffix max of the peak
+  // reached just before each finish, and prefix max of (that peak + finish).
+  std::vector<double> finish_sorted_;
+  std::vector<double> suffix_base_;
+  std::vector<double> suffix_peak_max_;
+  std::vector<double> prefix_peak_plus_finish_max_;
+  double peak_kv_ = 0;
+
+  // ATGT bounds over running entries: each must keep anchor − now − remaining·t' − stall ≥ 0.
+  // The least anchor against the longest remaining life is a cheap sufficient test; the entry
+  // with least slack at today's iteration time is a cheap necessary one; only in between does
+  // evaluate walk the entries.
+  double min_anchor_ = 0;
+  double max_remaining_ = 0;
+  double least_slack_ = 0;
+  double least_slack_anchor_ = 0;
+  double least_slack_remaining_ = 0;
+  double last_now_ = 0;
+  std::vector<std::size_t> order_;  // scratch for rebuild
+};
+
+}  // namespace aladdin

@@ -1,0 +1,228 @@
+// The aladdin policy and the worker schedule it decides with.
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "placement/aladdin_policy.hpp"
+#include "placement_fixtures.hpp"
+
+using namespace aladdin;
+using namespace aladdin::testing;
+
+TEST_CASE("aladdin policy: rejects a worker whose KV would overflow") {
+  fixed_lengths lengths(500);
+  cluster_state c(&lengths);
+  c.add_worker(test_profile(2000));
+  aladdin_policy p("aladdin");
+  decision_context ctx;
+  // 1000 prompt + 500 expected output = 1500 at peak: fits alone.
+  auto first = place_and_commit(c, p, make_query(c, 1, 1000, 500, 0), 500, ctx);
+  REQUIRE(first.placed);
+  // A second one would need 3000 tokens at the common peak.
+  auto second = p.place(c, make_query(c, 2, 1000, 500, 0), ctx);
+  CHECK_FALSE(second.placed);
+  CHECK(second.reason == reject_reason::kv);
+}
+
+TEST_CASE("aladdin policy: KV is checked at the future peak, not today") {
+  fixed_lengths lengths(1000);
+  cluster_state c(&lengths);
+  c.add_worker(test_profile(2500));
+  aladdin_policy p("aladdin");
+  decision_context ctx;
+  // Today each query holds 100 tokens, but both grow to 1100 before ending together.
+  REQUIRE(place_and_commit(c, p, make_query(c, 1, 100, 1000, 0), 1000, ctx).placed);
+  CHECK(c.at(worker_id{0}).kv_used_tokens() == doctest::Approx(100));
+  auto second = p.place(c, make_query(c, 2, 100, 1000, 0), ctx);
+  CHECK(second.placed);  // 2200 ≤ 2500
+  REQUIRE(place_and_commit(c, p, make_query(c, 2, 100, 1000, 0), 1000, ctx).placed);
+  auto third = p.place(c, make_query(c, 3, 100, 1000, 0), ctx);
+  CHECK_FALSE(third.placed);  // 3300 > 2500 although only 300 tokens are held now
+  CHECK(third.reason == reject_reason::kv);
+}
+
+TEST_CASE("aladdin policy: rejects when the queue ahead breaks the TTFT SLO") {
+  fixed_lengths lengths(100);
+  cluster_state c(&lengths);
+  c.add_worker(test_profile());
+  aladdin_policy p("aladdin");
+  decision_context ctx;
+  // Each 4000-token prefill takes 0.82 s: the third in line would wait past 2 s.
+  REQUIRE(place_and_commit(c, p, make_query(c, 1, 4000, 100, 0), 100, ctx).placed);
+  REQUIRE(place_and_commit(c, p, make_query(c, 2, 4000, 100, 0), 100, ctx).placed);
+  auto third = p.place(c, make_query(c, 3, 4000, 100, 0), ctx);
+  CHECK_FALSE(third.placed);
+  CHECK(third.reason == reject_reason::ttft);
+  // Time already spent waiting counts against the SLO too.
+  fixed_lengths l2(100);
+  cluster_state idle(&l2);
+  idle.add_worker(test_profile());
+  ctx.now_s = 1.5;
+  auto late = p.place(idle, make_query(idle, 4, 4000, 100, /*arrival*/ 0.0), ctx);
+  CHECK_FALSE(late.placed);
+  CHECK(late.reason == reject_reason::ttft);
+}
+
+TEST_CASE("aladdin policy: protects the ATGT of queries already running") {
+  fixed_lengths lengths(50);
+  cluster_state c(&lengths);
+  c.add_worker(test_profile());
+  aladdin_policy p("aladdin");
+  decision_context ctx;
+  // A running query with a tight ATGT SLO: 45 ms per token against ~40 ms iterations.
+  auto q1 = make_query(c, 1, 100, 50, 0, {2.0, 0.045});
+  REQUIRE(place_and_commit(c, p, q1, 50, ctx).placed);
+  c.at(worker_id{0}).start_decoding(q1.id, 0.05);
+  ctx.now_s = 0.05;
+  // A 3000-token prefill (0.62 s) would stall it by more than its whole budget of slack.
+  auto big = p.place(c, make_query(c, 2, 3000, 50, 0.05, {10.0, 1.0}), ctx);
+  CHECK_FALSE(big.placed);
+  CHECK(big.reason == reject_reason::atgt);
+  // A short prompt fits.
+  auto small = p.place(c, make_query(c, 3, 20, 50, 0.05, {10.0, 1.0}), ctx);
+  CHECK(small.placed);
+}
+
+TEST_CASE("aladdin policy: a query whose own decode is too slow is rejected as atgt") {
+  fixed_lengths lengths(100);
+  cluster_state c(&lengths);
+  c.add_worker(test_profile());
+  aladdin_policy p("aladdin");
+  decision_context ctx;
+  auto out = p.place(c, make_query(c, 1, 100, 100, 0, {2.0, 0.01}), ctx);  // 10 ms < 40 ms floor
+  CHECK_FALSE(out.placed);
+  CHECK(out.reason == reject_reason::atgt);
+}
+
+TEST_CASE("aladdin policy: best fit packs the fuller feasible worker, lower id on ties") {
+  fixed_lengths lengths(100);
+  cluster_state c(&lengths);
+  for (int i = 0; i < 3; ++i) c.add_worker(test_profile(20000));
+  aladdin_policy p("aladdin");
+  decision_context ctx;
+  // Ties on an idle fleet go to worker 0, and then worker 0 stays the tightest fit.
+  for (std::uint64_t i = 0; i < 5; ++i) {
+    auto out = place_and_commit(c, p, make_query(c, i, 1000, 100, 0, {60, 0.1}), 100, ctx);
+    REQUIRE(out.placed);
+    CHECK(out.worker.value == 0);
+  }
+  // Load worker 2 beyond worker 0: it becomes the tighter fit.
+  for (std::uint64_t i = 10; i < 20; ++i)
+    c.at(worker_id{2}).add_queued(make_query(c, i, 1000, 100, 0), {1000, 100}, 0);
+  auto out = p.place(c, make_query(c, 99, 100, 100, 0, {60, 0.1}), ctx);
+  REQUIRE(out.placed);
+  CHECK(out.worker.value == 2);
+  CHECK(out.fit > 0);
+  CHECK(out.fit <= 1.0);
+}
+
+TEST_CASE("aladdin policy: with no feasible worker the reason names the common constraint") {
+  fixed_lengths lengths(100);
+  cluster_state c(&lengths);
+  c.add_worker(test_profile(500));
+  c.add_worker(test_profile(500));
+  c.add_worker(test_profile(100000));
+  for (std::uint64_t i = 0; i < 3; ++i)  // fill the big worker's prefill queue
+    c.at(worker_id{2}).add_queued(make_query(c, i, 4000, 100, 0), {4000, 100}, 0);
+  aladdin_policy p("aladdin");
+  decision_context ctx;
+  auto out = p.place(c, make_query(c, 9, 1000, 100, 0), ctx);
+  CHECK_FALSE(out.placed);
+  CHECK(out.reason == reject_reason::kv);  // two workers say kv, one says ttft
+}
+
+TEST_CASE("worker schedule: the KV peak matches a brute-force replay") {
+  rng random(11);
+  for (int round = 0; round < 200; ++round) {
+    true_lengths truth;
+    worker_schedule s(test_profile(1e9), &truth);
+    struct item {
+      double context;
+      double remaining;
+    };
+    std::vector<item> items;
+    const int n = 1 + static_cast<int>(random.below(12));
+    for (int i = 0; i < n; ++i) {
+      const int input = 1 + static_cast<int>(random.below(3000));
+      const int output = 1 + static_cast<int>(random.below(800));
+      query_request q;
+      q.id = query_id{static_cast<std::uint64_t>(i)};
+      q.input_tokens = input;
+      q.expected_output_tokens = output;
+      s.add_queued(q, {input, output}, 0);
+      items.push_back({static_cast<double>(input), static_cast<double>(output)});
+    }
+    const int new_input = 1 + static_cast<int>(random.below(3000));
+    const int new_output = 1 + static_cast<int>(random.below(800));
+    items.push_back({static_cast<double>(new_input), static_cast<double>(new_output)});
+    // Brute force: at each future step t, every item with remaining > t holds context + t.
+    auto brute_peak = [&](std::size_t count) {
+      double peak = 0;
+      for (int t = 0; t <= 1000; ++t) {
+        double sum = 0;
+        for (std::size_t i = 0; i < count; ++i)
+          if (items[i].remaining >= t) sum += items[i].context + t;
+        peak = std::max(peak, sum);
+      }
+      return peak;
+    };
+    CHECK(s.predicted_peak_kv_tokens() == doctest::Approx(brute_peak(items.size() - 1)));
+    query_request q;
+    q.id = query_id{999};
+    q.input_tokens = new_input;
+    q.expected_output_tokens = new_output;
+    q.slo = {1e9, 1e9};
+    auto fit = s.evaluate(q, 0);
+    REQUIRE(fit.feasible);
+    CHECK(fit.predicted_peak_kv_tokens == doctest::Approx(brute_peak(items.size())));
+  }
+}
+
+TEST_CASE("worker schedule: a query that outlives its prediction is re-predicted, not finished") {
+  fixed_lengths lengths(100);  // expects 100 tokens; past that, as many again as produced
+  worker_schedule s(test_profile(), &lengths);
+  query_request q;
+  q.id = query_id{1};
+  q.input_tokens = 1000;
+  q.expected_output_tokens = 100;
+  q.slo = {2, 0.1};
+  s.add_queued(q, {1000, -1}, 0);
+  s.start_decoding(q.id, 0.1);
+  const double peak_before = s.predicted_peak_kv_tokens();
+  CHECK(peak_before == doctest::Approx(1100));
+  s.advance_decode(150, 6.0);  // 151 tokens out, 51 more than expected
+  // Now expected to run as long again: the peak moves out, it does not shrink to "now".
+  CHECK(s.predicted_peak_kv_tokens() == doctest::Approx(1000 + 151 + 151));
+  CHECK(s.kv_used_tokens() == doctest::Approx(1151));
+}
+
+TEST_CASE("worker schedule: queue, first token, progress and completion keep the sums right") {
+  fixed_lengths lengths(100);
+  worker_schedule s(test_profile(), &lengths);
+  query_request a, b;
+  a.id = query_id{1};
+  a.input_tokens = 500;
+  a.expected_output_tokens = 100;
+  b.id = query_id{2};
+  b.input_tokens = 300;
+  b.expected_output_tokens = 100;
+  s.add_queued(a, {500, -1}, 0);
+  s.add_queued(b, {300, -1}, 0);
+  CHECK(s.queued() == 2);
+  CHECK(s.pending_prefill_s() == doctest::Approx(2e-4 * 800 + 0.04));
+  s.start_decoding(a.id, 0.12);
+  CHECK(s.running() == 1);
+  CHECK(s.pending_prefill_s() == doctest::Approx(2e-4 * 300 + 0.02));
+  s.advance_decode(10, 0.6);
+  CHECK(s.kv_used_tokens() == doctest::Approx(511 + 300));
+  s.set_progress(a.id, 20, 0.9);
+  CHECK(s.kv_used_tokens() == doctest::Approx(520 + 300));
+  s.remove(a.id);
+  s.remove(b.id);
+  CHECK(s.outstanding() == 0);
+  CHECK(s.kv_used_tokens() == doctest::Approx(0));
+  CHECK(s.pending_prefill_s() == 0);
+  CHECK(s.iteration_s() == 0);
+}

@@ -1,0 +1,149 @@
+// The contract every placement policy keeps, run over every registered policy.
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "placement/registry.hpp"
+#include "placement_fixtures.hpp"
+
+using namespace aladdin;
+using namespace aladdin::testing;
+
+namespace {
+
+struct fleet {
+  fixed_lengths lengths{200};
+  true_lengths truth;
+  cluster_state cluster;
+  explicit fleet(const policy_info& p, int workers, double kv = 100000)
+      : cluster(p.uses_true_lengths ? static_cast<const length_source*>(&truth) : &lengths) {
+    for (int i = 0; i < workers; ++i) cluster.add_worker(test_profile(kv));
+  }
+};
+
+// A deterministic mixed workload: placements, first tokens, progress and completions.
+std::vector<std::string> run_workload(const policy_info& info, std::uint64_t seed) {
+  fleet f(info, 8);
+  auto policy = info.make();
+  rng random(seed);
+  decision_context ctx{0, &random};
+  std::vector<std::string> trace;
+  std::vector<std::pair<worker_id, query_id>> live;
+  for (std::uint64_t i = 0; i < 300; ++i) {
+    ctx.now_s = static_cast<double>(i) * 0.05;
+    const int input = 100 + static_cast<int>(random.below(1500));
+    const int output = 20 + static_cast<int>(random.below(400));
+    auto q = make_query(f.cluster, i, input, output, ctx.now_s);
+    auto out = place_and_commit(f.cluster, *policy, q, output, ctx);
+    trace.push_back(out.placed ? std::to_string(out.worker.value)
+                               : std::string(to_string(out.reason)));
+    if (out.placed) {
+      f.cluster.at(out.worker).start_decoding(q.id, ctx.now_s);
+      live.emplace_back(out.worker, q.id);
+    }
+    for (auto w : f.cluster.accepting_workers()) f.cluster.at(w).advance_decode(1, ctx.now_s);
+    if (live.size() > 40) {  // complete the oldest
+      f.cluster.at(live.front().first).remove(live.front().second);
+      live.erase(live.begin());
+    }
+  }
+  return trace;
+}
+
+}  // namespace
+
+TEST_CASE("placement contract: an empty fleet is rejected as no_workers") {
+  for (const auto& info : policies()) {
+    CAPTURE(info.name);
+    fleet f(info, 0);
+    auto p = info.make();
+    rng random(1);
+    decision_context ctx{0, &random};
+    auto out = p->place(f.cluster, make_query(f.cluster, 1, 100, 50, 0), ctx);
+    CHECK_FALSE(out.placed);
+    CHECK(out.reason == reject_reason::no_workers);
+  }
+}
+
+TEST_CASE("placement contract: a light query on an idle fleet is placed") {
+  for (const auto& info : policies()) {
+    CAPTURE(info.name);
+    fleet f(info, 4);
+    auto p = info.make();
+    rng random(1);
+    decision_context ctx{0, &random};
+    auto out = p->place(f.cluster, make_query(f.cluster, 1, 100, 50, 0), ctx);
+    REQUIRE(out.placed);
+    CHECK(out.reason == reject_reason::none);
+    CHECK(f.cluster.accepting(out.worker));
+  }
+}
+
+TEST_CASE("placement contract: never picks a draining or removed worker") {
+  for (const auto& info : policies()) {
+    CAPTURE(info.name);
+    fleet f(info, 6);
+    f.cluster.drain(worker_id{0});
+    f.cluster.drain(worker_id{2});
+    f.cluster.remove_worker(worker_id{3});
+    auto p = info.make();
+    rng random(7);
+    decision_context ctx{0, &random};
+    for (std::uint64_t i = 0; i < 50; ++i) {
+      auto out = p->place(f.cluster, make_query(f.cluster, i, 100, 50, 0), ctx);
+      REQUIRE(out.placed);
+      CHECK(f.cluster.accepting(out.worker));
+      CHECK(out.worker.value != 0);
+      CHECK(out.worker.value != 2);
+      CHECK(out.worker.value != 3);
+    }
+  }
+}
+
+TEST_CASE("placement contract: the same seed gives the same decisions") {
+  for (const auto& info : policies()) {
+    CAPTURE(info.name);
+    CHECK(run_workload(info, 42) == run_workload(info, 42));
+  }
+}
+
+TEST_CASE("placement contract: outcomes are typed, with a reason exactly when not placed") {
+  for (const auto& info : policies()) {
+    CAPTURE(info.name);
+    // Tiny KV: most queries cannot fit anywhere under SLO-aware policies.
+    fleet f(info, 3, 3000);
+    auto p = info.make();
+    rng random(3);
+    decision_context ctx{0, &random};
+    for (std::uint64_t i = 0; i < 40; ++i) {
+      auto q = make_query(f.cluster, i, 1000, 500, 0);
+      auto out = place_and_commit(f.cluster, *p, q, 500, ctx);
+      if (out.placed) {
+        CHECK(out.reason == reject_reason::none);
+        CHECK(f.cluster.accepting(out.worker));
+      } else {
+        CHECK(out.reason != reject_reason::none);
+        CHECK(out.reason != reject_reason::no_workers);
+      }
+    }
+  }
+}
+
+TEST_CASE("placement contract: every policy is registered once under its own name") {
+  std::set<std::string> names;
+  for (const auto& info : policies()) {
+    CHECK(names.insert(info.name).second);
+    CHECK(info.make()->name() == info.name);
+    CHECK(find_policy(info.name) == &info);
+  }
+  for (const char* required : {"aladdin", "oracle", "jsq", "p2c", "rr", "least-kv", "vllm"})
+    CHECK(names.count(required) == 1);
+  CHECK(find_policy("no-such-policy") == nullptr);
+  CHECK(find_policy("oracle")->uses_true_lengths);
+  CHECK_FALSE(find_policy("aladdin")->uses_true_lengths);
+  CHECK(find_policy("vllm")->fixed_default_shape);
+}

@@ -11,11 +11,17 @@
 // tightest fit: the highest load on the worker's most loaded dimension after the query is
 // added, so load is packed onto few workers and the rest drain empty.
 //
+// Cost: one pass over the workers' summaries decides TTFT and the decode-rate limit exactly and
+// bounds each worker's tightness from above (KV peak + the query's whole footprint); only the
+// workers whose bound can still beat the best fit found so far are evaluated in full, best
+// bound first. The result is the same as evaluating every worker.
+//
 // Tie-break: equal tightness goes to the lower worker id (deterministic).
 // No feasible worker: rejected with the constraint that excluded the most workers
 // (kv, then ttft, then atgt on equal counts), or no_workers for an empty fleet.
 
 #include <string>
+#include <vector>
 
 #include "placement/policy.hpp"
 
@@ -29,7 +35,12 @@ class aladdin_policy final : public placement_policy {
                           decision_context& ctx) override;
 
  private:
+  struct candidate {
+    double bound;
+    worker_id worker;
+  };
   std::string name_;
+  std::vector<candidate> candidates_;  // scratch, reused across decisions
 };
 
 }  // namespace aladdin

@@ -10,6 +10,7 @@ cluster_state::cluster_state(const length_source* lengths, schedule_options opti
 worker_id cluster_state::add_worker(worker_profile profile) {
   const worker_id id{static_cast<std::uint32_t>(slots_.size())};
   slots_.push_back({std::make_unique<worker_schedule>(std::move(profile), lengths_, options_), true});
+  summaries_.push_back(slots_.back().schedule->summary());
   accepting_.push_back(id);  // ids only grow, so the list stays sorted
   ++live_;
   return id;
@@ -33,7 +34,34 @@ void cluster_state::remove_worker(worker_id w) {
   if (!exists(w)) return;
   drain(w);
   slots_[w.value].schedule.reset();
+  summaries_[w.value] = schedule_summary{};
   --live_;
+}
+
+void cluster_state::assign(worker_id w, const query_request& q, const query_lengths& lengths,
+                           double now) {
+  slots_[w.value].schedule->add_queued(q, lengths, now);
+  refresh(w);
+}
+
+void cluster_state::start_decoding(worker_id w, query_id q, double now) {
+  slots_[w.value].schedule->start_decoding(q, now);
+  refresh(w);
+}
+
+void cluster_state::advance_decode(worker_id w, int iterations, double now) {
+  slots_[w.value].schedule->advance_decode(iterations, now);
+  refresh(w);
+}
+
+void cluster_state::set_progress(worker_id w, query_id q, int generated_tokens, double now) {
+  slots_[w.value].schedule->set_progress(q, generated_tokens, now);
+  refresh(w);
+}
+
+void cluster_state::complete(worker_id w, query_id q, double) {
+  slots_[w.value].schedule->remove(q);
+  refresh(w);
 }
 
 }  // namespace aladdin

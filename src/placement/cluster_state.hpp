@@ -30,7 +30,16 @@ class cluster_state {
   std::size_t worker_count() const { return live_; }
 
   const worker_schedule& at(worker_id w) const { return *slots_[w.value].schedule; }
-  worker_schedule& at(worker_id w) { return *slots_[w.value].schedule; }
+  // Screening numbers of a worker, kept in one contiguous array so a policy can scan thousands
+  // of workers without touching their query lists.
+  const schedule_summary& summary(worker_id w) const { return summaries_[w.value]; }
+
+  // --- what workers report; each keeps the worker's schedule and summary current -------------
+  void assign(worker_id w, const query_request& q, const query_lengths& lengths, double now);
+  void start_decoding(worker_id w, query_id q, double now);
+  void advance_decode(worker_id w, int iterations, double now);
+  void set_progress(worker_id w, query_id q, int generated_tokens, double now);
+  void complete(worker_id w, query_id q, double now);
 
   const length_source& lengths() const { return *lengths_; }
   const schedule_options& options() const { return options_; }
@@ -46,7 +55,10 @@ class cluster_state {
   };
   const length_source* lengths_;
   schedule_options options_;
+  void refresh(worker_id w) { summaries_[w.value] = slots_[w.value].schedule->summary(); }
+
   std::vector<slot> slots_;
+  std::vector<schedule_summary> summaries_;
   std::vector<worker_id> accepting_;
   std::size_t live_ = 0;
 };

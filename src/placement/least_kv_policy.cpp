@@ -7,9 +7,9 @@ placement_outcome least_kv_policy::place(const cluster_state& cluster, const que
   const auto workers = cluster.accepting_workers();
   if (workers.empty()) return placement_outcome::rejected(reject_reason::no_workers);
   auto use = [&](worker_id w) {
-    const auto& s = cluster.at(w);
-    const double cap = s.kv_capacity_tokens();
-    return cap > 0 ? s.kv_used_tokens() / cap : s.kv_used_tokens();
+    const auto& s = cluster.summary(w);
+    return s.kv_capacity_tokens > 0 ? s.sum_context_tokens / s.kv_capacity_tokens
+                                    : s.sum_context_tokens;
   };
   worker_id best = workers.front();
   double best_use = use(best);

@@ -16,7 +16,7 @@ placement_outcome p2c_policy::place(const cluster_state& cluster, const query_re
   if (b >= a) ++b;  // distinct from a, still uniform
   const worker_id first = workers[a];
   const worker_id second = workers[b];
-  return placement_outcome::to(cluster.at(second).outstanding() < cluster.at(first).outstanding()
+  return placement_outcome::to(cluster.summary(second).entries < cluster.summary(first).entries
                                    ? second
                                    : first);
 }

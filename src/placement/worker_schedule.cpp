@@ -197,6 +197,21 @@ void worker_schedule::rebuild(double now) {
   }
 }
 
+schedule_summary worker_schedule::summary() const {
+  schedule_summary s;
+  s.prefill = profile_.prefill;
+  s.decode = profile_.decode;
+  s.entries = static_cast<int>(entries_.size());
+  s.running = running_;
+  s.sum_context_tokens = kv_used_tokens();
+  s.iteration_s = iteration_s();
+  s.pending_prefill_s = pending_prefill_s_;
+  s.min_queued_atgt_s = min_queued_atgt_;
+  s.peak_kv_tokens = peak_kv_;
+  s.kv_capacity_tokens = profile_.kv.capacity_tokens * options_.kv_headroom;
+  return s;
+}
+
 double worker_schedule::peak_with(double base_q, double finish_q) const {
   const std::size_t m = finish_sorted_.size();
   if (m == 0) return base_q + finish_q;

@@ -36,6 +36,22 @@ struct schedule_options {
   double kv_headroom = 1.0;
 };
 
+// The few numbers a policy needs to screen a worker without walking its queries: enough to
+// decide TTFT and the decode-rate limit exactly, and to bound the tightness after a new query.
+struct schedule_summary {
+  // Copies of the worker's coefficients, so screening never leaves this array.
+  prefill_coefficients prefill;
+  decode_coefficients decode;
+  int entries = 0;                 // queued + running
+  int running = 0;
+  double sum_context_tokens = 0;   // held now
+  double iteration_s = 0;          // decode iteration of the current batch
+  double pending_prefill_s = 0;
+  double min_queued_atgt_s = 0;    // tightest ATGT limit among queued queries (∞: none)
+  double peak_kv_tokens = 0;       // predicted future peak without a new query
+  double kv_capacity_tokens = 0;   // after headroom
+};
+
 struct fit_result {
   bool feasible = false;
   reject_reason reason = reject_reason::none;  // the first constraint that failed
@@ -64,6 +80,7 @@ class worker_schedule {
 
   // --- questions placement asks ---------------------------------------------------------------
   fit_result evaluate(const query_request& q, double now) const;
+  schedule_summary summary() const;
 
   // --- summary read by every policy -----------------------------------------------------------
   int outstanding() const { return static_cast<int>(entries_.size()); }

@@ -35,7 +35,7 @@ inline placement_outcome place_and_commit(cluster_state& c, placement_policy& p,
                                           const query_request& q, int true_output,
                                           decision_context& ctx) {
   const placement_outcome out = p.place(c, q, ctx);
-  if (out.placed) c.at(out.worker).add_queued(q, {q.input_tokens, true_output}, ctx.now_s);
+  if (out.placed) c.assign(out.worker, q, {q.input_tokens, true_output}, ctx.now_s);
   return out;
 }
 

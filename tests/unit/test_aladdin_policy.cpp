@@ -74,7 +74,7 @@ TEST_CASE("aladdin policy: protects the ATGT of queries already running") {
   // A running query with a tight ATGT SLO: 45 ms per token against ~40 ms iterations.
   auto q1 = make_query(c, 1, 100, 50, 0, {2.0, 0.045});
   REQUIRE(place_and_commit(c, p, q1, 50, ctx).placed);
-  c.at(worker_id{0}).start_decoding(q1.id, 0.05);
+  c.start_decoding(worker_id{0}, q1.id, 0.05);
   ctx.now_s = 0.05;
   // A 3000-token prefill (0.62 s) would stall it by more than its whole budget of slack.
   auto big = p.place(c, make_query(c, 2, 3000, 50, 0.05, {10.0, 1.0}), ctx);
@@ -110,7 +110,7 @@ TEST_CASE("aladdin policy: best fit packs the fuller feasible worker, lower id o
   }
   // Load worker 2 beyond worker 0: it becomes the tighter fit.
   for (std::uint64_t i = 10; i < 20; ++i)
-    c.at(worker_id{2}).add_queued(make_query(c, i, 1000, 100, 0), {1000, 100}, 0);
+    c.assign(worker_id{2}, make_query(c, i, 1000, 100, 0), {1000, 100}, 0);
   auto out = p.place(c, make_query(c, 99, 100, 100, 0, {60, 0.1}), ctx);
   REQUIRE(out.placed);
   CHECK(out.worker.value == 2);
@@ -125,7 +125,7 @@ TEST_CASE("aladdin policy: with no feasible worker the reason names the common c
   c.add_worker(test_profile(500));
   c.add_worker(test_profile(100000));
   for (std::uint64_t i = 0; i < 3; ++i)  // fill the big worker's prefill queue
-    c.at(worker_id{2}).add_queued(make_query(c, i, 4000, 100, 0), {4000, 100}, 0);
+    c.assign(worker_id{2}, make_query(c, i, 4000, 100, 0), {4000, 100}, 0);
   aladdin_policy p("aladdin");
   decision_context ctx;
   auto out = p.place(c, make_query(c, 9, 1000, 100, 0), ctx);

@@ -42,12 +42,12 @@ std::vector<std::string> run_workload(const policy_info& info, std::uint64_t see
     trace.push_back(out.placed ? std::to_string(out.worker.value)
                                : std::string(to_string(out.reason)));
     if (out.placed) {
-      f.cluster.at(out.worker).start_decoding(q.id, ctx.now_s);
+      f.cluster.start_decoding(out.worker, q.id, ctx.now_s);
       live.emplace_back(out.worker, q.id);
     }
-    for (auto w : f.cluster.accepting_workers()) f.cluster.at(w).advance_decode(1, ctx.now_s);
+    for (auto w : f.cluster.accepting_workers()) f.cluster.advance_decode(w, 1, ctx.now_s);
     if (live.size() > 40) {  // complete the oldest
-      f.cluster.at(live.front().first).remove(live.front().second);
+      f.cluster.complete(live.front().first, live.front().second, ctx.now_s);
       live.erase(live.begin());
     }
   }

@@ -226,3 +226,50 @@ TEST_CASE("worker schedule: queue, first token, progress and completion keep the
   CHECK(s.pending_prefill_s() == 0);
   CHECK(s.iteration_s() == 0);
 }
+
+TEST_CASE("aladdin policy: the screened search picks what evaluating every worker picks") {
+  rng random(5);
+  for (int round = 0; round < 60; ++round) {
+    fixed_lengths lengths(150);
+    cluster_state c(&lengths);
+    const int workers = 2 + static_cast<int>(random.below(30));
+    for (int w = 0; w < workers; ++w)
+      c.add_worker(test_profile(5000 + static_cast<double>(random.below(60000))));
+    std::uint64_t next = 0;
+    double now = 0;
+    for (int w = 0; w < workers; ++w) {
+      const int n = static_cast<int>(random.below(25));
+      for (int i = 0; i < n; ++i) {
+        auto q = make_query(c, next++, 50 + static_cast<int>(random.below(1500)), 100, now);
+        c.assign(worker_id{static_cast<std::uint32_t>(w)}, q, {q.input_tokens, -1}, now);
+        if (random.below(4) != 0) c.start_decoding(worker_id{static_cast<std::uint32_t>(w)}, q.id, now);
+        now += 0.01;
+      }
+      c.advance_decode(worker_id{static_cast<std::uint32_t>(w)}, static_cast<int>(random.below(60)), now);
+    }
+    aladdin_policy p("aladdin");
+    for (int k = 0; k < 20; ++k) {
+      auto q = make_query(c, 100000 + static_cast<std::uint64_t>(k),
+                          10 + static_cast<int>(random.below(3000)), 100, now,
+                          {0.5 + random.uniform() * 2, 0.05 + random.uniform() * 0.1});
+      decision_context ctx{now, nullptr};
+      auto out = p.place(c, q, ctx);
+      bool any = false;
+      worker_id best{};
+      double best_t = -1;
+      for (auto w : c.accepting_workers()) {
+        auto fit = c.at(w).evaluate(q, now);
+        if (fit.feasible && fit.tightness > best_t) {
+          best_t = fit.tightness;
+          best = w;
+          any = true;
+        }
+      }
+      REQUIRE(out.placed == any);
+      if (any) {
+        CHECK(out.worker == best);
+        CHECK(out.fit == doctest::Approx(best_t));
+      }
+    }
+  }
+}

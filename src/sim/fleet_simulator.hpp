@@ -1,0 +1,91 @@
+#pragma once
+// The fleet simulator: a deterministic discrete-event simulation of a fleet of continuous-
+// batching GPU workers (sim::engine, driven by measured timings) with the very placement code
+// the control plane runs (cluster_state + a registered policy, deciding with the fitted
+// latency model and the online length predictor). It answers "with this policy, this many
+// workers of this shape, how many queries meet their SLOs?".
+//
+// Time is virtual; the only randomness is seeded (engine noise per worker, p2c's choices), so
+// the same inputs give the same result, byte for byte.
+//
+// Serving modes:
+//   prefill_first  vLLM's classic scheduler on every worker: a new prefill stalls all decodes.
+//   chunked        chunked prefill: mixed batches under a token budget.
+//   split          a prefill pool and a decode pool; prompts go to the prefill worker with the
+//                  least queued prefill work, the KV cache is transferred, and the policy under
+//                  test places the query on the decode pool (which is what it packs).
+//
+// Admission (the same for every policy): a query that no worker can take (only SLO-aware
+// policies ever refuse) waits at the intake, first come first served, and is retried whenever
+// a worker frees capacity. Once it has waited past its TTFT SLO its TTFT is lost, and it is
+// placed as soon as any worker can hold it without hurting the others. Nothing is dropped:
+// a query that is still waiting or running when the simulation ends counts as a miss.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/latency_model.hpp"
+#include "placement/types.hpp"
+#include "placement/worker_schedule.hpp"
+#include "predict/length_predictor.hpp"
+#include "sim/engine.hpp"
+#include "sim/ground_truth.hpp"
+#include "trace/trace.hpp"
+
+namespace aladdin::sim {
+
+enum class serving_mode : std::uint8_t { prefill_first, chunked, split };
+const char* to_string(serving_mode m);
+
+struct simulation_config {
+  std::string policy = "aladdin";
+  serving_mode mode = serving_mode::prefill_first;
+  worker_profile profile;           // the scheduler's fitted model of the worker shape
+  ground_truth truth;               // how that shape really behaves
+  int workers = 1;                  // unified mode: all workers; split: the decode pool
+  int prefill_workers = 0;          // split mode only
+  double kv_transfer_bytes_per_s = 25e9;  // split mode: prefill → decode link (NVLink-class)
+  slo_target slo;
+  std::uint64_t seed = 1;
+  double noise_sigma = 0.03;        // per-iteration noise of the ground truth
+  int max_num_seqs = 256;
+  int max_batched_tokens = 0;       // 0: the engine's default for the mode
+  schedule_options schedule;        // aladdin's planning headroom
+  length_predictor_options predictor;
+  double timeline_window_s = 60;    // attainment reported per window of arrivals
+  std::size_t retry_batch = 32;     // queued queries retried per freed-capacity event
+};
+
+struct timeline_window {
+  double start_s = 0;
+  std::size_t arrivals = 0;
+  std::size_t met = 0;
+};
+
+struct simulation_result {
+  std::size_t queries = 0;
+  std::size_t finished = 0;
+  std::size_t met_slo = 0;          // finished with TTFT and ATGT within their SLOs
+  std::size_t failed = 0;           // refused by every engine (too large for the KV cache)
+  std::size_t unfinished = 0;       // still queued or running at the end
+  std::size_t queued_at_intake = 0; // queries that had to wait at the intake at least once
+  double attainment = 0;            // met_slo / queries
+  double ttft_p50_s = 0, ttft_p99_s = 0;
+  double atgt_p50_s = 0, atgt_p99_s = 0;
+  std::uint64_t preemptions = 0;
+  std::uint64_t iterations = 0;     // engine iterations simulated
+  int gpus = 0;
+  double gpu_hours = 0;
+  double makespan_s = 0;            // last event
+  std::vector<timeline_window> timeline;
+};
+
+// Runs the trace (arrivals sorted) through the configured fleet. Throws std::invalid_argument
+// for an unknown policy or a nonsensical configuration.
+simulation_result simulate(const trace& arrivals, const simulation_config& config);
+
+// Quantile of a sample (nearest rank on a sorted copy); 0 for an empty sample.
+double quantile(std::vector<double> values, double q);
+
+}  // namespace aladdin::sim

@@ -21,6 +21,8 @@ class length_source {
   virtual double expected_total(const query_lengths& q) const = 0;
   // Expected tokens still to come after `generated` tokens; ≥ 1 while the query runs.
   virtual double expected_remaining(const query_lengths& q, int generated) const = 0;
+  // The p-quantile of the tokens still to come (p in (0, 1)); ≥ 1 while the query runs.
+  virtual double remaining_quantile(const query_lengths& q, int generated, double p) const = 0;
 };
 
 // Predictions of an online length_predictor (not owned; must outlive the source).
@@ -29,6 +31,7 @@ class predicted_lengths final : public length_source {
   explicit predicted_lengths(const length_predictor& p) : predictor_(p) {}
   double expected_total(const query_lengths& q) const override;
   double expected_remaining(const query_lengths& q, int generated) const override;
+  double remaining_quantile(const query_lengths& q, int generated, double p) const override;
 
  private:
   const length_predictor& predictor_;
@@ -39,6 +42,9 @@ class true_lengths final : public length_source {
  public:
   double expected_total(const query_lengths& q) const override;
   double expected_remaining(const query_lengths& q, int generated) const override;
+  double remaining_quantile(const query_lengths& q, int generated, double) const override {
+    return expected_remaining(q, generated);
+  }
 };
 
 // A fixed expectation (tests, and a fallback before any history exists).
@@ -47,6 +53,9 @@ class fixed_lengths final : public length_source {
   explicit fixed_lengths(double tokens) : tokens_(tokens) {}
   double expected_total(const query_lengths&) const override { return tokens_; }
   double expected_remaining(const query_lengths&, int generated) const override;
+  double remaining_quantile(const query_lengths& q, int generated, double) const override {
+    return expected_remaining(q, generated);
+  }
 
  private:
   double tokens_;

@@ -14,4 +14,9 @@ double predicted_lengths::expected_remaining(const query_lengths& q, int generat
   return std::max(1.0, predictor_.expected_remaining(q.input_tokens, generated));
 }
 
+double predicted_lengths::remaining_quantile(const query_lengths& q, int generated,
+                                             double p) const {
+  return std::max(1.0, predictor_.remaining_quantile(q.input_tokens, generated, p));
+}
+
 }  // namespace aladdin

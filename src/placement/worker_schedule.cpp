@@ -57,6 +57,7 @@ void worker_schedule::add_queued(const query_request& q, const query_lengths& le
   // Until its prefill, a query is planned as if it started decoding now.
   e.base = q.input_tokens - iteration_;
   e.finish = iteration_ + std::max(1.0, q.expected_output_tokens);
+  e.atgt_finish = e.finish;
   pending_prefill_s_ += e.prefill_s;
   entries_.push_back(e);
   rebuild(now);
@@ -75,12 +76,15 @@ void worker_schedule::start_decoding(query_id q, double now) {
 }
 
 void worker_schedule::repredict(entry& e, double generated) {
-  const double remaining =
-      std::max(1.0, lengths_->expected_remaining(e.lengths, static_cast<int>(generated)));
+  const int n = static_cast<int>(generated);
+  const double remaining = std::max(1.0, lengths_->expected_remaining(e.lengths, n));
+  double low = remaining;
+  const double q = options_.atgt_length_quantile;
+  if (q > 0 && q < 1) low = std::clamp(lengths_->remaining_quantile(e.lengths, n, q), 1.0, remaining);
   e.finish = iteration_ + remaining;
+  e.atgt_finish = iteration_ + low;
   // ATGT = (t_last − t_first) / (L − 1): the decode time budget ends at first + slo·(L − 1).
-  const double total = generated + remaining;
-  e.budget_anchor = e.first_token_s + e.slo.atgt_s * options_.atgt_headroom * (total - 1);
+  e.budget_anchor = e.first_token_s + e.slo.atgt_s * options_.atgt_headroom * (generated + low - 1);
 }
 
 void worker_schedule::advance_decode(int iterations, double now) {
@@ -92,6 +96,7 @@ void worker_schedule::advance_decode(int iterations, double now) {
       // A queued query makes no progress: keep its planned context and end where they were.
       e.base -= iterations;
       e.finish += iterations;
+      e.atgt_finish += iterations;
       changed = true;
     }
   }
@@ -99,7 +104,7 @@ void worker_schedule::advance_decode(int iterations, double now) {
     // Some queries outlived their prediction: ask the length source again (it conditions on
     // the tokens already produced, so the new estimate is never "about to finish").
     for (auto& e : entries_)
-      if (e.running && e.finish <= iteration_) repredict(e, generated_of(e));
+      if (e.running && e.atgt_finish <= iteration_) repredict(e, generated_of(e));
     changed = true;
   }
   if (changed) rebuild(now);
@@ -137,7 +142,7 @@ void worker_schedule::rebuild(double now) {
     sum_base_ += e.base;
     if (e.running) {
       ++running_;
-      min_finish_ = std::min(min_finish_, e.finish);
+      min_finish_ = std::min(min_finish_, e.atgt_finish);
     } else {
       min_queued_atgt_ = std::min(min_queued_atgt_, e.slo.atgt_s * options_.atgt_headroom);
     }
@@ -183,7 +188,7 @@ void worker_schedule::rebuild(double now) {
   least_slack_remaining_ = 0;
   for (auto& e : entries_) {
     if (!e.running) continue;
-    const double remaining = e.finish - iteration_;
+    const double remaining = e.atgt_finish - iteration_;
     const double slack = e.budget_anchor - now - remaining * t_now;
     e.doomed = slack < 0;
     if (e.doomed) continue;
@@ -238,7 +243,7 @@ bool worker_schedule::atgt_budgets_hold(double t_new, double stall_s, double now
   if (least_slack_anchor_ - now - least_slack_remaining_ * t_new - stall_s < 0) return false;
   for (const auto& e : entries_) {
     if (!e.running || e.doomed) continue;
-    if (e.budget_anchor - now - (e.finish - iteration_) * t_new - stall_s < 0) return false;
+    if (e.budget_anchor - now - (e.atgt_finish - iteration_) * t_new - stall_s < 0) return false;
   }
   return true;
 }

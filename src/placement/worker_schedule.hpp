@@ -34,6 +34,11 @@ struct schedule_options {
   double ttft_headroom = 1.0;
   double atgt_headroom = 1.0;
   double kv_headroom = 1.0;
+  // ATGT budgets are checked against this quantile of each running query's remaining length
+  // (the KV peak uses the mean). A prefill stall is spread over the tokens still to come, so a
+  // query that ends sooner than expected suffers it most: planning with a low quantile protects
+  // the queries that turn out short. Outside (0, 1) the mean is used.
+  double atgt_length_quantile = 0.5;
 };
 
 // The few numbers a policy needs to screen a worker without walking its queries: enough to
@@ -103,7 +108,8 @@ class worker_schedule {
     bool running = false;
     double prefill_s = 0;      // predicted prefill time (while queued)
     double base = 0;           // context at iteration x is base + x
-    double finish = 0;         // predicted iteration of the last token
+    double finish = 0;         // predicted iteration of the last token (mean length: KV)
+    double atgt_finish = 0;    // the same at the ATGT length quantile (≤ finish)
     double first_token_s = 0;  // running only
     double budget_anchor = 0;  // slo·(L − 1) + first_token_s: decode time budget ends here
     bool doomed = false;       // its ATGT is lost already: not a reason to refuse new work

@@ -76,6 +76,7 @@ class simulation {
     const policy_info* info = find_policy(c.policy);
     if (info == nullptr)
       throw std::invalid_argument("unknown policy '" + c.policy + "' (known: " + policy_names() + ")");
+    if (!c.truth) throw std::invalid_argument("the simulation needs the workers' ground truth");
     if (c.workers < 1) throw std::invalid_argument("the fleet needs at least one worker");
     if (c.mode == serving_mode::split && c.prefill_workers < 1)
       throw std::invalid_argument("split mode needs at least one prefill worker");
@@ -101,14 +102,14 @@ class simulation {
     opts.report_progress = false;
     for (int w = 0; w < c.workers; ++w) {
       cluster_->add_worker(decode_profile);
-      engines_.emplace_back(opts, c.truth, mix_seed(c.seed, 1000 + static_cast<std::uint64_t>(w)));
+      engines_.emplace_back(opts, *c.truth, mix_seed(c.seed, 1000 + static_cast<std::uint64_t>(w)));
       scheduled_.push_back(kInf);
     }
     if (split) {
       engine_options popts = opts;
       popts.role = engine_role::prefill_only;
       for (int w = 0; w < c.prefill_workers; ++w) {
-        prefill_engines_.emplace_back(popts, c.truth,
+        prefill_engines_.emplace_back(popts, *c.truth,
                                       mix_seed(c.seed, 500000 + static_cast<std::uint64_t>(w)));
         prefill_scheduled_.push_back(kInf);
         prefill_pending_tokens_.push_back(0);
@@ -357,6 +358,8 @@ class simulation {
       const double atgt = q.output > 1 ? (q.finish - q.first_token) / (q.output - 1) : 0.0;
       ttfts.push_back(ttft);
       atgts.push_back(atgt);
+      r.missed_ttft += ttft > config_.slo.ttft_s;
+      r.missed_atgt += atgt > config_.slo.atgt_s;
       if (ttft <= config_.slo.ttft_s && atgt <= config_.slo.atgt_s) {
         ++r.met_slo;
         ++win.met;

@@ -22,6 +22,7 @@
 // a query that is still waiting or running when the simulation ends counts as a miss.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,7 +43,7 @@ struct simulation_config {
   std::string policy = "aladdin";
   serving_mode mode = serving_mode::prefill_first;
   worker_profile profile;           // the scheduler's fitted model of the worker shape
-  ground_truth truth;               // how that shape really behaves
+  std::optional<ground_truth> truth;  // how that shape really behaves (required)
   int workers = 1;                  // unified mode: all workers; split: the decode pool
   int prefill_workers = 0;          // split mode only
   double kv_transfer_bytes_per_s = 25e9;  // split mode: prefill → decode link (NVLink-class)
@@ -70,6 +71,8 @@ struct simulation_result {
   std::size_t failed = 0;           // refused by every engine (too large for the KV cache)
   std::size_t unfinished = 0;       // still queued or running at the end
   std::size_t queued_at_intake = 0; // queries that had to wait at the intake at least once
+  std::size_t missed_ttft = 0;      // finished queries over their TTFT SLO
+  std::size_t missed_atgt = 0;      // finished queries over their ATGT SLO
   double attainment = 0;            // met_slo / queries
   double ttft_p50_s = 0, ttft_p99_s = 0;
   double atgt_p50_s = 0, atgt_p99_s = 0;

@@ -1,0 +1,118 @@
+// aladdin simulate: one policy, one fleet, one workload, through the fleet simulator.
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/command.hpp"
+#include "cli/workload_options.hpp"
+#include "placement/registry.hpp"
+#include "sim/fleet_simulator.hpp"
+#include "util/json.hpp"
+
+namespace aladdin::cli {
+namespace {
+
+int run_simulate(int argc, char** argv) {
+  workload_options workload;
+  shape_options shape;
+  std::string policy = "aladdin";
+  std::string mode = "prefill-first";
+  std::int64_t workers = 8, tp = 4, prefill_workers = 2;
+  double ttft = 2.0, atgt = 0.1;
+  bool json = false;
+  double ttft_headroom = 1.0, atgt_headroom = 1.0, length_quantile = 0.5;
+
+  flag_set flags("simulate",
+                 "Simulates a fleet of continuous-batching GPU workers serving a workload with one\n"
+                 "placement policy, and reports SLO attainment, latencies and GPU cost.");
+  workload.add_to(flags);
+  shape.add_to(flags);
+  std::vector<std::string> names;
+  for (const auto& p : policies()) names.push_back(p.name);
+  flags.add_choice("policy", &policy, names, "placement policy");
+  flags.add_int("workers", &workers, "workers (the decode pool in split mode)", 1, 100000);
+  flags.add_int("tp", &tp, "GPUs per worker (tensor-parallel degree)", 1, 64);
+  flags.add_choice("mode", &mode, {"prefill-first", "chunked", "split"}, "batching regime");
+  flags.add_int("prefill-workers", &prefill_workers, "split mode: prefill workers", 1, 100000);
+  flags.add_duration("slo-ttft", &ttft, "time-to-first-token SLO");
+  flags.add_duration("slo-atgt", &atgt, "average time per generated token SLO");
+  flags.add_double("ttft-headroom", &ttft_headroom, "fraction of the TTFT SLO placement plans to use", 0.1, 1.0);
+  flags.add_double("atgt-headroom", &atgt_headroom, "fraction of the ATGT SLO placement plans to use", 0.1, 1.0);
+  flags.add_double("atgt-length-quantile", &length_quantile,
+                   "quantile of remaining length ATGT budgets are planned with (0: the mean)", 0, 1);
+  flags.add_bool("json", &json, "print one JSON object");
+  if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+
+  const trace arrivals = workload.load();
+  sim::simulation_config c;
+  c.policy = policy;
+  c.mode = mode == "chunked" ? sim::serving_mode::chunked
+           : mode == "split" ? sim::serving_mode::split
+                             : sim::serving_mode::prefill_first;
+  c.profile = shape.profile(static_cast<int>(tp));
+  c.truth = shape.truth(static_cast<int>(tp));
+  c.workers = static_cast<int>(workers);
+  c.prefill_workers = static_cast<int>(prefill_workers);
+  c.slo = {ttft, atgt};
+  c.seed = workload.seed;
+  c.schedule.ttft_headroom = ttft_headroom;
+  c.schedule.atgt_headroom = atgt_headroom;
+  c.schedule.atgt_length_quantile = length_quantile;
+
+  const auto started = std::chrono::steady_clock::now();
+  const sim::simulation_result r = sim::simulate(arrivals, c);
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  if (json) {
+    json_writer w;
+    w.begin_object()
+        .field("policy", policy)
+        .field("mode", mode)
+        .field("model", c.profile.config.model)
+        .field("gpu", c.profile.config.gpu)
+        .field("tp", static_cast<int>(tp))
+        .field("workers", static_cast<int>(workers));
+    if (c.mode == sim::serving_mode::split) w.field("prefill_workers", static_cast<int>(prefill_workers));
+    w.field("gpus", r.gpus)
+        .field("queries", r.queries)
+        .field("finished", r.finished)
+        .field("met_slo", r.met_slo)
+        .field("attainment", r.attainment)
+        .field("ttft_p50_s", r.ttft_p50_s)
+        .field("ttft_p99_s", r.ttft_p99_s)
+        .field("atgt_p50_s", r.atgt_p50_s)
+        .field("atgt_p99_s", r.atgt_p99_s)
+        .field("missed_ttft", r.missed_ttft)
+        .field("missed_atgt", r.missed_atgt)
+        .field("preemptions", static_cast<std::int64_t>(r.preemptions))
+        .field("failed", r.failed)
+        .field("unfinished", r.unfinished)
+        .field("queued_at_intake", r.queued_at_intake)
+        .field("gpu_hours", r.gpu_hours)
+        .field("simulated_s", r.makespan_s)
+        .field("iterations", static_cast<std::int64_t>(r.iterations))
+        .end_object();
+    std::cout << w.str() << "\n";
+    return 0;
+  }
+  std::printf("%s\n", workload.describe().c_str());
+  std::printf("policy %s, %s, %lld x %s TP%lld", policy.c_str(), mode.c_str(),
+              static_cast<long long>(workers), c.profile.config.model.c_str(), static_cast<long long>(tp));
+  if (c.mode == sim::serving_mode::split) std::printf(" (+ %lld prefill workers)", static_cast<long long>(prefill_workers));
+  std::printf(" = %d GPUs, SLO TTFT %.2f s, ATGT %.0f ms\n\n", r.gpus, ttft, atgt * 1e3);
+  std::printf("  attainment      %.4f  (%zu of %zu queries met both SLOs)\n", r.attainment, r.met_slo, r.queries);
+  std::printf("  TTFT p50 / p99  %.3f s / %.3f s\n", r.ttft_p50_s, r.ttft_p99_s);
+  std::printf("  ATGT p50 / p99  %.1f ms / %.1f ms\n", r.atgt_p50_s * 1e3, r.atgt_p99_s * 1e3);
+  std::printf("  finished        %zu  (failed %zu, unfinished %zu, waited at intake %zu)\n", r.finished,
+              r.failed, r.unfinished, r.queued_at_intake);
+  std::printf("  preemptions     %llu\n", static_cast<unsigned long long>(r.preemptions));
+  std::printf("  GPU-hours       %.2f over %.0f s simulated (%.2f s wall)\n", r.gpu_hours, r.makespan_s, wall);
+  return 0;
+}
+
+const command_registration reg{"simulate", "simulate a fleet serving a workload with one policy",
+                               &run_simulate};
+
+}  // namespace
+}  // namespace aladdin::cli

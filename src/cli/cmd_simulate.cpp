@@ -21,7 +21,9 @@ int run_simulate(int argc, char** argv) {
   std::int64_t workers = 8, tp = 4, prefill_workers = 2;
   double ttft = 2.0, atgt = 0.1;
   bool json = false;
-  double ttft_headroom = 1.0, atgt_headroom = 1.0, length_quantile = 0.5;
+  const schedule_options defaults;
+  double ttft_headroom = defaults.ttft_headroom, atgt_headroom = defaults.atgt_headroom,
+         length_quantile = defaults.atgt_length_quantile;
 
   flag_set flags("simulate",
                  "Simulates a fleet of continuous-batching GPU workers serving a workload with one\n"

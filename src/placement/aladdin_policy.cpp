@@ -23,12 +23,12 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
   for (const worker_id w : workers) {
     const schedule_summary& s = cluster.summary(w);
     const double ttft = waited + (s.running > 0 ? s.iteration_s : 0.0) + s.pending_prefill_s +
-                        s.prefill.time_one(in);
+                        s.prefill_one_s(in);
     if (ttft > q.slo.ttft_s * options.ttft_headroom) {
       ++ttft_rejects;
       continue;
     }
-    const double t_new = s.decode.time(s.sum_context_tokens + in, s.entries + 1.0);
+    const double t_new = s.decode_s(s.sum_context_tokens + in, s.entries + 1.0);
     const double limit = std::min(q.slo.atgt_s * options.atgt_headroom, s.min_queued_atgt_s);
     if (t_new > limit) {
       ++atgt_rejects;

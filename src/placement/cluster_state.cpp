@@ -9,7 +9,11 @@ cluster_state::cluster_state(const length_source* lengths, schedule_options opti
 
 worker_id cluster_state::add_worker(worker_profile profile) {
   const worker_id id{static_cast<std::uint32_t>(slots_.size())};
-  slots_.push_back({std::make_unique<worker_schedule>(std::move(profile), lengths_, options_), true});
+  auto& calibration = calibrations_[profile.config.label()];
+  if (!calibration) calibration = std::make_unique<latency_calibration>();
+  slots_.push_back({std::make_unique<worker_schedule>(std::move(profile), lengths_, options_,
+                                                      calibration.get()),
+                    true, calibration.get()});
   summaries_.push_back(slots_.back().schedule->summary());
   accepting_.push_back(id);  // ids only grow, so the list stays sorted
   ++live_;
@@ -62,6 +66,23 @@ void cluster_state::set_progress(worker_id w, query_id q, int generated_tokens, 
 void cluster_state::complete(worker_id w, query_id q, double) {
   slots_[w.value].schedule->remove(q);
   refresh(w);
+}
+
+void cluster_state::observe_iteration(worker_id w, int prefill_tokens, int prefill_sequences,
+                                      int decode_sequences, double measured_s) {
+  const worker_schedule& s = *slots_[w.value].schedule;
+  latency_calibration* calibration = slots_[w.value].calibration;
+  if (calibration == nullptr) return;
+  const worker_profile& p = s.profile();
+  if (prefill_tokens == 0 && decode_sequences > 0) {
+    const double predicted = p.decode.time(s.running_context_tokens(), decode_sequences);
+    calibration->observe_decode(decode_sequences, predicted, measured_s);
+  } else if (decode_sequences == 0 && prefill_tokens > 0 && prefill_sequences > 0) {
+    // Σl² is not reported; equal prompts give its lower bound tokens² / sequences.
+    const double tokens = prefill_tokens;
+    const double predicted = p.prefill.time(tokens, tokens * tokens / prefill_sequences, prefill_sequences);
+    calibration->observe_prefill(tokens / prefill_sequences, predicted, measured_s);
+  }
 }
 
 }  // namespace aladdin

@@ -4,7 +4,9 @@
 // fleet (the simulator, or the control plane's actors), updated as workers report, and passed
 // to policies read-only.
 
+#include <map>
 #include <memory>
+#include <string>
 #include <optional>
 #include <span>
 #include <vector>
@@ -40,6 +42,11 @@ class cluster_state {
   void advance_decode(worker_id w, int iterations, double now);
   void set_progress(worker_id w, query_id q, int generated_tokens, double now);
   void complete(worker_id w, query_id q, double now);
+  // A finished engine iteration and how long it really took: calibrates the latency model of
+  // the worker's shape (see model/calibration.hpp). Mixed (chunked) iterations are not used.
+  void observe_iteration(worker_id w, int prefill_tokens, int prefill_sequences,
+                         int decode_sequences, double measured_s);
+  const latency_calibration* calibration(worker_id w) const { return summaries_[w.value].calibration; }
 
   const length_source& lengths() const { return *lengths_; }
   const schedule_options& options() const { return options_; }
@@ -52,6 +59,7 @@ class cluster_state {
   struct slot {
     std::unique_ptr<worker_schedule> schedule;
     bool accepting = false;
+    latency_calibration* calibration = nullptr;  // owned by calibrations_
   };
   const length_source* lengths_;
   schedule_options options_;
@@ -60,6 +68,7 @@ class cluster_state {
   std::vector<slot> slots_;
   std::vector<schedule_summary> summaries_;
   std::vector<worker_id> accepting_;
+  std::map<std::string, std::unique_ptr<latency_calibration>> calibrations_;  // by shape label
   std::size_t live_ = 0;
 };
 

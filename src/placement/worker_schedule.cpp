@@ -12,8 +12,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 }
 
 worker_schedule::worker_schedule(worker_profile profile, const length_source* lengths,
-                                 schedule_options options)
-    : profile_(std::move(profile)), lengths_(lengths), options_(options) {
+                                 schedule_options options, const latency_calibration* calibration)
+    : profile_(std::move(profile)), lengths_(lengths), calibration_(calibration), options_(options) {
   assert(lengths_ != nullptr);
   rebuild(0);
 }
@@ -40,10 +40,20 @@ double worker_schedule::kv_used_tokens() const {
   return sum_base_ + static_cast<double>(entries_.size()) * iteration_;
 }
 
+double worker_schedule::prefill_one_s(double tokens) const {
+  const double t = profile_.prefill.time_one(tokens);
+  return calibration_ ? t * calibration_->prefill_factor(tokens) : t;
+}
+
+double worker_schedule::decode_s(double context, double batch) const {
+  const double t = profile_.decode.time(context, batch);
+  return calibration_ ? t * calibration_->decode_factor(batch) : t;
+}
+
 double worker_schedule::iteration_s() const {
   if (entries_.empty()) return 0;
   const auto m = static_cast<double>(entries_.size());
-  return profile_.decode.time(sum_base_ + m * iteration_, m);
+  return decode_s(sum_base_ + m * iteration_, m);
 }
 
 void worker_schedule::add_queued(const query_request& q, const query_lengths& lengths,
@@ -53,7 +63,7 @@ void worker_schedule::add_queued(const query_request& q, const query_lengths& le
   e.lengths = lengths;
   e.slo = q.slo;
   e.arrival_s = q.arrival_s;
-  e.prefill_s = profile_.prefill.time_one(q.input_tokens);
+  e.prefill_s = prefill_one_s(q.input_tokens);
   // Until its prefill, a query is planned as if it started decoding now.
   e.base = q.input_tokens - iteration_;
   e.finish = iteration_ + std::max(1.0, q.expected_output_tokens);
@@ -135,6 +145,7 @@ void worker_schedule::rebuild(double now) {
   last_now_ = now;
   const std::size_t m = entries_.size();
   sum_base_ = 0;
+  sum_base_running_ = 0;
   running_ = 0;
   min_finish_ = kInf;
   min_queued_atgt_ = kInf;
@@ -142,6 +153,7 @@ void worker_schedule::rebuild(double now) {
     sum_base_ += e.base;
     if (e.running) {
       ++running_;
+      sum_base_running_ += e.base;
       min_finish_ = std::min(min_finish_, e.atgt_finish);
     } else {
       min_queued_atgt_ = std::min(min_queued_atgt_, e.slo.atgt_s * options_.atgt_headroom);
@@ -214,6 +226,7 @@ schedule_summary worker_schedule::summary() const {
   s.min_queued_atgt_s = min_queued_atgt_;
   s.peak_kv_tokens = peak_kv_;
   s.kv_capacity_tokens = profile_.kv.capacity_tokens * options_.kv_headroom;
+  s.calibration = calibration_;
   return s;
 }
 
@@ -251,7 +264,7 @@ bool worker_schedule::atgt_budgets_hold(double t_new, double stall_s, double now
 fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   fit_result r;
   const double in = q.input_tokens;
-  const double prefill_q = profile_.prefill.time_one(in);
+  const double prefill_q = prefill_one_s(in);
   const auto m = static_cast<double>(entries_.size());
 
   // TTFT: what is already waited, the decode iteration in flight, the prefills queued ahead.
@@ -264,7 +277,7 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   }
 
   // The decode iteration once q is in the batch must suit every queued query and q itself.
-  const double t_new = profile_.decode.time(sum_base_ + m * iteration_ + in, m + 1);
+  const double t_new = decode_s(sum_base_ + m * iteration_ + in, m + 1);
   r.predicted_iteration_s = t_new;
   const double atgt_limit = std::min(q.slo.atgt_s * options_.atgt_headroom, min_queued_atgt_);
   if (t_new > atgt_limit) {

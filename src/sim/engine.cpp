@@ -276,7 +276,7 @@ void engine::plan(double start, std::optional<double> noise) {
   admit_kv_ready();
 
   const auto max_seqs = static_cast<std::size_t>(options_.max_num_seqs);
-  double prefill_tokens = 0, decode_context = 0, penalty_s = 0;
+  double prefill_tokens = 0, prompt_work_s = 0, decode_context = 0, penalty_s = 0;
   int prefill_seqs = 0, decode_seqs = 0;
 
   if (options_.mode == batching_mode::prefill_first) {
@@ -292,6 +292,7 @@ void engine::plan(double start, std::optional<double> noise) {
       admit_for_prefill(slot);
       slots_[slot].chunk = prompt;
       prefill_tokens += prompt;
+      prompt_work_s += truth_.prompt_s(prompt);
       ++prefill_seqs;
     }
     if (prefill_seqs == 0 && !running_.empty())
@@ -305,6 +306,7 @@ void engine::plan(double start, std::optional<double> noise) {
       s.chunk = c;
       budget -= c;
       prefill_tokens += c;
+      prompt_work_s += truth_.prompt_s(c);
       ++prefill_seqs;
       penalty_s += truth_.context_penalty_s(c, s.prefilled);
     };
@@ -340,7 +342,7 @@ void engine::plan(double start, std::optional<double> noise) {
   current_.prefill_seqs = prefill_seqs;
   current_.decode_seqs = decode_seqs;
   const double base =
-      truth_.mixed_s(prefill_tokens, prefill_seqs, decode_seqs, decode_context) + penalty_s;
+      truth_.mixed_s(prompt_work_s, prefill_seqs, decode_seqs, decode_context) + penalty_s;
   current_.noise = noise ? *noise : ground_truth::noise_factor(rng_, options_.noise_sigma);
   current_.end_s = start + base * current_.noise;
 }

@@ -251,6 +251,9 @@ class simulation {
     scheduled_[w] = kInf;
     const step_result& r = engines_[w].step();
     const worker_id id{static_cast<std::uint32_t>(w)};
+    if (config_.calibrate)
+      cluster_->observe_iteration(id, r.iteration.prefill_tokens, r.iteration.prefill_seqs,
+                                  r.iteration.decode_seqs, r.iteration.end_s - r.iteration.start_s);
     if (r.iteration.decode_seqs > 0) cluster_->advance_decode(id, 1, now_);
     bool freed = false;
     for (const engine_event& ev : r.events) {

@@ -53,6 +53,7 @@ struct simulation_config {
   int max_num_seqs = 256;
   int max_batched_tokens = 0;       // 0: the engine's default for the mode
   schedule_options schedule;        // aladdin's planning headroom
+  bool calibrate = true;            // placement learns from measured iteration times
   length_predictor_options predictor;
   double timeline_window_s = 60;    // attainment reported per window of arrivals
   std::size_t retry_batch = 32;     // queued queries retried per freed-capacity event

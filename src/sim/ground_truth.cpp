@@ -248,12 +248,21 @@ std::optional<ground_truth> ground_truth::builtin(std::string_view model, std::s
   return std::nullopt;
 }
 
+double ground_truth::prompt_s(double tokens) const {
+  if (!(tokens > 0)) return 0.0;
+  return prompt_sweep_(tokens);
+}
+
+double ground_truth::batch_factor(int sequences) const {
+  if (sequences <= 1) return 1.0;
+  const double n = sequences;
+  return batch_prefill_(n) / (n * prompt_sweep_(p_ref_));
+}
+
 double ground_truth::prefill_s(double sum_tokens, int sequences) const {
   if (sequences <= 0 || !(sum_tokens > 0)) return 0.0;
-  const double single = prompt_sweep_(sum_tokens);
-  if (sequences == 1) return single;
   const double n = sequences;
-  return single * (batch_prefill_(n) / prompt_sweep_(p_ref_ * n));
+  return prefill_batch_s(n * prompt_s(sum_tokens / n), sequences);
 }
 
 double ground_truth::decode_s(int batch, double sum_context) const {
@@ -262,9 +271,9 @@ double ground_truth::decode_s(int batch, double sum_context) const {
   return std::max(decode_floor_, batch_decode_(b) + k_ctx_ * (sum_context - b * c_ref_));
 }
 
-double ground_truth::mixed_s(double prefill_tokens, int prefill_seqs, int decode_seqs,
+double ground_truth::mixed_s(double sum_prompt_s, int prefill_seqs, int decode_seqs,
                              double decode_context) const {
-  const double p = prefill_s(prefill_tokens, prefill_seqs);
+  const double p = prefill_seqs > 0 ? prefill_batch_s(sum_prompt_s, prefill_seqs) : 0.0;
   const double d = decode_s(decode_seqs, decode_context);
   if (p == 0.0 || d == 0.0) return p + d;
   return p + d - std::min({overhead_s_, p, d});

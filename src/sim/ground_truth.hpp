@@ -120,8 +120,20 @@ class ground_truth {
   // configuration was not measured.
   static std::optional<ground_truth> builtin(std::string_view model, std::string_view gpu, int tp);
 
+  // Prefill of a batch is charged per sequence — attention is quadratic in each prompt, not in
+  // the batch's total — times the batching factor the batch sweep measured:
+  //   prefill(l_1..l_n) = Σ P1(l_i) · g(n),   g(n) = PB(n) / (n · P1(p_ref)),  g(1) = 1.
+  // It reproduces both sweeps exactly (n prompts of p_ref tokens cost PB(n)).
   // Seconds. sequences/batch ≤ 0 or no tokens: 0.
+  // n prompts of equal length (sum_tokens / sequences each).
   double prefill_s(double sum_tokens, int sequences) const;
+  // P1 alone: one prompt of `tokens`, unbatched.
+  double prompt_s(double tokens) const;
+  double batch_factor(int sequences) const;
+  // A batch whose prompts' P1 costs add up to sum_prompt_s.
+  double prefill_batch_s(double sum_prompt_s, int sequences) const {
+    return sum_prompt_s * batch_factor(sequences);
+  }
   double decode_s(int batch, double sum_context) const;
 
   // One chunked-prefill iteration: prefill chunks of `prefill_seqs` sequences holding
@@ -130,7 +142,8 @@ class ground_truth {
   // and the kernels launched once: the cost is prefill + decode − the per-pass overhead
   // (iteration_overhead_s, capped by the smaller half so the sum never drops below either).
   // With one half empty it is exactly the other.
-  double mixed_s(double prefill_tokens, int prefill_seqs, int decode_seqs,
+  // The prefill half is given as Σ prompt_s(chunk) over its chunks.
+  double mixed_s(double sum_prompt_s, int prefill_seqs, int decode_seqs,
                  double decode_context) const;
 
   // What a prefill chunk pays beyond prefill_s for attending to the `context_before` tokens its

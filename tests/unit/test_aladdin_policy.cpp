@@ -13,7 +13,7 @@ using namespace aladdin::testing;
 
 TEST_CASE("aladdin policy: rejects a worker whose KV would overflow") {
   fixed_lengths lengths(500);
-  cluster_state c(&lengths);
+  cluster_state c(&lengths, exact());
   c.add_worker(test_profile(2000));
   aladdin_policy p("aladdin");
   decision_context ctx;
@@ -28,7 +28,7 @@ TEST_CASE("aladdin policy: rejects a worker whose KV would overflow") {
 
 TEST_CASE("aladdin policy: KV is checked at the future peak, not today") {
   fixed_lengths lengths(1000);
-  cluster_state c(&lengths);
+  cluster_state c(&lengths, exact());
   c.add_worker(test_profile(2500));
   aladdin_policy p("aladdin");
   decision_context ctx;
@@ -45,7 +45,7 @@ TEST_CASE("aladdin policy: KV is checked at the future peak, not today") {
 
 TEST_CASE("aladdin policy: rejects when the queue ahead breaks the TTFT SLO") {
   fixed_lengths lengths(100);
-  cluster_state c(&lengths);
+  cluster_state c(&lengths, exact());
   c.add_worker(test_profile());
   aladdin_policy p("aladdin");
   decision_context ctx;
@@ -57,7 +57,7 @@ TEST_CASE("aladdin policy: rejects when the queue ahead breaks the TTFT SLO") {
   CHECK(third.reason == reject_reason::ttft);
   // Time already spent waiting counts against the SLO too.
   fixed_lengths l2(100);
-  cluster_state idle(&l2);
+  cluster_state idle(&l2, exact());
   idle.add_worker(test_profile());
   ctx.now_s = 1.5;
   auto late = p.place(idle, make_query(idle, 4, 4000, 100, /*arrival*/ 0.0), ctx);
@@ -67,7 +67,7 @@ TEST_CASE("aladdin policy: rejects when the queue ahead breaks the TTFT SLO") {
 
 TEST_CASE("aladdin policy: protects the ATGT of queries already running") {
   fixed_lengths lengths(50);
-  cluster_state c(&lengths);
+  cluster_state c(&lengths, exact());
   c.add_worker(test_profile());
   aladdin_policy p("aladdin");
   decision_context ctx;
@@ -87,7 +87,7 @@ TEST_CASE("aladdin policy: protects the ATGT of queries already running") {
 
 TEST_CASE("aladdin policy: a query whose own decode is too slow is rejected as atgt") {
   fixed_lengths lengths(100);
-  cluster_state c(&lengths);
+  cluster_state c(&lengths, exact());
   c.add_worker(test_profile());
   aladdin_policy p("aladdin");
   decision_context ctx;
@@ -98,7 +98,7 @@ TEST_CASE("aladdin policy: a query whose own decode is too slow is rejected as a
 
 TEST_CASE("aladdin policy: best fit packs the fuller feasible worker, lower id on ties") {
   fixed_lengths lengths(100);
-  cluster_state c(&lengths);
+  cluster_state c(&lengths, exact());
   for (int i = 0; i < 3; ++i) c.add_worker(test_profile(20000));
   aladdin_policy p("aladdin");
   decision_context ctx;
@@ -120,7 +120,7 @@ TEST_CASE("aladdin policy: best fit packs the fuller feasible worker, lower id o
 
 TEST_CASE("aladdin policy: with no feasible worker the reason names the common constraint") {
   fixed_lengths lengths(100);
-  cluster_state c(&lengths);
+  cluster_state c(&lengths, exact());
   c.add_worker(test_profile(500));
   c.add_worker(test_profile(500));
   c.add_worker(test_profile(100000));
@@ -231,7 +231,7 @@ TEST_CASE("aladdin policy: the screened search picks what evaluating every worke
   rng random(5);
   for (int round = 0; round < 60; ++round) {
     fixed_lengths lengths(150);
-    cluster_state c(&lengths);
+    cluster_state c(&lengths, exact());
     const int workers = 2 + static_cast<int>(random.below(30));
     for (int w = 0; w < workers; ++w)
       c.add_worker(test_profile(5000 + static_cast<double>(random.below(60000))));
@@ -272,4 +272,22 @@ TEST_CASE("aladdin policy: the screened search picks what evaluating every worke
       }
     }
   }
+}
+
+TEST_CASE("aladdin policy: headroom keeps a margin below every SLO") {
+  fixed_lengths lengths(50);
+  auto try_with = [&](schedule_options o) {
+    cluster_state c(&lengths, o);
+    c.add_worker(test_profile());
+    aladdin_policy p("aladdin");
+    decision_context ctx;
+    // Alone on the worker: TTFT 0.02 + 2e-4·5000 = 1.02 s against a 1.1 s SLO.
+    return p.place(c, make_query(c, 1, 5000, 50, 0, {1.1, 0.1}), ctx);
+  };
+  CHECK(try_with(exact()).placed);
+  schedule_options margin = exact();
+  margin.ttft_headroom = 0.9;  // plans to 0.99 s
+  auto out = try_with(margin);
+  CHECK_FALSE(out.placed);
+  CHECK(out.reason == reject_reason::ttft);
 }

@@ -255,19 +255,30 @@ TEST_CASE("builtin tables match the CSV-derived ones") {
   }
 }
 
+TEST_CASE("ground truth: a batch of prompts is charged per prompt times the batching factor") {
+  const auto gt = llama_tp4();
+  // One long prompt and eight short ones with the same total: attention makes the long one
+  // dearer per token, batching makes the short ones dearer per prompt.
+  CHECK(gt.prefill_s(4096, 8) == doctest::Approx(8 * gt.prompt_s(512) * gt.batch_factor(8)));
+  CHECK(gt.batch_factor(1) == 1.0);
+  CHECK(gt.prefill_batch_s(gt.prompt_s(100) + gt.prompt_s(3000), 2) ==
+        doctest::Approx((gt.prompt_s(100) + gt.prompt_s(3000)) * gt.batch_factor(2)));
+}
+
 TEST_CASE("a chunked batch shares one forward pass") {
   const auto gt = llama_tp4();
   const double p = gt.prefill_s(1500, 2);
+  const double work = 2 * gt.prompt_s(750);  // the two prompts' unbatched costs
   const double d = gt.decode_s(40, 40 * 800.0);
-  CHECK(gt.mixed_s(1500, 2, 0, 0) == p);
+  CHECK(gt.mixed_s(work, 2, 0, 0) == doctest::Approx(p));
   CHECK(gt.mixed_s(0, 0, 40, 40 * 800.0) == d);
-  const double m = gt.mixed_s(1500, 2, 40, 40 * 800.0);
+  const double m = gt.mixed_s(work, 2, 40, 40 * 800.0);
   CHECK(m == doctest::Approx(p + d - gt.iteration_overhead_s()));
   CHECK(m >= std::max(p, d));
   CHECK(m < p + d);
   CHECK(gt.iteration_overhead_s() == doctest::Approx(gt.decode_s(1, 0)));
   // Tiny halves: never below either half.
-  CHECK(gt.mixed_s(1, 1, 1, 1) >= std::max(gt.prefill_s(1, 1), gt.decode_s(1, 1)));
+  CHECK(gt.mixed_s(gt.prompt_s(1), 1, 1, 1) >= std::max(gt.prefill_s(1, 1), gt.decode_s(1, 1)));
 }
 
 TEST_CASE("chunks of a prompt add up to its unchunked cost plus one overhead per extra pass") {

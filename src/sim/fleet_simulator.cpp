@@ -367,17 +367,21 @@ class simulation {
     }
     double want = 0;
     if (sc.kind == autoscaler_kind::planner) {
-      const demand_forecast f = forecaster_.forecast(now_, sc.startup_s + sc.interval_s);
-      want = std::ceil(f.rate_per_s / sc.max_rate_per_worker - 1e-9);
+      const double horizon = sc.startup_s + sc.interval_s;
+      const demand_forecast f = forecaster_.forecast(now_, horizon);
+      // Queries already waiting at the intake are demand too: clear them within the horizon.
+      const double backlog = static_cast<double>(pending_.size()) / horizon;
+      want = std::ceil((f.rate_per_s + backlog) / sc.max_rate_per_worker - 1e-9);
     } else {
       const double per_worker = active > 0 ? static_cast<double>(outstanding) / active : outstanding;
       want = std::ceil(std::max(active, 1) * per_worker / sc.target_outstanding_per_worker - 1e-9);
-      // Scale down only when every recent recommendation agrees.
-      history_.push_back(want);
-      if (history_.size() > static_cast<std::size_t>(std::max(sc.stabilization_intervals, 1)))
-        history_.erase(history_.begin());
-      want = *std::max_element(history_.begin(), history_.end());
     }
+    // Scale up at once; scale down only when every recent recommendation agrees (Kubernetes'
+    // HPA does the same), so a dip between two bursts does not release workers it must restart.
+    history_.push_back(want);
+    if (history_.size() > static_cast<std::size_t>(std::max(sc.stabilization_intervals, 1)))
+      history_.erase(history_.begin());
+    want = *std::max_element(history_.begin(), history_.end());
     return static_cast<int>(std::clamp(want, static_cast<double>(sc.min_workers),
                                        static_cast<double>(sc.max_workers)));
   }

@@ -57,9 +57,9 @@ struct scaling_config {
   int max_workers = 100000;
   // planner: the highest arrival rate one worker sustains within the SLOs (planner::max_rate)
   double max_rate_per_worker = 1;
-  // reactive: desired = ceil(active · outstanding per worker / target), scaled down only after
-  // `stabilization_intervals` intervals all asked for fewer (as Kubernetes' HPA does)
+  // reactive: desired = ceil(active · outstanding per worker / target)
   double target_outstanding_per_worker = 16;
+  // Both: scale down only after this many intervals all asked for fewer (as Kubernetes' HPA).
   int stabilization_intervals = 5;
 };
 

@@ -24,6 +24,8 @@ enum ErrorCode {
   unknownMessage @2;   # a union member this receiver does not know (newer sender)
   versionMismatch @3;  # header.protocolVersion not spoken here
   internal @4;         # the receiver failed; the input may have been fine
+  unknownWorker @5;    # worker channel: the sender is not registered here (say, after a
+                       # control-node restart); the worker should register again
 }
 
 struct Error {

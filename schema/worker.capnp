@@ -70,6 +70,8 @@ struct Heartbeat {
   kvBlocksTotal @3 :UInt32;
   running @4 :List(QueryProgress);
   waitingCount @5 :UInt32;
+  waiting @6 :List(UInt64);     # ids of queries accepted but not yet running, so a control node
+                                # that restarted can re-adopt them as well as the running ones
 }
 
 struct FirstToken {

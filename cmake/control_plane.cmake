@@ -92,3 +92,8 @@ if(ALADDIN_BUILD_TESTS)
     TEST_SPEC "*store*"
     PROPERTIES LABELS integration TIMEOUT 120)
 endif()
+
+# ---------------------------------------------------------------------------------------------
+# The emulated GPU worker process and the control node's actors, each in its own file.
+include(${CMAKE_SOURCE_DIR}/cmake/worker.cmake OPTIONAL)
+include(${CMAKE_SOURCE_DIR}/cmake/actors.cmake OPTIONAL)

@@ -40,7 +40,7 @@ int run_scale(int argc, char** argv) {
   std::string curve_path, servegen_dir, policy = "aladdin", autoscalers = "static,reactive,planner";
   double compress = 60, rate_factor = 1, peak = 8, cv = 1, ttft = 2.0, atgt = 0.1, target = 0.99;
   double startup_s = 300, interval_s = 300;
-  std::int64_t tp = 4;
+  std::int64_t tp = 4, max_windows = 0;
   std::uint64_t seed = 1;
   bool json = false;
 
@@ -51,6 +51,7 @@ int run_scale(int argc, char** argv) {
   shape.add_to(flags);
   flags.add_string("curve", &curve_path, "load curve CSV: window_start_s,rate_per_s (default: built-in two days)");
   flags.add_string("servegen", &servegen_dir, "a ServeGen folder of chunk-*-trace.csv files (summed)");
+  flags.add_int("windows", &max_windows, "use only the curve's first N windows (0: all)", 0, 100000000);
   flags.add_double("compress", &compress, "divide the curve's time by this", 1, 1e6);
   flags.add_double("rate-factor", &rate_factor, "multiply the curve's rates by this", 1e-6, 1e6);
   flags.add_double("peak-rate", &peak, "built-in curve: peak queries per second", 1e-3, 1e6);
@@ -96,6 +97,8 @@ int run_scale(int argc, char** argv) {
     curve = builtin_curve(peak);
     source = "built-in two-day diurnal curve";
   }
+  if (max_windows > 0 && curve.windows.size() > static_cast<std::size_t>(max_windows))
+    curve.windows.resize(static_cast<std::size_t>(max_windows));
   curve = compress_time(scale_rates(curve, rate_factor), compress);
   const trace arrivals = generate_arrivals(
       curve, cv,
@@ -143,11 +146,20 @@ int run_scale(int argc, char** argv) {
                                                              capacity.max_rate_per_worker)));
     sim::simulation_result result = sim::simulate(arrivals, c);
     // Static provisioning gets the same care as the planner: the fewest workers at which the
-    // whole run reaches the attainment target (from the planner's peak estimate upwards).
-    while (kind == sim::autoscaler_kind::none && result.attainment < target &&
-           c.workers < 4 * peak_workers + 4) {
-      ++c.workers;
-      result = sim::simulate(arrivals, c);
+    // whole run reaches the attainment target, searched from the planner's peak estimate.
+    if (kind == sim::autoscaler_kind::none) {
+      while (result.attainment < target && c.workers < 4 * peak_workers + 4) {
+        ++c.workers;
+        result = sim::simulate(arrivals, c);
+      }
+      while (c.workers > 1 && result.attainment >= target) {
+        auto smaller = c;
+        --smaller.workers;
+        auto r = sim::simulate(arrivals, smaller);
+        if (r.attainment < target) break;
+        c = smaller;
+        result = std::move(r);
+      }
     }
     if (kind == sim::autoscaler_kind::none) static_workers = c.workers;
     rows.push_back({kind, std::move(result)});

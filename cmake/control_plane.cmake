@@ -6,14 +6,6 @@
 find_package(CapnProto 0.9 CONFIG REQUIRED)
 find_package(RocksDB 7.8 CONFIG REQUIRED)
 
-# Neither the pure core nor the CLI may reach into schema/ or storage/: the dependency points
-# the other way. Checked at build time, like the core's own purity check.
-add_custom_target(aladdin_control_plane_direction
-  COMMAND ${CMAKE_COMMAND} -DSRC_DIR=${CMAKE_SOURCE_DIR}/src
-          -P ${CMAKE_SOURCE_DIR}/cmake/check_control_plane_direction.cmake
-  COMMENT "checking that src/ includes nothing from schema/ or storage/")
-add_dependencies(aladdin_core aladdin_control_plane_direction)
-
 # ---------------------------------------------------------------------------------------------
 # schema/: one Cap'n Proto file per channel plus the persisted records, and the codec.
 # The output directory must exist before capnp runs.

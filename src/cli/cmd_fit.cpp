@@ -15,6 +15,7 @@
 #include "util/csv.hpp"
 #include "util/flags.hpp"
 #include "util/json.hpp"
+#include "util/text_table.hpp"
 
 namespace aladdin::cli {
 
@@ -37,25 +38,6 @@ std::string integer(double v) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.0f", std::floor(v));
   return buf;
-}
-
-// Left-aligns the first column and right-aligns the others, two spaces apart.
-void print_table(std::ostream& o, const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width;
-  for (const auto& r : rows)
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      if (width.size() <= c) width.push_back(0);
-      width[c] = std::max(width[c], r[c].size());
-    }
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      const std::string pad(width[c] - r[c].size(), ' ');
-      if (c == 0) line += r[c] + pad;
-      else line += "  " + pad + r[c];
-    }
-    o << line << "\n";
-  }
 }
 
 void mape_or_null(json_writer& j, std::string_view key, double v) {
@@ -147,7 +129,7 @@ void print_text(std::ostream& o, const fit_result& result, const std::string& fi
                  percent(f.train.decode_mape), std::to_string(f.validation.rows),
                  percent(f.validation.prefill_mape), percent(f.validation.decode_mape),
                  std::to_string(f.rejected.size())});
-  print_table(o, t);
+  print_table(o, t, {true});
 
   o << "\ncoefficients (ms):\n";
   std::vector<std::vector<std::string>> c = {
@@ -163,7 +145,7 @@ void print_text(std::ostream& o, const fit_result& result, const std::string& fi
                  ms(f.decode_fitted, f.decode.c2), ms(f.decode_fitted, f.decode.c3),
                  kv_note.empty() ? integer(p.kv.capacity_tokens) : "unknown"});
   }
-  print_table(o, c);
+  print_table(o, c, {true});
 
   std::size_t total = result.unassigned.size();
   for (const auto& f : result.configs) total += f.rejected.size();

@@ -18,6 +18,7 @@
 #include "util/csv.hpp"
 #include "util/flags.hpp"
 #include "util/json.hpp"
+#include "util/text_table.hpp"
 
 namespace aladdin::cli {
 
@@ -64,27 +65,6 @@ std::string number(const char* format, double v) {
 std::string duration(double s) {
   if (!std::isfinite(s)) return "inf";
   return s < 1.0 ? number("%.0f ms", s * 1e3) : number("%.2f s", s);
-}
-
-// Columns sized to their widest cell; text columns (left[c]) left-aligned, numbers right-aligned.
-void print_columns(std::ostream& o, const std::vector<std::vector<std::string>>& rows,
-                   const std::vector<bool>& left) {
-  std::vector<std::size_t> width;
-  for (const auto& r : rows)
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      if (width.size() <= c) width.push_back(0);
-      width[c] = std::max(width[c], r[c].size());
-    }
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      const std::string fill(width[c] - r[c].size(), ' ');
-      if (c > 0) line += "  ";
-      line += c < left.size() && left[c] ? r[c] + fill : fill + r[c];
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    o << line << "\n";
-  }
 }
 
 std::string shape_name(int tp) { return "tp" + std::to_string(tp); }
@@ -168,7 +148,7 @@ void print_json(const fleet_plan& plan, const workload_stats& w, const std::stri
   std::cout << j.str() << "\n";
 }
 
-void print_table(const fleet_plan& plan, const workload_stats& w, const std::string& source,
+void print_plan(const fleet_plan& plan, const workload_stats& w, const std::string& source,
                  const slo_targets& slo, const planner_options& opt, const std::string& model,
                  const std::string& gpu, const std::vector<fleet_action>& actions,
                  bool have_current) {
@@ -201,7 +181,7 @@ void print_table(const fleet_plan& plan, const workload_stats& w, const std::str
                     std::to_string(s.gpus)});
   }
   if (rows.size() > 1)
-    print_columns(o, rows, {true, false, false, true, false, false, false, false, false});
+    print_table(o, rows, {true, false, false, true, false, false, false, false, false});
   for (const auto& line : infeasible) o << line << "\n";
   if (rows.size() > 1) o << "(batch, ATGT and TTFT as predicted at each shape's max rate)\n";
   o << "\n";
@@ -298,7 +278,7 @@ int run_size(int argc, char** argv) {
         trace_path.empty()
             ? "built-in (fitted to the Azure LLM conversation trace)"
             : trace_path + " (" + std::to_string(w.queries) + " queries)";
-    print_table(plan, w, shown, slo, opt, m->name, g->name, actions, flags.given("current"));
+    print_plan(plan, w, shown, slo, opt, m->name, g->name, actions, flags.given("current"));
   }
   return plan.best ? 0 : 1;
 }

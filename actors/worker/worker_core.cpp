@@ -1,0 +1,341 @@
+#include "actors/worker/worker_core.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+
+namespace aladdin::worker {
+
+const char* to_string(error_code c) {
+  switch (c) {
+    case error_code::malformed:
+      return "malformed";
+    case error_code::oversized:
+      return "oversized";
+    case error_code::unknown_message:
+      return "unknownMessage";
+    case error_code::version_mismatch:
+      return "versionMismatch";
+    case error_code::internal:
+      return "internal";
+    case error_code::unknown_worker:
+      return "unknownWorker";
+  }
+  return "unknown";
+}
+
+const char* to_string(reject_reason r) {
+  switch (r) {
+    case reject_reason::too_large:
+      return "tooLarge";
+    case reject_reason::invalid:
+      return "invalid";
+  }
+  return "unknown";
+}
+
+const char* to_string(exit_reason r) {
+  switch (r) {
+    case exit_reason::none:
+      return "running";
+    case exit_reason::shutdown:
+      return "shutdown";
+    case exit_reason::drained:
+      return "drained";
+    case exit_reason::drain_deadline:
+      return "drain deadline";
+  }
+  return "unknown";
+}
+
+namespace {
+
+const worker_core_options& checked(const worker_core_options& o) {
+  if (!(o.time_scale > 0) || !std::isfinite(o.time_scale))
+    throw std::invalid_argument("worker: time scale must be a positive number");
+  if (o.heartbeat_interval == 0)
+    throw std::invalid_argument("worker: heartbeat interval must be > 0");
+  if (o.register_retry == 0) throw std::invalid_argument("worker: register retry must be > 0");
+  if (o.default_output_tokens == 0)
+    throw std::invalid_argument("worker: default output length must be > 0");
+  if (o.identity.name.empty()) throw std::invalid_argument("worker: the name must not be empty");
+  return o;
+}
+
+}  // namespace
+
+worker_core::worker_core(worker_core_options options, const sim::ground_truth& truth, micros start)
+    : options_(checked(options)),
+      engine_(options_.engine, truth, options_.seed),
+      start_(start),
+      last_now_(start) {}
+
+double worker_core::engine_time(micros wall) const {
+  if (wall <= start_) return 0;
+  return static_cast<double>(wall - start_) * options_.time_scale / 1e6;
+}
+
+micros worker_core::wall_time(double engine_s) const {
+  if (!std::isfinite(engine_s)) return never;
+  if (engine_s <= 0) return start_;
+  const double offset = std::ceil(engine_s * 1e6 / options_.time_scale);
+  // Anything beyond ~half the range is "not in this process's lifetime".
+  if (offset >= static_cast<double>(never / 2)) return never;
+  return start_ + static_cast<micros>(offset);
+}
+
+micros worker_core::clamp_now(micros now) {
+  // The process reads a wall clock that can step back (NTP); the engine's time cannot.
+  last_now_ = std::max(last_now_, now);
+  return last_now_;
+}
+
+register_worker_msg worker_core::registration() const {
+  const auto& id = options_.identity;
+  const auto block = static_cast<std::uint32_t>(engine_.options().block_size);
+  return {id.name,
+          id.model,
+          id.gpu,
+          static_cast<std::uint16_t>(id.tp),
+          static_cast<std::uint64_t>(engine_.kv_blocks_total()) * block,
+          block};
+}
+
+void worker_core::start() {
+  if (started_) return;
+  started_ = true;
+  send_registration(last_now_);
+}
+
+void worker_core::send_registration(micros now) {
+  outbox_.emplace_back(registration());
+  next_register_ = now + options_.register_retry;
+}
+
+std::vector<outbound> worker_core::take_outbound() {
+  std::vector<outbound> out;
+  out.swap(outbox_);
+  return out;
+}
+
+void worker_core::emit_query_event(outbound message) {
+  if (registered_)
+    outbox_.push_back(std::move(message));
+  else
+    held_.push_back(std::move(message));
+}
+
+void worker_core::handle(const inbound& message, micros now) {
+  advance(now);
+  now = last_now_;
+  if (finished()) return;  // after shutdown or the end of a drain, nothing more is done
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, registered_msg>) {
+          on_registered(m, now);
+        } else if constexpr (std::is_same_v<T, assign_query_msg>) {
+          on_assign(m, now);
+        } else if constexpr (std::is_same_v<T, cancel_query_msg>) {
+          on_cancel(m);
+        } else if constexpr (std::is_same_v<T, drain_msg>) {
+          draining_ = true;
+          drain_deadline_ = m.deadline;
+        } else if constexpr (std::is_same_v<T, shutdown_msg>) {
+          exit_ = exit_reason::shutdown;
+        } else if constexpr (std::is_same_v<T, error_msg>) {
+          on_error(m, now);
+        }
+      },
+      message);
+  check_drain(now);
+}
+
+void worker_core::on_registered(const registered_msg& m, micros now) {
+  registered_ = true;
+  worker_id_ = m.worker_id;
+  epoch_ = m.epoch;
+  ++stats_.registrations;
+  next_register_ = never;
+  // A heartbeat first, so that a control node that lost its state re-adopts the running and
+  // waiting queries before it hears of their tokens; then what happened while unregistered.
+  send_heartbeat(now);
+  next_heartbeat_ = now + options_.heartbeat_interval;
+  for (auto& e : held_) outbox_.push_back(std::move(e));
+  held_.clear();
+}
+
+void worker_core::on_error(const error_msg& m, micros now) {
+  ++stats_.errors_received;
+  // Only the first unknownWorker counts: the control node answers every message we had in
+  // flight with one, and a registerWorker is already on its way (and retried) after the first.
+  if (m.code == error_code::unknown_worker && registered_) {
+    registered_ = false;
+    next_heartbeat_ = never;
+    send_registration(now);
+  }
+}
+
+void worker_core::reject(std::uint64_t query_id, reject_reason reason, std::string detail) {
+  ++stats_.rejected;
+  emit_query_event(query_rejected_msg{query_id, reason, std::move(detail)});
+}
+
+void worker_core::on_assign(const assign_query_msg& m, micros now) {
+  if (draining_) {
+    reject(m.query_id, reject_reason::invalid, "draining: this worker accepts no new queries");
+    return;
+  }
+  if (auto it = live_.find(m.query_id); it != live_.end()) {
+    if (it->second.cancelled) {
+      reject(m.query_id, reject_reason::invalid,
+             "query id " + std::to_string(m.query_id) +
+                 " is still held by a cancelled sequence; assign it under a new id");
+    } else {
+      ++stats_.duplicate_assignments;
+    }
+    return;
+  }
+
+  const std::uint32_t output = m.max_output_tokens > 0    ? m.max_output_tokens
+                               : m.output_tokens_hint > 0 ? m.output_tokens_hint
+                                                          : options_.default_output_tokens;
+  const auto too_large = [&] {
+    const long long capacity =
+        static_cast<long long>(engine_.kv_blocks_total()) * engine_.options().block_size;
+    reject(m.query_id, reject_reason::too_large,
+           "prompt " + std::to_string(m.prompt_tokens) + " + output " + std::to_string(output) +
+               " tokens exceed the KV cache of " + std::to_string(capacity) + " tokens");
+  };
+  // The engine counts tokens in int; lengths beyond that can never fit a cache anyway.
+  if (m.prompt_tokens > INT_MAX || output > INT_MAX) {
+    too_large();
+    return;
+  }
+
+  sim::request r;
+  r.query_id = m.query_id;
+  r.input_tokens = static_cast<int>(m.prompt_tokens);
+  r.output_tokens = static_cast<int>(output);
+  double t = engine_time(now);
+  // advance() left the current iteration ending after `now` in whole microseconds; the min only
+  // guards the last bit of floating-point rounding, which enqueue() would refuse.
+  if (engine_.busy()) t = std::min(t, engine_.next_event_time());
+  r.arrival_s = t;
+
+  switch (engine_.enqueue(r, t)) {
+    case sim::admission::accepted:
+      live_.emplace(m.query_id, live_query{});
+      ++active_;
+      ++stats_.accepted;
+      return;
+    case sim::admission::rejected_too_large:
+      too_large();
+      return;
+    case sim::admission::rejected_invalid:
+      reject(m.query_id, reject_reason::invalid, "a query needs at least one prompt token");
+      return;
+  }
+}
+
+void worker_core::on_cancel(const cancel_query_msg& m) {
+  auto it = live_.find(m.query_id);
+  if (it == live_.end()) {
+    ++stats_.cancels_of_unknown_queries;
+    return;
+  }
+  if (it->second.cancelled) return;
+  it->second.cancelled = true;
+  --active_;
+  ++stats_.cancelled;
+}
+
+void worker_core::on_engine_event(const sim::engine_event& e) {
+  auto it = live_.find(e.query_id);
+  if (it == live_.end()) return;  // cannot happen: every sequence in the engine is live
+  const bool cancelled = it->second.cancelled;
+  switch (e.kind) {
+    case sim::event_kind::first_token:
+      if (!cancelled) emit_query_event(first_token_msg{e.query_id, wall_time(e.time_s)});
+      break;
+    case sim::event_kind::completed:
+      if (!cancelled) {
+        emit_query_event(query_completed_msg{e.query_id, static_cast<std::uint32_t>(e.tokens),
+                                             wall_time(e.time_s)});
+        ++stats_.completed;
+        --active_;
+      }
+      live_.erase(it);
+      break;
+    case sim::event_kind::preempted:  // visible in heartbeats: the query is waiting again
+    case sim::event_kind::handoff:    // split roles are not emulated
+      break;
+  }
+}
+
+void worker_core::check_drain(micros now) {
+  if (!draining_ || finished()) return;
+  if (active_ == 0) {
+    exit_ = exit_reason::drained;
+    // The control plane sees the worker empty at once instead of at the next heartbeat.
+    if (registered_) send_heartbeat(now);
+  } else if (drain_deadline_ != 0 && now >= drain_deadline_) {
+    exit_ = exit_reason::drain_deadline;
+  }
+}
+
+void worker_core::advance(micros now) {
+  now = clamp_now(now);
+  if (finished()) return;
+  while (engine_.busy() && wall_time(engine_.next_event_time()) <= now) {
+    const sim::step_result& r = engine_.step();
+    for (const auto& e : r.events) on_engine_event(e);
+  }
+  check_drain(now);
+  if (finished()) return;
+  if (registered_) {
+    if (now >= next_heartbeat_) {
+      send_heartbeat(now);
+      // On a steady grid; after a stall, one heartbeat and the grid restarts from now.
+      next_heartbeat_ += options_.heartbeat_interval;
+      if (next_heartbeat_ <= now) next_heartbeat_ = now + options_.heartbeat_interval;
+    }
+  } else if (started_ && now >= next_register_) {
+    send_registration(now);
+  }
+}
+
+void worker_core::send_heartbeat(micros now) {
+  heartbeat_msg hb;
+  hb.worker_id = worker_id_;
+  hb.at = now;
+  hb.kv_blocks_used = static_cast<std::uint32_t>(engine_.kv_blocks_used());
+  hb.kv_blocks_total = static_cast<std::uint32_t>(engine_.kv_blocks_total());
+  for (const auto& s : engine_.sequences()) {
+    auto it = live_.find(s.query_id);
+    if (it != live_.end() && it->second.cancelled) continue;
+    if (s.running) {
+      hb.running.push_back({s.query_id, static_cast<std::uint32_t>(s.generated)});
+    } else {
+      ++hb.waiting_count;
+      if (hb.waiting.size() < options_.max_heartbeat_waiting_ids) hb.waiting.push_back(s.query_id);
+    }
+  }
+  outbox_.emplace_back(std::move(hb));
+  ++stats_.heartbeats;
+}
+
+micros worker_core::next_wake() const {
+  if (finished() || !started_) return never;
+  micros w = engine_.busy() ? wall_time(engine_.next_event_time()) : never;
+  w = std::min(w, registered_ ? next_heartbeat_ : next_register_);
+  if (draining_ && drain_deadline_ != 0) w = std::min(w, drain_deadline_);
+  return w;
+}
+
+}  // namespace aladdin::worker

@@ -1,0 +1,208 @@
+#include "actors/worker/worker_process.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <zmq.hpp>
+
+#include "actors/worker/worker_wire.hpp"
+#include "worker.capnp.h"
+
+namespace aladdin::worker {
+
+micros wall_clock_now() {
+  using namespace std::chrono;
+  // The system clock read once, then advanced by the steady clock: epoch-based like the control
+  // node's timestamps, yet never stepped back or forward by NTP, which would freeze or rush the
+  // engine's time.
+  static const auto anchor_steady = steady_clock::now();
+  static const auto anchor_wall = static_cast<micros>(
+      duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
+  return anchor_wall +
+         static_cast<micros>(
+             duration_cast<microseconds>(steady_clock::now() - anchor_steady).count());
+}
+
+namespace {
+
+// Receiving or polling can be interrupted by the very signal that asks us to stop; that is not
+// an error, the loop checks the flag next.
+bool interrupted(const zmq::error_t& e) { return e.num() == EINTR; }
+
+// Reads error lines up to a limit, then only counts: a peer sending garbage in a loop must not
+// flood the log.
+constexpr std::uint64_t logged_rejections = 10;
+
+}  // namespace
+
+class session {
+ public:
+  session(worker_core& core, const process_options& options, process_stats& stats)
+      : core_(core),
+        options_(options),
+        stats_(stats),
+        ctx_(1),
+        socket_(ctx_, zmq::socket_type::dealer) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.set(zmq::sockopt::routing_id, core_.options().identity.name);
+    socket_.set(zmq::sockopt::sndhwm, options_.high_water_mark);
+    socket_.set(zmq::sockopt::rcvhwm, options_.high_water_mark);
+    socket_.set(zmq::sockopt::maxmsgsize, options_.max_frame_bytes);
+    // Retry fast at first (a control node that restarts comes back in well under a second),
+    // then back off.
+    socket_.set(zmq::sockopt::reconnect_ivl, 100);
+    socket_.set(zmq::sockopt::reconnect_ivl_max, 2000);
+    try {
+      socket_.connect(options_.endpoint);
+    } catch (const zmq::error_t& e) {
+      throw std::invalid_argument("--connect " + options_.endpoint + ": " + e.what());
+    }
+  }
+
+  void run(const std::atomic<bool>& stop) {
+    core_.start();
+    flush();
+    while (!stop.load() && !core_.finished()) {
+      wait(core_.next_wake());
+      for (int i = 0; i < max_frames_per_round && !core_.finished(); ++i)
+        if (!receive_one()) break;
+      core_.advance(wall_clock_now());
+      flush();
+    }
+    flush();  // the last heartbeat of a drain
+  }
+
+ private:
+  // Enough to empty a burst of assignments; bounded so a flood cannot starve the engine's clock.
+  static constexpr int max_frames_per_round = 1000;
+
+  void log(const std::string& line) {
+    if (options_.log)
+      options_.log(line);
+    else
+      std::cerr << "aladdin worker: " << line << "\n";
+  }
+
+  void wait(micros wake) {
+    const micros now = wall_clock_now();
+    const micros span = wake <= now ? 0 : std::min(wake - now, options_.max_poll_wait);
+    // zmq::poll counts milliseconds: round up, so the loop never spins on a sub-ms deadline.
+    const auto timeout = std::chrono::milliseconds((span + 999) / 1000);
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    try {
+      zmq::poll(items, 1, timeout);
+    } catch (const zmq::error_t& e) {
+      if (!interrupted(e)) throw;
+    }
+  }
+
+  // Returns false when nothing is waiting.
+  bool receive_one() {
+    zmq::message_t frame;
+    try {
+      if (!socket_.recv(frame, zmq::recv_flags::dontwait)) return false;
+    } catch (const zmq::error_t& e) {
+      if (interrupted(e)) return false;
+      throw;
+    }
+    ++stats_.frames_received;
+    if (frame.more()) {
+      // The channel is one frame per message; swallow the rest of this one.
+      bool more = true;
+      while (more) {
+        zmq::message_t rest;
+        if (!socket_.recv(rest, zmq::recv_flags::dontwait)) break;
+        more = rest.more();
+      }
+      reject({codec::decode_errc::malformed, "a worker-channel message is a single frame"});
+      return true;
+    }
+    auto decoded = decode_inbound(
+        std::span(static_cast<const std::byte*>(frame.data()), frame.size()), options_.limits);
+    if (!decoded) {
+      reject(decoded.error());
+      return true;
+    }
+    const bool was_registered = core_.registered();
+    core_.handle(decoded.value().message, wall_clock_now());
+    report_transition(was_registered, decoded.value().message);
+    flush();
+    return true;
+  }
+
+  void reject(const codec::decode_error& e) {
+    ++stats_.frames_rejected;
+    if (stats_.frames_rejected <= logged_rejections) {
+      log("dropped a frame from the control plane (" + std::string(codec::to_string(e.code)) +
+          "): " + e.detail +
+          (stats_.frames_rejected == logged_rejections ? " (further ones are only counted)" : ""));
+    }
+    send_encoded(codec::encode_error<wire::worker::Envelope>(next_header(), e.code, e.detail));
+  }
+
+  void report_transition(bool was_registered, const inbound& m) {
+    if (!was_registered && core_.registered()) {
+      log("registered as worker " + std::to_string(core_.worker_id()) + " (epoch " +
+          std::to_string(core_.epoch()) + ")");
+    } else if (was_registered && !core_.registered()) {
+      log("the control plane does not know this worker (unknownWorker): registering again");
+    } else if (const auto* e = std::get_if<error_msg>(&m);
+               e && e->code != error_code::unknown_worker &&
+               core_.stats().errors_received <= logged_rejections) {
+      log(std::string("the control plane could not handle a message (") + to_string(e->code) +
+          "): " + e->detail);
+    }
+  }
+
+  void flush() {
+    for (const auto& m : core_.take_outbound()) send(m);
+  }
+
+  codec::envelope_header next_header() {
+    return {codec::protocol_version, core_.options().identity.name, core_.epoch(), ++sequence_};
+  }
+
+  void send(const outbound& m) { send_encoded(encode_outbound(m, next_header())); }
+
+  void send_encoded(const codec::encoded_message& bytes) {
+    for (;;) {
+      try {
+        if (socket_.send(zmq::buffer(bytes.bytes().data(), bytes.size()),
+                         zmq::send_flags::dontwait))
+          ++stats_.messages_sent;
+        else
+          ++stats_.sends_dropped;
+        return;
+      } catch (const zmq::error_t& e) {
+        if (!interrupted(e)) throw;
+      }
+    }
+  }
+
+  worker_core& core_;
+  const process_options& options_;
+  process_stats& stats_;
+  zmq::context_t ctx_;
+  zmq::socket_t socket_;
+  std::uint64_t sequence_ = 0;
+};
+
+worker_process::worker_process(worker_core& core, process_options options)
+    : core_(core), options_(std::move(options)) {}
+
+worker_process::~worker_process() = default;
+
+void worker_process::connect() {
+  if (!session_) session_ = std::make_unique<session>(core_, options_, stats_);
+}
+
+void worker_process::run(const std::atomic<bool>& stop) {
+  connect();
+  session_->run(stop);
+}
+
+}  // namespace aladdin::worker

@@ -1,0 +1,82 @@
+#pragma once
+// The emulated worker's transport: one worker_core on a ZeroMQ DEALER connected to the control
+// node's ROUTER, driven by the system clock.
+//
+// The loop waits in zmq::poll (no draft API in libzmq 4.3: no zmq::poller_t) until the core's
+// next wake-up (the end of the engine's current iteration, the next heartbeat or registration
+// retry), at most max_poll_wait so that a stop request is seen promptly, then reads every
+// waiting frame, advances the core to the clock and sends what it produced.
+//
+// Socket: routing id = the worker's name, so that a control node that restarted recognises the
+// worker when it registers again; linger 0 so that exit never blocks on unsent messages; sends
+// never block (a full pipe drops the message and counts it: heartbeats repeat, and the control
+// plane recovers the rest from the next heartbeat). DEALER reconnects by itself, and connects
+// lazily: an unreachable endpoint is not an error, the worker keeps retrying registration.
+//
+// Untrusted input: every frame goes through the codec's limits. A malformed, oversized,
+// wrong-version or wrong-direction frame (or a multi-frame message) gets an error reply and is
+// counted; the worker keeps running. Frames above max_frame_bytes never reach the worker at all:
+// libzmq drops the connection that sent them (ZMQ_MAXMSGSIZE), which bounds memory; the peer
+// reconnects.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "actors/worker/worker_core.hpp"
+#include "schema/codec.hpp"
+
+namespace aladdin::worker {
+
+struct process_options {
+  std::string endpoint;                     // e.g. tcp://127.0.0.1:5555
+  micros max_poll_wait = 100'000;           // bounds the reaction to a stop request
+  int high_water_mark = 10'000;             // messages queued per direction
+  std::int64_t max_frame_bytes = 16 << 20;  // ZMQ_MAXMSGSIZE
+  codec::decode_limits limits = codec::decode_limits::channel();
+  // One line per call, no newline; default: stderr, prefixed "aladdin worker: ".
+  std::function<void(std::string_view)> log;
+};
+
+struct process_stats {
+  std::uint64_t frames_received = 0;
+  std::uint64_t frames_rejected = 0;  // answered with an error: could not be decoded
+  std::uint64_t messages_sent = 0;
+  std::uint64_t sends_dropped = 0;  // the pipe was full (the control node is gone or slow)
+};
+
+// Wall-clock microseconds since the Unix epoch, what the worker channel's times are in: the
+// system clock at the first call, advanced by the steady clock from then on (monotonic).
+micros wall_clock_now();
+
+class session;
+
+class worker_process {
+ public:
+  worker_process(worker_core& core, process_options options);
+  ~worker_process();
+  worker_process(const worker_process&) = delete;
+  worker_process& operator=(const worker_process&) = delete;
+
+  // Opens the socket and connects (lazily: nothing needs to listen yet). Throws
+  // std::invalid_argument when the endpoint is not a valid ZeroMQ address.
+  void connect();
+
+  // Runs until the core finishes (shutdown, drain) or `stop` becomes true (a signal); connects
+  // first if connect() was not called. Throws zmq::error_t on a failure of the socket itself.
+  void run(const std::atomic<bool>& stop);
+
+  const process_stats& stats() const { return stats_; }
+
+ private:
+  worker_core& core_;
+  process_options options_;
+  process_stats stats_;
+  std::unique_ptr<session> session_;
+};
+
+}  // namespace aladdin::worker

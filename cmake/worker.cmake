@@ -1,0 +1,42 @@
+# The emulated GPU worker (actors/worker/): the `aladdin worker` subcommand and its library.
+# Included from cmake/control_plane.cmake, after the schema library exists.
+
+find_package(cppzmq 4.9 CONFIG REQUIRED)  # the target is `cppzmq`, found through pkg-config
+
+# The state machine (pure: the engine and plain messages), the envelope conversions and the
+# ZeroMQ loop. One library; only worker_process.cpp touches ZeroMQ, hence PRIVATE.
+add_library(aladdin_worker STATIC
+  ${CMAKE_SOURCE_DIR}/actors/worker/worker_core.cpp
+  ${CMAKE_SOURCE_DIR}/actors/worker/worker_wire.cpp
+  ${CMAKE_SOURCE_DIR}/actors/worker/worker_process.cpp)
+target_link_libraries(aladdin_worker PUBLIC aladdin_schema PRIVATE cppzmq)
+target_compile_options(aladdin_worker PRIVATE ${ALADDIN_WARNINGS})
+
+# The subcommand registers itself through a static object, so its source is compiled into the
+# executable (a static library member nobody references would be dropped by the linker).
+target_sources(aladdin PRIVATE ${CMAKE_SOURCE_DIR}/actors/worker/cmd_worker.cpp)
+target_link_libraries(aladdin PRIVATE aladdin_worker)
+
+if(ALADDIN_BUILD_TESTS)
+  file(GLOB ALADDIN_WORKER_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/worker/*.cpp)
+  add_executable(aladdin_worker_tests ${ALADDIN_WORKER_TESTS})
+  # The tests play the control node on a real ROUTER socket, hence cppzmq directly.
+  target_link_libraries(aladdin_worker_tests PRIVATE aladdin_worker cppzmq doctest::doctest)
+  target_compile_options(aladdin_worker_tests PRIVATE ${ALADDIN_WARNINGS})
+  # The integration tests run the real binary as a child process.
+  target_compile_definitions(aladdin_worker_tests PRIVATE ALADDIN_BINARY="$<TARGET_FILE:aladdin>")
+  add_dependencies(aladdin_worker_tests aladdin)
+
+  # Labels by test-name prefix: the state machine and the envelopes run alone on a fake clock
+  # (actor); the process tests spawn `aladdin worker` and talk to it over loopback TCP
+  # (integration).
+  doctest_discover_tests(aladdin_worker_tests
+    TEST_SPEC "worker core*"
+    PROPERTIES LABELS actor TIMEOUT 120)
+  doctest_discover_tests(aladdin_worker_tests
+    TEST_SPEC "worker wire*"
+    PROPERTIES LABELS actor TIMEOUT 120)
+  doctest_discover_tests(aladdin_worker_tests
+    TEST_SPEC "worker process*"
+    PROPERTIES LABELS integration TIMEOUT 120)
+endif()

@@ -131,6 +131,7 @@ void print_json(const fleet_plan& plan, const workload_stats& w, const std::stri
     if (c.feasible) {
       j.field("batch", c.at_max.batch)
           .field("predicted_atgt_s", c.at_max.atgt_s)
+          .field("predicted_atgt_p99_s", c.at_max.atgt_tail_s)
           .field("predicted_ttft_s", c.at_max.ttft_s)
           .field("kv_tokens", c.at_max.kv_tokens)
           .field("workers", s.workers)
@@ -180,7 +181,7 @@ void print_table(const fleet_plan& plan, const workload_stats& w, const std::str
     << number("%.0f", w.mean_output) << " output tokens\n\n";
 
   std::vector<std::vector<std::string>> rows = {
-      {"shape", "max q/s/worker", "q/s/GPU", "limited by", "batch", "ATGT",
+      {"shape", "max q/s/worker", "q/s/GPU", "limited by", "batch", "ATGT mean / p99",
        "TTFT p" + number("%g", opt.ttft_quantile * 100), "workers", "GPUs"}};
   std::vector<std::string> infeasible;
   for (std::size_t i = 0; i < plan.shapes.size(); ++i) {
@@ -194,7 +195,8 @@ void print_table(const fleet_plan& plan, const workload_stats& w, const std::str
     }
     rows.push_back({name + (plan.best == i ? " *" : ""),
                     number("%.3g", c.max_rate_per_worker), number("%.3g", c.rate_per_gpu),
-                    std::string(to_string(c.binding)), number("%.1f", c.at_max.batch), duration(c.at_max.atgt_s),
+                    std::string(to_string(c.binding)), number("%.1f", c.at_max.batch),
+                    duration(c.at_max.atgt_s) + " / " + duration(c.at_max.atgt_tail_s),
                     duration(c.at_max.ttft_s), std::to_string(s.workers),
                     std::to_string(s.gpus)});
   }

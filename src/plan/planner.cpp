@@ -37,6 +37,8 @@ double normal_quantile(double p) {
 void check_options(const planner_options& o) {
   if (!(o.atgt_headroom > 0 && o.atgt_headroom <= 1))
     throw std::invalid_argument("planner: atgt_headroom must be in (0, 1]");
+  if (!(o.atgt_quantile > 0 && o.atgt_quantile < 1))
+    throw std::invalid_argument("planner: atgt_quantile must be in (0, 1)");
   if (!(o.ttft_quantile > 0 && o.ttft_quantile < 1))
     throw std::invalid_argument("planner: ttft_quantile must be in (0, 1)");
   if (!(o.kv_quantile > 0 && o.kv_quantile < 1))
@@ -54,6 +56,8 @@ struct worker_model {
   std::vector<double> prefill_grid;  // S over the input grid, sorted
   double ttft_quantile = 0.99;
   double kv_mean = 0, kv_sq = 0, kv_z = 0;
+  std::vector<double> output_grid;  // outputs of the workload, equally weighted
+  double atgt_quantile = 0.99;
 
   worker_model(const worker_profile& p, const workload_stats& w, const planner_options& o) {
     check_options(o);
@@ -81,6 +85,8 @@ struct worker_model {
     for (double l : w.input_grid) prefill_grid.push_back(std::max(0.0, pre.time_one(l)));
     std::sort(prefill_grid.begin(), prefill_grid.end());
     ttft_quantile = o.ttft_quantile;
+    atgt_quantile = o.atgt_quantile;
+    output_grid = w.output_grid;
     kv_mean = w.kv_reserved_mean;
     kv_sq = w.kv_reserved_sq;
     kv_z = normal_quantile(o.kv_quantile);
@@ -117,6 +123,36 @@ struct worker_model {
     return hi;
   }
 
+  // Per-query ATGT. A query of o tokens decodes for (o − 1)·A seconds, during which prompts
+  // arrive as a Poisson stream at `rate`, each stalling it for a prefill S. Its stall total has
+  // variance rate·(o − 1)·A·E[S²], so its ATGT ≈ Normal(A, rate·A·E[S²] / (o − 1)): short answers
+  // swing most. The result is the ATGT that atgt_quantile of queries (over the output lengths)
+  // stay within — what an SLO on every query needs, where the mean A would let half miss.
+  double atgt_tail(double rate, double mean_atgt) const {
+    if (output_grid.empty() || !(rate > 0)) return mean_atgt;
+    const double allowed = 1.0 - atgt_quantile;
+    const double var_per_token = rate * mean_atgt * mean_prefill_sq;
+    const auto exceed = [&](double t) {
+      double sum = 0;
+      for (double o : output_grid) {
+        if (o < 2) continue;  // a one-token answer has no ATGT to miss
+        const double sd = std::sqrt(var_per_token / (o - 1));
+        sum += sd > 0 ? 0.5 * std::erfc((t - mean_atgt) / (sd * std::sqrt(2.0))) : (t < mean_atgt);
+      }
+      return sum / static_cast<double>(output_grid.size());
+    };
+    double lo = mean_atgt, hi = mean_atgt + 1.0;
+    while (exceed(hi) > allowed && hi < 1e6) hi = mean_atgt + 2 * (hi - mean_atgt);
+    for (int i = 0; i < 60; ++i) {
+      const double mid = 0.5 * (lo + hi);
+      if (exceed(mid) > allowed)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    return hi;
+  }
+
   operating_point at(double rate) const {
     operating_point op;
     op.rate = rate;
@@ -124,12 +160,13 @@ struct worker_model {
     const double free_share = 1.0 - op.prefill_utilisation - rate * mean_output * beta;
     if (!(rate < stable_rate) || !(free_share > 0)) {
       op.stable = false;
-      op.batch = op.atgt_s = op.ttft_s = op.kv_tokens = kInf;
+      op.batch = op.atgt_s = op.atgt_tail_s = op.ttft_s = op.kv_tokens = kInf;
       return op;
     }
     op.stable = true;
     op.atgt_s = (beta + c3) / free_share;
     op.batch = rate * mean_output * op.atgt_s;
+    op.atgt_tail_s = atgt_tail(rate, op.atgt_s);
     const double rho = op.prefill_utilisation;
     const double mean_wait = rate * mean_prefill_sq / (2.0 * (1.0 - rho));
     op.ttft_s = ttft(rho, mean_wait, beta * op.batch + c3);
@@ -188,7 +225,7 @@ shape_capacity max_rate(const worker_profile& profile, const workload_stats& wor
   const double kv_capacity = profile.kv.capacity_tokens;
 
   const auto ttft_ok = [&](const operating_point& op) { return op.ttft_s <= slo.ttft_s; };
-  const auto atgt_ok = [&](const operating_point& op) { return op.atgt_s <= atgt_target; };
+  const auto atgt_ok = [&](const operating_point& op) { return op.atgt_tail_s <= atgt_target; };
   const auto kv_ok = [&](const operating_point& op) { return op.kv_tokens <= kv_capacity; };
 
   // Zero load: what no rate can fix.

@@ -44,7 +44,10 @@
 // (workload_stats::kv_reserved_mean, kv_reserved_sq). Needed = B·m1 + z_q·√(B·m2) (normal
 // approximation at quantile q, default p99) ≤ the worker's KV capacity.
 //
-// Feasibility at rate λ: the model is stable, A ≤ atgt_headroom·SLO_atgt (default headroom 0.9:
+// Per-query ATGT: a query of o tokens shares Poisson-many prefill stalls over its o − 1 decode
+// steps, so its ATGT is about Normal(A, λ·A·E[S²]/(o − 1)); short answers swing most. A_q is
+// the ATGT that atgt_quantile (default 0.99) of queries stay within, over the output lengths.
+// Feasibility at rate λ: the model is stable, A_q ≤ atgt_headroom·SLO_atgt (default headroom 0.9:
 // the model predicts a steady-state mean, so 10% is left for load swings and for the model's
 // own error, which the paper puts under 10%), TTFT_p ≤ SLO_ttft, KV_q ≤ capacity.
 // Every metric grows with λ, so each constraint's limit is found by bisection on [0, λ_stable);
@@ -82,6 +85,7 @@ struct slo_targets {
 
 struct planner_options {
   double atgt_headroom = 0.9;  // plan for ATGT ≤ headroom × SLO, in (0, 1]
+  double atgt_quantile = 0.99; // fraction of queries whose own ATGT must meet that, in (0, 1)
   double ttft_quantile = 0.99;  // TTFT percentile that must meet the SLO, in (0, 1)
   double kv_quantile = 0.99;    // percentile of reserved KV that must fit, in (0, 1)
 };
@@ -96,6 +100,7 @@ struct operating_point {
   double prefill_utilisation = 0;  // ρ_p
   double batch = 0;                // B: mean number of decoding queries
   double atgt_s = 0;               // A: predicted mean ATGT
+  double atgt_tail_s = 0;          // ATGT that options.atgt_quantile of queries stay within
   double ttft_s = 0;               // predicted TTFT at options.ttft_quantile
   double kv_tokens = 0;            // reserved KV tokens at options.kv_quantile
 };

@@ -11,9 +11,19 @@
 #include "placement/cluster_state.hpp"
 #include "placement/length_source.hpp"
 #include "placement/registry.hpp"
+#include "plan/forecaster.hpp"
 #include "util/rng.hpp"
 
 namespace aladdin::sim {
+
+const char* to_string(autoscaler_kind k) {
+  switch (k) {
+    case autoscaler_kind::none: return "static";
+    case autoscaler_kind::reactive: return "reactive";
+    case autoscaler_kind::planner: return "planner";
+  }
+  return "unknown";
+}
 
 const char* to_string(serving_mode m) {
   switch (m) {
@@ -44,7 +54,23 @@ std::uint64_t mix_seed(std::uint64_t seed, std::uint64_t salt) {
 }
 
 // Events other than arrivals (which are read from the sorted trace in order).
-enum class event_type : std::uint8_t { engine_step = 0, prefill_step = 1, kv_arrival = 2 };
+enum class event_type : std::uint8_t {
+  engine_step = 0,
+  prefill_step = 1,
+  kv_arrival = 2,
+  worker_ready = 3,
+  scaling_tick = 4,
+};
+
+// A worker the fleet pays for: from the request to start it until its release.
+struct worker_life {
+  double requested_s = 0;
+  double released_s = -1;
+  bool ready = false;
+  bool draining = false;
+  bool cancelled = false;  // released before it was ever ready
+  int engine = -1;         // index into engines_ once ready
+};
 
 struct event {
   double time;
@@ -100,10 +126,16 @@ class simulation {
     opts.kv_capacity_tokens = c.profile.kv.capacity_tokens;
     opts.noise_sigma = c.noise_sigma;
     opts.report_progress = false;
+    decode_profile_ = decode_profile;
+    engine_options_ = opts;
     for (int w = 0; w < c.workers; ++w) {
-      cluster_->add_worker(decode_profile);
-      engines_.emplace_back(opts, *c.truth, mix_seed(c.seed, 1000 + static_cast<std::uint64_t>(w)));
-      scheduled_.push_back(kInf);
+      lives_.push_back({0, -1, false, false, false, -1});
+      make_ready(lives_.size() - 1);
+    }
+    if (c.scaling.kind != autoscaler_kind::none) {
+      if (split) throw std::invalid_argument("scaling in the loop runs in the unified modes only");
+      forecaster_ = demand_forecaster({.window_s = c.scaling.interval_s});
+      events_.push({c.scaling.interval_s, event_type::scaling_tick, 0});
     }
     if (split) {
       engine_options popts = opts;
@@ -119,7 +151,7 @@ class simulation {
   }
 
   simulation_result run() {
-    std::size_t next_arrival = 0;
+    std::size_t& next_arrival = next_arrival_;
     while (true) {
       const double arrival_time =
           next_arrival < arrivals_.size() ? arrivals_[next_arrival].arrival_s : kInf;
@@ -131,6 +163,8 @@ class simulation {
           case event_type::engine_step: on_engine_step(e); break;
           case event_type::prefill_step: on_prefill_step(e); break;
           case event_type::kv_arrival: on_kv_arrival(e.index); break;
+          case event_type::worker_ready: on_worker_ready(e.index); break;
+          case event_type::scaling_tick: on_scaling_tick(); break;
         }
         continue;
       }
@@ -155,6 +189,7 @@ class simulation {
     q.arrival = r.arrival_s;
     q.input = r.input_tokens;
     q.output = r.output_tokens;
+    if (config_.scaling.kind != autoscaler_kind::none) forecaster_.observe_arrival(r.arrival_s, r.input_tokens);
     if (config_.mode == serving_mode::split) {
       send_to_prefill(i);
       return;
@@ -268,6 +303,7 @@ class simulation {
           q.finish = ev.time_s;
           cluster_->complete(id, query_id{ev.query_id}, now_);
           predictor_.observe(q.input, q.output);
+          if (config_.scaling.kind != autoscaler_kind::none) forecaster_.observe_completion(q.output);
           freed = true;
           break;
         case event_kind::handoff:
@@ -277,6 +313,126 @@ class simulation {
     }
     reschedule(w);
     if (freed) retry_pending();
+    if (engine_life_[w] >= 0 && lives_[engine_life_[w]].draining) release_if_empty(engine_life_[w]);
+  }
+
+  // --- the fleet's size -------------------------------------------------------------------------
+  void make_ready(std::size_t life) {
+    worker_life& l = lives_[life];
+    l.ready = true;
+    l.engine = static_cast<int>(engines_.size());
+    cluster_->add_worker(decode_profile_);
+    engines_.emplace_back(engine_options_, *config_.truth,
+                          mix_seed(config_.seed, 1000 + static_cast<std::uint64_t>(engines_.size())));
+    scheduled_.push_back(kInf);
+    engine_life_.push_back(static_cast<int>(life));
+  }
+
+  void on_worker_ready(std::size_t life) {
+    if (lives_[life].cancelled) return;
+    make_ready(life);
+    retry_pending();
+  }
+
+  int paid_workers() const {
+    int n = 0;
+    for (const auto& l : lives_) n += l.released_s < 0;
+    return n;
+  }
+
+  void note_paid() {
+    const int paid = paid_workers();
+    peak_paid_ = std::max(peak_paid_, paid);
+    paid_changes_.push_back({now_, paid});
+  }
+
+  void release_if_empty(std::size_t life) {
+    worker_life& l = lives_[life];
+    if (l.released_s >= 0 || !l.ready) return;
+    const auto w = static_cast<std::size_t>(l.engine);
+    if (engines_[w].busy() || cluster_->at(worker_id{static_cast<std::uint32_t>(w)}).outstanding() > 0)
+      return;
+    l.released_s = now_;
+    cluster_->remove_worker(worker_id{static_cast<std::uint32_t>(w)});
+    note_paid();
+  }
+
+  int desired_workers() {
+    const scaling_config& sc = config_.scaling;
+    int active = 0, outstanding = static_cast<int>(pending_.size());
+    for (const auto& l : lives_) {
+      if (!l.ready || l.draining || l.released_s >= 0) continue;
+      ++active;
+      outstanding += cluster_->summary(worker_id{static_cast<std::uint32_t>(l.engine)}).entries;
+    }
+    double want = 0;
+    if (sc.kind == autoscaler_kind::planner) {
+      const double horizon = sc.startup_s + sc.interval_s;
+      const demand_forecast f = forecaster_.forecast(now_, horizon);
+      // Queries already waiting at the intake are demand too: clear them within the horizon.
+      const double backlog = static_cast<double>(pending_.size()) / horizon;
+      want = std::ceil((f.rate_per_s + backlog) / sc.max_rate_per_worker - 1e-9);
+    } else {
+      const double per_worker = active > 0 ? static_cast<double>(outstanding) / active : outstanding;
+      want = std::ceil(std::max(active, 1) * per_worker / sc.target_outstanding_per_worker - 1e-9);
+    }
+    // Scale up at once; scale down only when every recent recommendation agrees (Kubernetes'
+    // HPA does the same), so a dip between two bursts does not release workers it must restart.
+    history_.push_back(want);
+    if (history_.size() > static_cast<std::size_t>(std::max(sc.stabilization_intervals, 1)))
+      history_.erase(history_.begin());
+    want = *std::max_element(history_.begin(), history_.end());
+    return static_cast<int>(std::clamp(want, static_cast<double>(sc.min_workers),
+                                       static_cast<double>(sc.max_workers)));
+  }
+
+  void on_scaling_tick() {
+    const scaling_config& sc = config_.scaling;
+    const int desired = desired_workers();
+    int current = 0;
+    for (const auto& l : lives_) current += l.released_s < 0 && !l.draining;
+    if (desired > current) {
+      ++scale_ups_;
+      for (int k = current; k < desired; ++k) {
+        lives_.push_back({now_, -1, false, false, false, -1});
+        ++workers_started_;
+        events_.push({now_ + sc.startup_s, event_type::worker_ready, lives_.size() - 1});
+      }
+      note_paid();
+    } else if (desired < current) {
+      ++scale_downs_;
+      int surplus = current - desired;
+      // Cancel workers still starting first (latest first), then drain the emptiest active ones.
+      for (std::size_t i = lives_.size(); i-- > 0 && surplus > 0;) {
+        worker_life& l = lives_[i];
+        if (l.ready || l.released_s >= 0) continue;
+        l.cancelled = true;
+        l.released_s = now_;
+        --surplus;
+      }
+      while (surplus > 0) {
+        std::size_t pick = lives_.size();
+        int pick_load = std::numeric_limits<int>::max();
+        for (std::size_t i = 0; i < lives_.size(); ++i) {
+          const worker_life& l = lives_[i];
+          if (!l.ready || l.draining || l.released_s >= 0) continue;
+          const int load = cluster_->summary(worker_id{static_cast<std::uint32_t>(l.engine)}).entries;
+          if (load <= pick_load) {  // ties: the newest worker goes
+            pick_load = load;
+            pick = i;
+          }
+        }
+        if (pick == lives_.size()) break;
+        lives_[pick].draining = true;
+        cluster_->drain(worker_id{static_cast<std::uint32_t>(lives_[pick].engine)});
+        release_if_empty(pick);
+        --surplus;
+      }
+      note_paid();
+    }
+    bool work_left = next_arrival_ < arrivals_.size() || !pending_.empty();
+    for (const auto& e : engines_) work_left |= e.busy();
+    if (work_left) events_.push({now_ + sc.interval_s, event_type::scaling_tick, 0});
   }
 
   // --- split phase ----------------------------------------------------------------------------
@@ -379,9 +535,24 @@ class simulation {
     }
     for (const auto& e : prefill_engines_) r.iterations += e.iterations();
     r.makespan_s = std::max(now_, last_arrival);
-    r.gpus = (config_.workers + config_.prefill_workers * (config_.mode == serving_mode::split))
-             * config_.profile.config.tp;
-    r.gpu_hours = r.gpus * r.makespan_s / 3600.0;
+    const int tp = config_.profile.config.tp;
+    const int prefill = config_.mode == serving_mode::split ? config_.prefill_workers : 0;
+    r.gpus = (std::max(peak_paid_, config_.workers) + prefill) * tp;
+    double worker_seconds = prefill * r.makespan_s;
+    for (const auto& l : lives_)
+      worker_seconds += (l.released_s >= 0 ? l.released_s : r.makespan_s) - l.requested_s;
+    r.gpu_hours = worker_seconds * tp / 3600.0;
+    r.scale_ups = scale_ups_;
+    r.scale_downs = scale_downs_;
+    r.workers_started = workers_started_;
+    // Paid workers at each window's start, from the recorded changes.
+    std::size_t change = 0;
+    int paid = config_.workers;
+    for (auto& win : r.timeline) {
+      while (change < paid_changes_.size() && paid_changes_[change].first <= win.start_s)
+        paid = paid_changes_[change++].second;
+      win.workers = paid + prefill;
+    }
     return r;
   }
 
@@ -404,6 +575,18 @@ class simulation {
   std::vector<std::size_t> retry_scratch_;
   std::uint64_t placement_rejections_ = 0;
   double now_ = 0;
+  std::size_t next_arrival_ = 0;
+
+  // The fleet's size over time.
+  worker_profile decode_profile_;
+  engine_options engine_options_;
+  std::vector<worker_life> lives_;
+  std::vector<int> engine_life_;  // engine index → its life
+  demand_forecaster forecaster_;
+  std::vector<double> history_;   // reactive recommendations, newest last
+  std::vector<std::pair<double, int>> paid_changes_;
+  int peak_paid_ = 0;
+  std::size_t scale_ups_ = 0, scale_downs_ = 0, workers_started_ = 0;
 };
 
 }  // namespace

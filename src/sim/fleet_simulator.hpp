@@ -39,6 +39,30 @@ namespace aladdin::sim {
 enum class serving_mode : std::uint8_t { prefill_first, chunked, split };
 const char* to_string(serving_mode m);
 
+// Scaling in the loop. Every interval the autoscaler picks a worker count; new workers are
+// usable only after start-up; surplus workers are drained (no new queries) and released when
+// empty. GPUs are paid from the moment a worker is requested until it is released.
+enum class autoscaler_kind : std::uint8_t {
+  none,      // the fleet stays at `workers` (static provisioning)
+  reactive,  // utilisation autoscaler: outstanding queries per worker against a target
+  planner,   // aladdin: forecast demand over start-up + interval, planner's rate per worker
+};
+const char* to_string(autoscaler_kind k);
+
+struct scaling_config {
+  autoscaler_kind kind = autoscaler_kind::none;
+  double interval_s = 60;
+  double startup_s = 120;
+  int min_workers = 1;
+  int max_workers = 100000;
+  // planner: the highest arrival rate one worker sustains within the SLOs (planner::max_rate)
+  double max_rate_per_worker = 1;
+  // reactive: desired = ceil(active · outstanding per worker / target)
+  double target_outstanding_per_worker = 16;
+  // Both: scale down only after this many intervals all asked for fewer (as Kubernetes' HPA).
+  int stabilization_intervals = 5;
+};
+
 struct simulation_config {
   std::string policy = "aladdin";
   serving_mode mode = serving_mode::prefill_first;
@@ -57,12 +81,14 @@ struct simulation_config {
   length_predictor_options predictor;
   double timeline_window_s = 60;    // attainment reported per window of arrivals
   std::size_t retry_batch = 32;     // queued queries retried per freed-capacity event
+  scaling_config scaling;           // unified modes only
 };
 
 struct timeline_window {
   double start_s = 0;
   std::size_t arrivals = 0;
   std::size_t met = 0;
+  int workers = 0;  // paid-for workers (starting, active or draining) at the window's start
 };
 
 struct simulation_result {
@@ -79,8 +105,11 @@ struct simulation_result {
   double atgt_p50_s = 0, atgt_p99_s = 0;
   std::uint64_t preemptions = 0;
   std::uint64_t iterations = 0;     // engine iterations simulated
-  int gpus = 0;
+  int gpus = 0;                     // the most GPUs paid for at once
   double gpu_hours = 0;
+  std::size_t scale_ups = 0;        // autoscaler decisions that started workers
+  std::size_t scale_downs = 0;      // autoscaler decisions that drained workers
+  std::size_t workers_started = 0;  // after the initial fleet
   double makespan_s = 0;            // last event
   std::vector<timeline_window> timeline;
 };

@@ -214,6 +214,8 @@ workload_stats summarize_workload(std::span<const length_sample> samples, std::s
   constexpr int kGrid = 400;
   w.input_grid.reserve(kGrid);
   for (int k = 0; k < kGrid; ++k) w.input_grid.push_back(quantile_sorted(in, (k + 0.5) / kGrid));
+  w.output_grid.reserve(kGrid);
+  for (int k = 0; k < kGrid; ++k) w.output_grid.push_back(quantile_sorted(out, (k + 0.5) / kGrid));
   return w;
 }
 

@@ -88,6 +88,8 @@ struct workload_stats {
   // Input-length quantiles at probabilities (i + 0.5) / input_grid.size(): an equally weighted
   // stand-in for the input distribution, for tail (percentile) calculations.
   std::vector<double> input_grid;
+  // The same for output lengths: per-query ATGT depends on how many tokens share the stalls.
+  std::vector<double> output_grid;
 };
 
 // Throws std::invalid_argument when samples is empty or any length is negative.

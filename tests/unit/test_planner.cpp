@@ -76,7 +76,8 @@ TEST_CASE("a tighter ATGT SLO gives a lower max rate") {
     CHECK(c.binding == binding_constraint::atgt);
     CHECK(c.max_rate_per_worker < prev);
     CHECK(c.at_max.atgt_s <= 0.9 * atgt * (1 + 1e-12));
-    CHECK(c.at_max.atgt_s == doctest::Approx(0.9 * atgt));
+    CHECK(c.at_max.atgt_tail_s == doctest::Approx(0.9 * atgt));
+      CHECK(c.at_max.atgt_s < c.at_max.atgt_tail_s);  // the mean sits below the p99 query
     prev = c.max_rate_per_worker;
   }
 }

@@ -1,0 +1,94 @@
+@0x925d2df688a45a07;
+# Channel: client <-> query intake. A client submits queries and receives, per query, either a
+# rejection or an acceptance followed by progress and exactly one of finished / failed.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("aladdin::wire::client");
+
+using Common = import "common.capnp";
+
+struct Envelope {
+  header @0 :Common.Header;
+  union {
+    # client -> intake
+    submitQuery @1 :SubmitQuery;
+    # intake -> client: the reply to submitQuery, one of these two
+    queryAccepted @2 :QueryAccepted;
+    queryRejected @3 :QueryRejected;
+    # intake -> client: progress of an accepted query
+    firstToken @4 :FirstToken;
+    tokenProgress @5 :TokenProgress;
+    queryFinished @6 :QueryFinished;
+    queryFailed @7 :QueryFailed;
+    # either direction: the reply to input that could not be decoded
+    error @8 :Common.Error;
+  }
+}
+
+struct SubmitQuery {
+  clientQueryId @0 :UInt64;    # chosen by the client; echoed in the reply
+  promptTokens @1 :UInt32;
+  maxOutputTokens @2 :UInt32;  # 0 = unknown: the output length is predicted
+  ttftSloMicros @3 :UInt64;
+  atgtSloMicros @4 :UInt64;
+  model @5 :Text;
+}
+
+# The query is journaled: it will end in queryFinished or queryFailed, even across a restart of
+# the control plane. clientQueryId is echoed so a pipelining client can match the reply.
+struct QueryAccepted {
+  clientQueryId @0 :UInt64;
+  queryId @1 :UInt64;
+}
+
+struct QueryRejected {
+  clientQueryId @0 :UInt64;
+  reason @1 :RejectReason;
+  detail @2 :Text;
+}
+
+# kv, ttft and atgt name the constraint that excluded the most workers, so a client (and an
+# operator) can tell "no memory" from "no compute". overloaded and draining are "try again
+# later"; invalid is "never, as sent".
+enum RejectReason {
+  noCapacity @0;
+  kv @1;
+  ttft @2;
+  atgt @3;
+  invalid @4;
+  overloaded @5;
+  draining @6;
+}
+
+struct FirstToken {
+  queryId @0 :UInt64;
+  atMicros @1 :UInt64;
+}
+
+struct TokenProgress {
+  queryId @0 :UInt64;
+  generatedTokens @1 :UInt32;
+}
+
+struct QueryFinished {
+  queryId @0 :UInt64;
+  outputTokens @1 :UInt32;
+  ttftMicros @2 :UInt64;
+  atgtMicros @3 :UInt64;
+}
+
+struct QueryFailed {
+  queryId @0 :UInt64;
+  reason @1 :FailureReason;
+  detail @2 :Text;
+}
+
+# Why an accepted query did not finish.
+enum FailureReason {
+  workerLost @0;       # its worker died and it could not be placed again
+  engineRejected @1;   # the engine refused it (too large, invalid)
+  cancelled @2;
+  deadlineExceeded @3;
+  shuttingDown @4;
+  internal @5;
+}

@@ -1,0 +1,109 @@
+@0x877690b1cadfbfb4;
+# Channel: control plane <-> GPU worker. A worker registers, receives assignments and
+# cancellations, and reports heartbeats, first tokens, completions and refusals.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("aladdin::wire::worker");
+
+using Common = import "common.capnp";
+
+struct Envelope {
+  header @0 :Common.Header;
+  union {
+    # worker -> control plane, and its reply
+    registerWorker @1 :RegisterWorker;
+    registered @2 :Registered;
+    # control plane -> worker
+    assignQuery @3 :AssignQuery;
+    cancelQuery @4 :CancelQuery;
+    # worker -> control plane
+    heartbeat @5 :Heartbeat;
+    firstToken @6 :FirstToken;
+    queryCompleted @7 :QueryCompleted;
+    queryRejected @8 :QueryRejected;
+    # control plane -> worker: lifecycle
+    drain @9 :Drain;
+    shutdown @10 :Shutdown;
+    # either direction: the reply to input that could not be decoded
+    error @11 :Common.Error;
+  }
+}
+
+struct RegisterWorker {
+  workerName @0 :Text;        # stable across restarts of the worker process
+  model @1 :Text;
+  gpu @2 :Text;
+  tp @3 :UInt16;              # GPUs per worker (tensor-parallel degree)
+  kvCapacityTokens @4 :UInt64;
+  blockSize @5 :UInt32;       # tokens per KV block (heartbeats count blocks)
+}
+
+# The id the worker uses from now on, and the plan epoch it was admitted under.
+struct Registered {
+  workerId @0 :UInt32;
+  epoch @1 :UInt64;
+}
+
+struct AssignQuery {
+  queryId @0 :UInt64;
+  promptTokens @1 :UInt32;
+  outputTokensHint @2 :UInt32;  # predicted output length; 0 = no prediction
+  maxOutputTokens @3 :UInt32;   # hard stop from the client; 0 = the engine's limit
+  arrivalMicros @4 :UInt64;
+}
+
+struct CancelQuery {
+  queryId @0 :UInt64;
+}
+
+struct QueryProgress {
+  queryId @0 :UInt64;
+  generatedTokens @1 :UInt32;
+}
+
+# Periodic state of the engine: what it runs, what waits, and KV use, so placement's predicted
+# schedule can be corrected against the truth.
+struct Heartbeat {
+  workerId @0 :UInt32;
+  atMicros @1 :UInt64;
+  kvBlocksUsed @2 :UInt32;
+  kvBlocksTotal @3 :UInt32;
+  running @4 :List(QueryProgress);
+  waitingCount @5 :UInt32;
+  waiting @6 :List(UInt64);     # ids of queries accepted but not yet running, so a control node
+                                # that restarted can re-adopt them as well as the running ones
+}
+
+struct FirstToken {
+  queryId @0 :UInt64;
+  atMicros @1 :UInt64;
+}
+
+struct QueryCompleted {
+  queryId @0 :UInt64;
+  outputTokens @1 :UInt32;
+  atMicros @2 :UInt64;
+}
+
+# The engine refused an assignment; the control plane decides whether the query fails.
+struct QueryRejected {
+  queryId @0 :UInt64;
+  reason @1 :EngineRejectReason;
+  detail @2 :Text;
+}
+
+enum EngineRejectReason {
+  tooLarge @0;   # prompt (+ max output) exceeds what the engine can hold
+  invalid @1;
+}
+
+# Finish what runs, accept nothing new. deadlineMicros = 0: no deadline.
+struct Drain {
+  deadlineMicros @0 :UInt64;
+}
+
+# Stop now; running queries are abandoned (the control plane has already re-placed or failed
+# them).
+struct Shutdown {
+  reason @0 :Text;
+}

@@ -1,0 +1,500 @@
+#include "storage/rocksdb_store.hpp"
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/slice.h>
+#include <rocksdb/write_batch.h>
+
+#include <algorithm>
+#include <array>
+#include <mutex>
+#include <span>
+#include <system_error>
+
+#include "schema/record_codec.hpp"
+#include "storage/store_rules.hpp"
+
+namespace aladdin {
+
+using store_rules::error;
+
+namespace {
+
+constexpr std::uint64_t format_version = 1;
+
+// meta keys
+constexpr std::string_view key_format_version = "format_version";
+constexpr std::string_view key_query_ceiling = "query_id_ceiling";  // ids below may be in use
+constexpr std::string_view key_next_worker = "next_worker_id";
+constexpr std::string_view key_accept_seq = "last_accept_seq";
+
+enum cf_index : std::size_t { cf_meta, cf_models, cf_gpus, cf_configs, cf_workers, cf_plans, cf_journal, cf_count };
+
+// ---- keys and values
+
+std::string be64(std::uint64_t v) {
+  std::string out(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = static_cast<char>(v & 0xff);
+    v >>= 8;
+  }
+  return out;
+}
+
+std::optional<std::uint64_t> parse_be64(const rocksdb::Slice& s) {
+  if (s.size() != 8) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < 8; ++i) v = (v << 8) | static_cast<unsigned char>(s[i]);
+  return v;
+}
+
+std::string shape_key(const worker_config& c) {
+  std::string key = c.model;
+  key.push_back('\0');
+  key += c.gpu;
+  key.push_back('\0');
+  // Big-endian so that TP 2 sorts before TP 16.
+  const auto tp = static_cast<std::uint32_t>(c.tp);
+  for (int shift = 24; shift >= 0; shift -= 8) key.push_back(static_cast<char>((tp >> shift) & 0xff));
+  return key;
+}
+
+std::span<const std::byte> as_bytes(const rocksdb::Slice& s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+
+rocksdb::Slice as_slice(const codec::encoded_message& m) {
+  auto bytes = m.bytes();
+  return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};
+}
+
+store_error io_error(const rocksdb::Status& s) { return error(store_errc::io, "rocksdb: " + s.ToString()); }
+
+store_error closed() { return error(store_errc::io, "the store is closed"); }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+struct rocksdb_store::impl {
+  rocksdb_store_options options;
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // every open family, ours and foreign
+  std::array<rocksdb::ColumnFamilyHandle*, cf_count> cf{};
+  rocksdb::WriteOptions write_options;
+
+  // Serialises read-modify-write calls and guards the counters below. Plain reads go straight
+  // to RocksDB, which is safe to read from concurrently.
+  mutable std::mutex mutex;
+  std::uint64_t next_query = 1;
+  std::uint64_t query_ceiling = 1;
+  std::uint32_t next_worker = 1;
+  std::uint64_t last_accept_seq = 0;
+  std::uint64_t current_epoch = 0;
+
+  ~impl() { (void)close(); }
+
+  store_status close() {
+    if (db == nullptr) return {};
+    store_status result;
+    // A clean shutdown also survives power loss, whatever `sync` says for single writes.
+    if (auto s = db->FlushWAL(true); !s.ok()) result = io_error(s);
+    // Handles first, then the database (RocksDB asserts on the reverse order).
+    for (auto* h : handles) {
+      if (auto s = db->DestroyColumnFamilyHandle(h); !s.ok() && result) result = io_error(s);
+    }
+    handles.clear();
+    cf.fill(nullptr);
+    if (auto s = db->Close(); !s.ok() && result) result = io_error(s);
+    delete db;
+    db = nullptr;
+    return result;
+  }
+
+  store_status write(rocksdb::WriteBatch& batch) {
+    if (auto s = db->Write(write_options, &batch); !s.ok()) return io_error(s);
+    return {};
+  }
+
+  store_status put(cf_index family, const rocksdb::Slice& key, const rocksdb::Slice& value) {
+    if (auto s = db->Put(write_options, cf[family], key, value); !s.ok()) return io_error(s);
+    return {};
+  }
+
+  template <class T>
+  store_result<T> get(cf_index family, const std::string& key, const std::string& what) const {
+    rocksdb::PinnableSlice value;
+    const auto s = db->Get(rocksdb::ReadOptions(), cf[family], key, &value);
+    if (s.IsNotFound()) return error(store_errc::not_found, what);
+    if (!s.ok()) return io_error(s);
+    // RocksDB values carry no alignment promise; decode_record copies when needed.
+    auto decoded = decode_record<T>(as_bytes(value));
+    if (!decoded) return error(store_errc::corrupt, what + ": " + decoded.error().detail);
+    return std::move(decoded).value();
+  }
+
+  template <class T>
+  store_result<std::vector<T>> list(cf_index family, const char* what) const {
+    std::vector<T> out;
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf[family]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto decoded = decode_record<T>(as_bytes(it->value()));
+      if (!decoded) {
+        return error(store_errc::corrupt, std::string(what) + " record: " + decoded.error().detail);
+      }
+      out.push_back(std::move(decoded).value());
+    }
+    if (!it->status().ok()) return io_error(it->status());
+    return out;
+  }
+
+  store_result<std::optional<std::uint64_t>> meta_u64(std::string_view key) const {
+    std::string value;
+    const auto s = db->Get(rocksdb::ReadOptions(), cf[cf_meta], rocksdb::Slice(key.data(), key.size()), &value);
+    if (s.IsNotFound()) return std::optional<std::uint64_t>{};
+    if (!s.ok()) return io_error(s);
+    auto v = parse_be64(value);
+    if (!v) return error(store_errc::corrupt, "meta " + std::string(key) + " is not 8 bytes");
+    return std::optional<std::uint64_t>{*v};
+  }
+
+  // The largest big-endian id key of a family (0 when empty).
+  store_result<std::uint64_t> last_id(cf_index family) const {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf[family]));
+    it->SeekToLast();
+    if (!it->status().ok()) return io_error(it->status());
+    if (!it->Valid()) return std::uint64_t{0};
+    auto id = parse_be64(it->key());
+    if (!id) return error(store_errc::corrupt, "a key of 8 bytes was expected");
+    return *id;
+  }
+
+  // Applies one journal transition to a stored entry; the entry is unchanged on error.
+  template <class F>
+  store_status update_entry(query_id id, F&& transition) {
+    std::lock_guard lock(mutex);
+    const std::string key = be64(id.value);
+    auto entry = get<journal_entry>(cf_journal, key, "query " + std::to_string(id.value));
+    if (!entry) return entry.error();
+    if (auto s = transition(entry.value()); !s) return s;
+    return put(cf_journal, key, as_slice(encode_record(entry.value())));
+  }
+
+  // Restores the counters from what is on disk.
+  store_status load_counters() {
+    auto version = meta_u64(key_format_version);
+    if (!version) return version.error();
+    if (version.value() && *version.value() != format_version) {
+      return error(store_errc::corrupt, "store format " + std::to_string(*version.value()) +
+                                            ", this build reads " + std::to_string(format_version));
+    }
+    if (!version.value()) {
+      if (auto s = put(cf_meta, key_format_version, be64(format_version)); !s) return s;
+    }
+
+    auto ceiling = meta_u64(key_query_ceiling);
+    if (!ceiling) return ceiling.error();
+    auto last_query = last_id(cf_journal);
+    if (!last_query) return last_query.error();
+    auto worker = meta_u64(key_next_worker);
+    if (!worker) return worker.error();
+    auto last_worker = last_id(cf_workers);
+    if (!last_worker) return last_worker.error();
+    auto seq = meta_u64(key_accept_seq);
+    if (!seq) return seq.error();
+    auto epoch = last_id(cf_plans);
+    if (!epoch) return epoch.error();
+    // Every id below the persisted ceiling may have been handed out before the restart.
+    query_ceiling = std::max<std::uint64_t>(ceiling.value().value_or(1), last_query.value() + 1);
+    next_query = query_ceiling;
+    next_worker = static_cast<std::uint32_t>(
+        std::max<std::uint64_t>(worker.value().value_or(1), last_worker.value() + 1));
+    last_accept_seq = seq.value().value_or(0);
+    current_epoch = epoch.value();
+    return {};
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+
+const std::vector<std::string>& rocksdb_store::column_family_names() {
+  static const std::vector<std::string> names = {"meta",    "models", "gpus",   "configs",
+                                                 "workers", "plans",  "journal"};
+  return names;
+}
+
+rocksdb_store::rocksdb_store(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+
+rocksdb_store::~rocksdb_store() = default;
+
+store_status rocksdb_store::close() { return impl_->close(); }
+
+store_result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_store_options& options) {
+  if (options.path.empty()) return error(store_errc::invalid_argument, "no path for the store");
+  if (options.query_id_block == 0) return error(store_errc::invalid_argument, "query_id_block is 0");
+  if (options.create_if_missing) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.path.parent_path(), ec);
+    // An error here resurfaces, with a better message, when RocksDB opens the path.
+  }
+
+  auto state = std::make_unique<impl>();
+  state->options = options;
+  state->write_options.sync = options.sync;
+  state->write_options.disableWAL = false;
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.keep_log_file_num = 4;  // RocksDB's own info logs, not the write-ahead log
+
+  // RocksDB refuses to open unless every existing family is named, so start from what is there.
+  std::vector<std::string> names;
+  if (!rocksdb::DB::ListColumnFamilies(db_options, options.path.string(), &names).ok()) {
+    names = {rocksdb::kDefaultColumnFamilyName};  // a new database
+  }
+  for (const auto& wanted : column_family_names()) {
+    if (std::find(names.begin(), names.end(), wanted) == names.end()) names.push_back(wanted);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const auto& name : names) descriptors.emplace_back(name, rocksdb::ColumnFamilyOptions());
+
+  const auto s = rocksdb::DB::Open(db_options, options.path.string(), descriptors, &state->handles, &state->db);
+  if (!s.ok()) {
+    state->db = nullptr;
+    state->handles.clear();
+    return io_error(s);
+  }
+  for (auto* handle : state->handles) {
+    const auto& ours = column_family_names();
+    auto it = std::find(ours.begin(), ours.end(), handle->GetName());
+    if (it != ours.end()) state->cf[static_cast<std::size_t>(it - ours.begin())] = handle;
+  }
+  if (auto loaded = state->load_counters(); !loaded) return loaded.error();  // ~impl closes
+  return std::unique_ptr<rocksdb_store>(new rocksdb_store(std::move(state)));
+}
+
+// ---- catalogue
+
+store_status rocksdb_store::put_model(const model_spec& model) {
+  if (impl_->db == nullptr) return closed();
+  if (auto s = store_rules::check_name("model", model.name); !s) return s;
+  return impl_->put(cf_models, model.name, as_slice(encode_record(model)));
+}
+
+store_result<model_spec> rocksdb_store::get_model(std::string_view name) const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->get<model_spec>(cf_models, std::string(name), "model " + std::string(name));
+}
+
+store_result<std::vector<model_spec>> rocksdb_store::list_models() const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->list<model_spec>(cf_models, "model");
+}
+
+store_status rocksdb_store::put_gpu(const gpu_spec& gpu) {
+  if (impl_->db == nullptr) return closed();
+  if (auto s = store_rules::check_name("gpu", gpu.name); !s) return s;
+  return impl_->put(cf_gpus, gpu.name, as_slice(encode_record(gpu)));
+}
+
+store_result<gpu_spec> rocksdb_store::get_gpu(std::string_view name) const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->get<gpu_spec>(cf_gpus, std::string(name), "gpu " + std::string(name));
+}
+
+store_result<std::vector<gpu_spec>> rocksdb_store::list_gpus() const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->list<gpu_spec>(cf_gpus, "gpu");
+}
+
+store_status rocksdb_store::put_worker_config(const worker_profile& profile) {
+  if (impl_->db == nullptr) return closed();
+  if (auto s = store_rules::check_shape(profile.config); !s) return s;
+  return impl_->put(cf_configs, shape_key(profile.config), as_slice(encode_record(profile)));
+}
+
+store_result<worker_profile> rocksdb_store::get_worker_config(const worker_config& shape) const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->get<worker_profile>(cf_configs, shape_key(shape), "worker config " + shape.label());
+}
+
+store_result<std::vector<worker_profile>> rocksdb_store::list_worker_configs() const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->list<worker_profile>(cf_configs, "worker config");
+}
+
+// ---- registry
+
+store_result<worker_id> rocksdb_store::allocate_worker_id() {
+  if (impl_->db == nullptr) return closed();
+  std::lock_guard lock(impl_->mutex);
+  if (auto s = store_rules::check_worker_ids_left(impl_->next_worker); !s) return s.error();
+  const std::uint32_t id = impl_->next_worker;
+  if (auto s = impl_->put(cf_meta, key_next_worker, be64(id + 1ULL)); !s) return s.error();
+  impl_->next_worker = id + 1;
+  return worker_id{id};
+}
+
+store_status rocksdb_store::upsert_worker(const worker_record& worker) {
+  if (impl_->db == nullptr) return closed();
+  if (auto s = store_rules::check_worker(worker); !s) return s;
+  std::lock_guard lock(impl_->mutex);
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[cf_workers], be64(worker.id.value), as_slice(encode_record(worker)));
+  // An id stored without being allocated here must still never be handed out again.
+  const bool raises = worker.id.value >= impl_->next_worker;
+  if (raises) batch.Put(impl_->cf[cf_meta], key_next_worker, be64(worker.id.value + 1ULL));
+  if (auto s = impl_->write(batch); !s) return s;
+  if (raises) impl_->next_worker = worker.id.value + 1;
+  return {};
+}
+
+store_status rocksdb_store::set_worker_state(worker_id id, worker_state state) {
+  if (impl_->db == nullptr) return closed();
+  std::lock_guard lock(impl_->mutex);
+  auto worker = impl_->get<worker_record>(cf_workers, be64(id.value), "worker " + std::to_string(id.value));
+  if (!worker) return worker.error();
+  worker.value().state = state;
+  return impl_->put(cf_workers, be64(id.value), as_slice(encode_record(worker.value())));
+}
+
+store_result<worker_record> rocksdb_store::get_worker(worker_id id) const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->get<worker_record>(cf_workers, be64(id.value), "worker " + std::to_string(id.value));
+}
+
+store_result<std::vector<worker_record>> rocksdb_store::list_workers() const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->list<worker_record>(cf_workers, "worker");
+}
+
+// ---- plans
+
+store_status rocksdb_store::put_plan(const plan_record& plan) {
+  if (impl_->db == nullptr) return closed();
+  std::lock_guard lock(impl_->mutex);
+  if (plan.epoch <= impl_->current_epoch) {
+    return error(store_errc::stale_epoch, "plan epoch " + std::to_string(plan.epoch) +
+                                              " is not after the current epoch " +
+                                              std::to_string(impl_->current_epoch));
+  }
+  if (auto s = impl_->put(cf_plans, be64(plan.epoch), as_slice(encode_record(plan))); !s) return s;
+  impl_->current_epoch = plan.epoch;
+  return {};
+}
+
+store_result<plan_record> rocksdb_store::current_plan() const {
+  if (impl_->db == nullptr) return closed();
+  std::uint64_t epoch = 0;
+  {
+    std::lock_guard lock(impl_->mutex);
+    epoch = impl_->current_epoch;
+  }
+  if (epoch == 0) return error(store_errc::not_found, "no plan yet");
+  return get_plan(epoch);
+}
+
+store_result<plan_record> rocksdb_store::get_plan(std::uint64_t epoch) const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->get<plan_record>(cf_plans, be64(epoch), "plan of epoch " + std::to_string(epoch));
+}
+
+// ---- journal
+
+store_result<query_id> rocksdb_store::next_query_id() {
+  if (impl_->db == nullptr) return closed();
+  std::lock_guard lock(impl_->mutex);
+  if (impl_->next_query >= impl_->query_ceiling) {
+    // Reserve the next block before handing out any id of it.
+    const std::uint64_t ceiling = impl_->next_query + impl_->options.query_id_block;
+    if (auto s = impl_->put(cf_meta, key_query_ceiling, be64(ceiling)); !s) return s.error();
+    impl_->query_ceiling = ceiling;
+  }
+  return query_id{impl_->next_query++};
+}
+
+store_status rocksdb_store::accept(const journal_entry& entry) {
+  if (impl_->db == nullptr) return closed();
+  if (auto s = store_rules::check_new_entry(entry); !s) return s;
+  std::lock_guard lock(impl_->mutex);
+  const std::string key = be64(entry.id.value);
+  {
+    std::string ignored;
+    const auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_journal], key, &ignored);
+    if (s.ok()) {
+      return error(store_errc::duplicate, "query " + std::to_string(entry.id.value) + " is already journaled");
+    }
+    if (!s.IsNotFound()) return io_error(s);
+  }
+  journal_entry stored = entry;
+  stored.accept_seq = impl_->last_accept_seq + 1;
+
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->cf[cf_journal], key, as_slice(encode_record(stored)));
+  batch.Put(impl_->cf[cf_meta], key_accept_seq, be64(stored.accept_seq));
+  // An id journaled without being allocated here must not be allocated later.
+  const bool raises = entry.id.value >= impl_->query_ceiling;
+  if (raises) batch.Put(impl_->cf[cf_meta], key_query_ceiling, be64(entry.id.value + 1));
+  if (auto s = impl_->write(batch); !s) return s;
+
+  impl_->last_accept_seq = stored.accept_seq;
+  if (raises) impl_->query_ceiling = entry.id.value + 1;
+  impl_->next_query = std::max(impl_->next_query, entry.id.value + 1);
+  return {};
+}
+
+store_status rocksdb_store::mark_dispatched(query_id id, worker_id worker) {
+  if (impl_->db == nullptr) return closed();
+  return impl_->update_entry(id, [&](journal_entry& e) { return store_rules::dispatch(e, worker); });
+}
+
+store_status rocksdb_store::mark_finished(query_id id, const finish_info& finish) {
+  if (impl_->db == nullptr) return closed();
+  return impl_->update_entry(id, [&](journal_entry& e) { return store_rules::finish(e, finish); });
+}
+
+store_status rocksdb_store::mark_failed(query_id id, const failure_info& failure) {
+  if (impl_->db == nullptr) return closed();
+  return impl_->update_entry(id, [&](journal_entry& e) { return store_rules::fail(e, failure); });
+}
+
+store_result<journal_entry> rocksdb_store::get_query(query_id id) const {
+  if (impl_->db == nullptr) return closed();
+  return impl_->get<journal_entry>(cf_journal, be64(id.value), "query " + std::to_string(id.value));
+}
+
+store_result<std::vector<journal_entry>> rocksdb_store::unfinished() const {
+  if (impl_->db == nullptr) return closed();
+  auto all = impl_->list<journal_entry>(cf_journal, "journal");
+  if (!all) return all.error();
+  std::vector<journal_entry> out;
+  for (auto& e : all.value()) {
+    if (!e.ended()) out.push_back(std::move(e));
+  }
+  std::sort(out.begin(), out.end(), [](const journal_entry& a, const journal_entry& b) {
+    return a.accept_seq < b.accept_seq;
+  });
+  return out;
+}
+
+store_result<std::size_t> rocksdb_store::compact_journal(const journal_compaction& rule) {
+  if (impl_->db == nullptr) return closed();
+  std::lock_guard lock(impl_->mutex);
+  auto all = impl_->list<journal_entry>(cf_journal, "journal");
+  if (!all) return all.error();
+  std::vector<store_rules::ended_entry> ended;
+  for (const auto& e : all.value()) {
+    if (e.ended()) ended.push_back({e.id, e.accept_seq, store_rules::ended_micros(e)});
+  }
+  const auto victims = store_rules::compaction_victims(std::move(ended), rule);
+  if (victims.empty()) return std::size_t{0};
+  rocksdb::WriteBatch batch;
+  for (const auto id : victims) batch.Delete(impl_->cf[cf_journal], be64(id.value));
+  if (auto s = impl_->write(batch); !s) return s.error();
+  return victims.size();
+}
+
+
+}  // namespace aladdin

@@ -1,0 +1,171 @@
+#pragma once
+// One filled-in sample of every message of every channel, with distinctive field values, for
+// the round-trip tests and as seeds of the fuzz loop.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "client.capnp.h"
+#include "schema/codec.hpp"
+#include "worker.capnp.h"
+
+namespace aladdin::test {
+
+namespace client_wire = aladdin::wire::client;
+namespace worker_wire = aladdin::wire::worker;
+
+inline codec::envelope_header sample_header(std::uint64_t sequence = 42) {
+  return {codec::protocol_version, "intake-1", 9, sequence};
+}
+
+template <class Envelope>
+struct sample {
+  std::string name;
+  std::function<void(typename Envelope::Builder)> fill;
+};
+
+inline std::vector<sample<client_wire::Envelope>> client_samples() {
+  using B = client_wire::Envelope::Builder;
+  return {
+      {"submitQuery",
+       [](B e) {
+         auto m = e.initSubmitQuery();
+         m.setClientQueryId(77);
+         m.setPromptTokens(1234);
+         m.setMaxOutputTokens(0);
+         m.setTtftSloMicros(2'000'000);
+         m.setAtgtSloMicros(100'000);
+         m.setModel("llama2-70b");
+       }},
+      {"queryAccepted",
+       [](B e) {
+         auto m = e.initQueryAccepted();
+         m.setClientQueryId(77);
+         m.setQueryId(5001);
+       }},
+      {"queryRejected",
+       [](B e) {
+         auto m = e.initQueryRejected();
+         m.setClientQueryId(78);
+         m.setReason(client_wire::RejectReason::KV);
+         m.setDetail("no worker has 40000 free KV tokens");
+       }},
+      {"firstToken",
+       [](B e) {
+         auto m = e.initFirstToken();
+         m.setQueryId(5001);
+         m.setAtMicros(1'700'000'000'000'000);
+       }},
+      {"tokenProgress",
+       [](B e) {
+         auto m = e.initTokenProgress();
+         m.setQueryId(5001);
+         m.setGeneratedTokens(64);
+       }},
+      {"queryFinished",
+       [](B e) {
+         auto m = e.initQueryFinished();
+         m.setQueryId(5001);
+         m.setOutputTokens(321);
+         m.setTtftMicros(180'000);
+         m.setAtgtMicros(42'000);
+       }},
+      {"queryFailed",
+       [](B e) {
+         auto m = e.initQueryFailed();
+         m.setQueryId(5002);
+         m.setReason(client_wire::FailureReason::WORKER_LOST);
+         m.setDetail("worker 3 lost");
+       }},
+      {"error",
+       [](B e) {
+         auto m = e.initError();
+         m.setCode(wire::ErrorCode::OVERSIZED);
+         m.setDetail("70000 bytes, limit 65536");
+       }},
+  };
+}
+
+inline std::vector<sample<worker_wire::Envelope>> worker_samples() {
+  using B = worker_wire::Envelope::Builder;
+  return {
+      {"registerWorker",
+       [](B e) {
+         auto m = e.initRegisterWorker();
+         m.setWorkerName("gpu-node-7");
+         m.setModel("llama2-70b");
+         m.setGpu("a100-80gb");
+         m.setTp(4);
+         m.setKvCapacityTokens(400'000);
+         m.setBlockSize(16);
+       }},
+      {"registered",
+       [](B e) {
+         auto m = e.initRegistered();
+         m.setWorkerId(12);
+         m.setEpoch(9);
+       }},
+      {"assignQuery",
+       [](B e) {
+         auto m = e.initAssignQuery();
+         m.setQueryId(5001);
+         m.setPromptTokens(1234);
+         m.setOutputTokensHint(250);
+         m.setMaxOutputTokens(4096);
+         m.setArrivalMicros(1'000'000);
+       }},
+      {"cancelQuery", [](B e) { e.initCancelQuery().setQueryId(5003); }},
+      {"heartbeat",
+       [](B e) {
+         auto m = e.initHeartbeat();
+         m.setWorkerId(12);
+         m.setAtMicros(2'000'000);
+         m.setKvBlocksUsed(900);
+         m.setKvBlocksTotal(25'000);
+         auto running = m.initRunning(3);
+         for (unsigned i = 0; i < 3; ++i) {
+           running[i].setQueryId(6000 + i);
+           running[i].setGeneratedTokens(10 * (i + 1));
+         }
+         m.setWaitingCount(2);
+       }},
+      {"firstToken",
+       [](B e) {
+         auto m = e.initFirstToken();
+         m.setQueryId(5001);
+         m.setAtMicros(1'180'000);
+       }},
+      {"queryCompleted",
+       [](B e) {
+         auto m = e.initQueryCompleted();
+         m.setQueryId(5001);
+         m.setOutputTokens(321);
+         m.setAtMicros(9'000'000);
+       }},
+      {"queryRejected",
+       [](B e) {
+         auto m = e.initQueryRejected();
+         m.setQueryId(5004);
+         m.setReason(worker_wire::EngineRejectReason::TOO_LARGE);
+         m.setDetail("prompt 200000 > max_model_len");
+       }},
+      {"drain", [](B e) { e.initDrain().setDeadlineMicros(60'000'000); }},
+      {"shutdown", [](B e) { e.initShutdown().setReason("plan epoch 10 releases this worker"); }},
+      {"error",
+       [](B e) {
+         auto m = e.initError();
+         m.setCode(wire::ErrorCode::VERSION_MISMATCH);
+         m.setDetail("protocol version 2, this build speaks 1");
+       }},
+  };
+}
+
+template <class Envelope>
+codec::encoded_message encode_sample(const sample<Envelope>& s, std::uint64_t sequence = 42) {
+  codec::envelope_builder<Envelope> b(sample_header(sequence));
+  s.fill(b.envelope());
+  return b.encode();
+}
+
+}  // namespace aladdin::test

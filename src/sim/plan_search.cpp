@@ -278,16 +278,26 @@ int highest_failure_below(const cell& c, int n, std::size_t needed) {
 // Everything the search needs to know about the workload and the target.
 struct search_context {
   std::size_t needed = 0;   // queries that must meet their SLOs
-  double log_target = 0;    // log of the miss fraction allowed
+  double target_miss = 0;   // the miss fraction allowed
+  double log_target = 0;    // its log
   double miss_floor = 0;    // the miss fraction a run without misses is treated as
   double growth = 1.3;
 };
 
-// log(miss fraction): roughly linear in the workers near the target (misses fall off about
-// exponentially as a fleet gets out of overload), so it interpolates far better than the
-// attainment itself.
-double log_miss(const plan_probe& p, const search_context& ctx) {
-  return std::log(std::max(1 - p.attainment, ctx.miss_floor));
+// log(miss fraction − saturation): misses fall off about exponentially as a fleet gets out of
+// overload, towards a floor that no number of workers removes (prompts too long for the TTFT
+// SLO, say), so this is roughly linear in the workers and interpolates far better than the
+// attainment itself. `saturation` is an estimate of that floor (0 when unknown).
+double log_miss(const plan_probe& p, const search_context& ctx, double saturation = 0) {
+  return std::log(std::max(1 - p.attainment - saturation, ctx.miss_floor));
+}
+
+// The floor of the miss curve, estimated from below as 90% of the fewest misses seen, so the
+// target's own level stays above it once some run has met the target.
+double miss_saturation(const cell& c) {
+  double fewest = 1;
+  for (const auto& [n, p] : c.probes) fewest = std::min(fewest, 1 - p.attainment);
+  return 0.9 * std::max(0.0, fewest);
 }
 
 // The next number of workers to simulate, or nullopt after marking the search done. `limit` is
@@ -338,10 +348,17 @@ std::optional<int> next_probe(cell& c, int limit, bool pruning, const search_con
     return std::clamp(static_cast<int>(std::ceil(next)), c.lo + 1, limit);
   }
   if (*c.hi - c.lo > 1) {
-    if (!c.lo_simulated || c.lo == 0 || c.bisect_next) return c.lo + (*c.hi - c.lo) / 2;
+    // No failure simulated yet below the success: step down by `growth`, mirroring the way up,
+    // rather than bisect towards the bound (deep in overload, where runs are slow).
+    if (!c.lo_simulated || c.lo == 0)
+      return std::clamp(static_cast<int>(std::floor(*c.hi / ctx.growth)), c.lo + 1, *c.hi - 1);
+    if (c.bisect_next) return c.lo + (*c.hi - c.lo) / 2;
     // Interpolate the miss curve between the bracket's ends; round up, towards success.
-    const double f_lo = log_miss(c.probes.at(c.lo), ctx), f_hi = log_miss(c.probes.at(*c.hi), ctx);
-    const double x = f_lo > f_hi ? c.lo + (f_lo - ctx.log_target) / (f_lo - f_hi) * (*c.hi - c.lo)
+    const double floor = miss_saturation(c);
+    const double f_lo = log_miss(c.probes.at(c.lo), ctx, floor);
+    const double f_hi = log_miss(c.probes.at(*c.hi), ctx, floor);
+    const double f_target = std::log(std::max(ctx.target_miss - floor, ctx.miss_floor));
+    const double x = f_lo > f_hi ? c.lo + (f_lo - f_target) / (f_lo - f_hi) * (*c.hi - c.lo)
                                  : c.lo + (*c.hi - c.lo) / 2.0;
     return std::clamp(static_cast<int>(std::ceil(x - 1e-9)), c.lo + 1, *c.hi - 1);
   }
@@ -481,7 +498,8 @@ std::vector<policy_plan> search_sizes(std::span<const size_search_policy> polici
   const double n = static_cast<double>(queries);
   ctx.needed = static_cast<std::size_t>(std::ceil(options.attainment_target * n - 1e-9));
   ctx.miss_floor = 0.5 / n;
-  ctx.log_target = std::log(std::max(1 - options.attainment_target, ctx.miss_floor));
+  ctx.target_miss = 1 - options.attainment_target;
+  ctx.log_target = std::log(std::max(ctx.target_miss, ctx.miss_floor));
   ctx.growth = options.growth;
 
   // One search per (policy, shape), grouped by policy, the lead shape first.
@@ -677,8 +695,12 @@ plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shap
     report.planner.tp = b.capacity.gpus_per_worker;
   }
   // Starting points: the same model at the busiest minute's rate, since a fleet must ride out
-  // the bursts, not just the mean.
-  const fleet_plan at_peak = plan_fleet(profiles, stats, slo, peak_rate(arrivals, 60));
+  // the bursts, not just the mean (a shape's rate per worker does not depend on the demand).
+  const double peak = peak_rate(arrivals, 60);
+  auto workers_at_peak = [&](std::size_t si) {
+    const shape_capacity& c = predicted.shapes[si].capacity;
+    return c.feasible ? workers_needed(peak, c.max_rate_per_worker) : 1;
+  };
 
   const simulation_config defaults;
   report.lower_bound = fluid_lower_bound(arrivals, profiles, options.slo, options.attainment_target,
@@ -707,7 +729,7 @@ plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shap
       // An infeasible bound still lets the search start at one worker: the bound is the
       // model's, the simulator decides.
       s.floor_workers = bound.feasible ? std::max(1, bound.gpus / tp) : 1;
-      s.estimate = std::max(s.floor_workers, at_peak.shapes[si].workers);
+      s.estimate = std::max(s.floor_workers, workers_at_peak(si));
       const bool lead = predicted.best ? si == *predicted.best
                                        : report.lower_bound.gpus && tp == report.lower_bound.tp;
       const auto at = lead ? std::size_t{0} : p.shapes.size();

@@ -11,8 +11,10 @@
 // Search, per (policy, shape). attain(N) is the attainment the simulator reports with N workers.
 // It is nearly but not strictly monotone in N (another worker changes every later placement),
 // so the search promises only what it has simulated: a reported N reaches the target and N − 1
-// does not, both simulated. Misses are compared as log(miss fraction), which falls roughly
-// linearly in N as a fleet leaves overload, so it inter- and extrapolates well.
+// does not, both simulated. Misses are compared as log(miss fraction − its floor): misses fall
+// about exponentially as a fleet leaves overload, towards a floor no number of workers removes
+// (estimated as 90% of the fewest misses seen), so this is roughly linear in N and inter- and
+// extrapolates well.
 //   floor    the fluid lower bound of the shape in workers (below): no run is expected to reach
 //            the target under it, so floor − 1 serves as an *assumed* failure that brackets the
 //            search from below without being simulated.
@@ -22,8 +24,10 @@
 //            `growth`, after two extrapolate the miss curve to the target (+15%, so the next run
 //            lands just above the answer), never more than doubling, up to the search limit.
 //   narrow   interpolate the miss curve between the highest failure and the lowest success
-//            (rounded up); bisect instead when the failure below is only assumed, or when the
-//            same end of the bracket moved twice in a row (interpolation stalling).
+//            (rounded up); bisect instead when the same end of the bracket moved twice in a row
+//            (interpolation stalling). With no failure simulated below a success yet, step down
+//            by `growth` instead, mirroring the way up (not towards the bound: runs deep in
+//            overload are the slow ones).
 //   confirm  when the failure just below the answer was only assumed, simulate it. Should it
 //            reach the target after all, walk down one worker at a time, at most
 //            `confirm_steps` times, then bisect from the highest *simulated* failure (or zero
@@ -74,7 +78,7 @@
 // which is separable per query (a convex a/B + b·B, minimised in closed form, the B_i equal).
 // The queries counted are those that must be met inside the window: arrival ≥ window start and
 // deadline = arrival + SLO_ttft + A·(o − 1) ≤ window end. The target allows ⌊(1 − target)·n⌋
-// misses; queries no shape of this size can serve in time (its own prefill beyond the TTFT SLO,
+// misses; queries this shape cannot serve in time (its own prefill beyond the TTFT SLO,
 // an ATGT below a lone iteration, or more KV than the worker holds) are misses for sure, and the
 // remaining allowance is spent, adversarially, on the costliest queries of the window. The bound
 // is the maximum over windows starting at 65 arrival quantiles and ending at every deadline, at

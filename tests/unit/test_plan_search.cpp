@@ -96,105 +96,109 @@ TEST_CASE("--policies: known names in order; unknown, empty and repeated names a
   CHECK_THROWS_WITH_AS(parse_policy_list("rr,rr"), doctest::Contains("twice"), std::invalid_argument);
 }
 
-TEST_CASE("each reported N reaches the target and N - 1 does not, as the simulator says") {
-  const plan_report& r = report_with(2);
-  const double target = small_options(1).attainment_target;
-  REQUIRE(r.policies.size() == policies().size());
-  int checked_below = 0;
-  for (const policy_plan& p : r.policies) {
-    CAPTURE(p.policy);
-    REQUIRE(p.reached);
-    CHECK(p.result.gpus == p.result.workers * p.tp);
-    const simulation_result at = simulate_directly(p.policy, p.tp, p.result.workers);
-    CHECK(at.attainment >= target);
-    CHECK(at.attainment == doctest::Approx(p.result.attainment));
-    if (p.result.workers > 1) {
-      CHECK(simulate_directly(p.policy, p.tp, p.result.workers - 1).attainment < target);
-      ++checked_below;
+// One process for everything that needs the small report: it is searched once per thread
+// count (doctest re-enters the case for each subcase; the reports are cached).
+TEST_CASE("plan search on a small synthetic workload") {
+  SUBCASE("each reported N reaches the target and N - 1 does not, as the simulator says") {
+    const plan_report& r = report_with(2);
+    const double target = small_options(1).attainment_target;
+    REQUIRE(r.policies.size() == policies().size());
+    int checked_below = 0;
+    for (const policy_plan& p : r.policies) {
+      CAPTURE(p.policy);
+      REQUIRE(p.reached);
+      CHECK(p.result.gpus == p.result.workers * p.tp);
+      const simulation_result at = simulate_directly(p.policy, p.tp, p.result.workers);
+      CHECK(at.attainment >= target);
+      CHECK(at.attainment == doctest::Approx(p.result.attainment));
+      if (p.result.workers > 1) {
+        CHECK(simulate_directly(p.policy, p.tp, p.result.workers - 1).attainment < target);
+        ++checked_below;
+      }
     }
+    CHECK(checked_below > 0);  // the workload is big enough to need more than one worker somewhere
   }
-  CHECK(checked_below > 0);  // the workload is big enough to need more than one worker somewhere
-}
 
-TEST_CASE("vllm stays on its default shape; the others may use every built-in shape") {
-  const plan_report& r = report_with(2);
-  const int default_tp = *vllm_policy::default_tp(kModel, kGpu);
-  CHECK(default_tp == 4);
-  for (const policy_plan& p : r.policies) {
-    CAPTURE(p.policy);
-    if (p.policy == "vllm") {
-      CHECK(p.fixed_shape);
-      REQUIRE(p.shapes.size() == 1);
-      CHECK(p.shapes[0].tp == default_tp);
-      CHECK(p.tp == default_tp);
-    } else {
-      CHECK_FALSE(p.fixed_shape);
-      CHECK(p.shapes.size() == builtin_shapes(kModel, kGpu).size());
-    }
-  }
-}
-
-TEST_CASE("the report is the same with one thread and with two") {
-  const plan_report& a = report_with(1);
-  const plan_report& b = report_with(2);
-  CHECK(a.simulations == b.simulations);
-  REQUIRE(a.policies.size() == b.policies.size());
-  for (std::size_t i = 0; i < a.policies.size(); ++i) {
-    const policy_plan &x = a.policies[i], &y = b.policies[i];
-    CAPTURE(x.policy);
-    CHECK(x.tp == y.tp);
-    CHECK(x.result.workers == y.result.workers);
-    CHECK(x.result.attainment == y.result.attainment);
-    CHECK(x.result.ttft_p99_s == y.result.ttft_p99_s);
-    REQUIRE(x.shapes.size() == y.shapes.size());
-    for (std::size_t s = 0; s < x.shapes.size(); ++s) {
-      CHECK(x.shapes[s].outcome == y.shapes[s].outcome);
-      REQUIRE(x.shapes[s].probes.size() == y.shapes[s].probes.size());
-      for (std::size_t k = 0; k < x.shapes[s].probes.size(); ++k) {
-        CHECK(x.shapes[s].probes[k].workers == y.shapes[s].probes[k].workers);
-        CHECK(x.shapes[s].probes[k].met_slo == y.shapes[s].probes[k].met_slo);
-        CHECK(x.shapes[s].probes[k].iterations == y.shapes[s].probes[k].iterations);
+  SUBCASE("vllm stays on its default shape; the others may use every built-in shape") {
+    const plan_report& r = report_with(2);
+    const int default_tp = *vllm_policy::default_tp(kModel, kGpu);
+    CHECK(default_tp == 4);
+    for (const policy_plan& p : r.policies) {
+      CAPTURE(p.policy);
+      if (p.policy == "vllm") {
+        CHECK(p.fixed_shape);
+        REQUIRE(p.shapes.size() == 1);
+        CHECK(p.shapes[0].tp == default_tp);
+        CHECK(p.tp == default_tp);
+      } else {
+        CHECK_FALSE(p.fixed_shape);
+        CHECK(p.shapes.size() == builtin_shapes(kModel, kGpu).size());
       }
     }
   }
-  CHECK(render_svg(plan_chart(a, 0.95)) == render_svg(plan_chart(b, 0.95)));
-}
 
-TEST_CASE("the fluid lower bound is at most every policy's GPUs") {
-  const plan_report& r = report_with(2);
-  REQUIRE(r.lower_bound.gpus.has_value());
-  CHECK(*r.lower_bound.gpus >= 1);
-  for (const policy_plan& p : r.policies) {
-    CAPTURE(p.policy);
-    CHECK(*r.lower_bound.gpus <= p.result.gpus);
-    // Per shape too: no simulated success below that shape's bound.
-    for (const shape_search& s : p.shapes)
-      for (const plan_probe& probe : s.probes)
-        for (const shape_bound& b : r.lower_bound.shapes)
-          if (b.tp == s.tp && b.feasible && probe.attainment >= 0.95) CHECK(b.gpus <= probe.gpus);
+  SUBCASE("the report is the same with one thread and with two") {
+    const plan_report& a = report_with(1);
+    const plan_report& b = report_with(2);
+    CHECK(a.simulations == b.simulations);
+    REQUIRE(a.policies.size() == b.policies.size());
+    for (std::size_t i = 0; i < a.policies.size(); ++i) {
+      const policy_plan &x = a.policies[i], &y = b.policies[i];
+      CAPTURE(x.policy);
+      CHECK(x.tp == y.tp);
+      CHECK(x.result.workers == y.result.workers);
+      CHECK(x.result.attainment == y.result.attainment);
+      CHECK(x.result.ttft_p99_s == y.result.ttft_p99_s);
+      REQUIRE(x.shapes.size() == y.shapes.size());
+      for (std::size_t s = 0; s < x.shapes.size(); ++s) {
+        CHECK(x.shapes[s].outcome == y.shapes[s].outcome);
+        REQUIRE(x.shapes[s].probes.size() == y.shapes[s].probes.size());
+        for (std::size_t k = 0; k < x.shapes[s].probes.size(); ++k) {
+          CHECK(x.shapes[s].probes[k].workers == y.shapes[s].probes[k].workers);
+          CHECK(x.shapes[s].probes[k].met_slo == y.shapes[s].probes[k].met_slo);
+          CHECK(x.shapes[s].probes[k].iterations == y.shapes[s].probes[k].iterations);
+        }
+      }
+    }
+    CHECK(render_svg(plan_chart(a, 0.95)) == render_svg(plan_chart(b, 0.95)));
   }
-  REQUIRE(r.planner.gpus.has_value());
-  CHECK(r.planner.rate_qps == doctest::Approx(static_cast<double>(small_workload().size()) /
-                                              (small_workload().back().arrival_s - small_workload().front().arrival_s)));
-}
 
-TEST_CASE("the chart: an <svg> root, one polyline per policy and the dashed target line") {
-  const plan_report& r = report_with(2);
-  const std::string svg = render_svg(plan_chart(r, 0.95));
-  CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
-  CHECK(svg.find("</svg>") != std::string::npos);
-  std::size_t polylines = 0;
-  for (auto at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++polylines;
-  CHECK(polylines == r.policies.size());
-  const auto target = svg.find("class=\"target\"");
-  REQUIRE(target != std::string::npos);
-  CHECK(svg.find("stroke-dasharray", target) != std::string::npos);
-  CHECK(svg.find("target 0.95") != std::string::npos);
-  for (const policy_plan& p : r.policies) CHECK(svg.find(">" + p.policy + " (") != std::string::npos);
-  // Self-contained: no scripts, no external references.
-  CHECK(svg.find("<script") == std::string::npos);
-  CHECK(svg.find("href") == std::string::npos);
-  CHECK(svg.find("@import") == std::string::npos);
+  SUBCASE("the fluid lower bound is at most every policy's GPUs") {
+    const plan_report& r = report_with(2);
+    REQUIRE(r.lower_bound.gpus.has_value());
+    CHECK(*r.lower_bound.gpus >= 1);
+    for (const policy_plan& p : r.policies) {
+      CAPTURE(p.policy);
+      CHECK(*r.lower_bound.gpus <= p.result.gpus);
+      // Per shape too: no simulated success below that shape's bound.
+      for (const shape_search& s : p.shapes)
+        for (const plan_probe& probe : s.probes)
+          for (const shape_bound& b : r.lower_bound.shapes)
+            if (b.tp == s.tp && b.feasible && probe.attainment >= 0.95) CHECK(b.gpus <= probe.gpus);
+    }
+    REQUIRE(r.planner.gpus.has_value());
+    CHECK(r.planner.rate_qps == doctest::Approx(static_cast<double>(small_workload().size()) /
+                                                (small_workload().back().arrival_s - small_workload().front().arrival_s)));
+  }
+
+  SUBCASE("the chart: an <svg> root, one polyline per policy and the dashed target line") {
+    const plan_report& r = report_with(2);
+    const std::string svg = render_svg(plan_chart(r, 0.95));
+    CHECK(svg.rfind("<svg xmlns=\"http://www.w3.org/2000/svg\"", 0) == 0);
+    CHECK(svg.find("</svg>") != std::string::npos);
+    std::size_t polylines = 0;
+    for (auto at = svg.find("<polyline"); at != std::string::npos; at = svg.find("<polyline", at + 1)) ++polylines;
+    CHECK(polylines == r.policies.size());
+    const auto target = svg.find("class=\"target\"");
+    REQUIRE(target != std::string::npos);
+    CHECK(svg.find("stroke-dasharray", target) != std::string::npos);
+    CHECK(svg.find("target 0.95") != std::string::npos);
+    for (const policy_plan& p : r.policies) CHECK(svg.find(">" + p.policy + " (") != std::string::npos);
+    // Self-contained: no scripts, no external references.
+    CHECK(svg.find("<script") == std::string::npos);
+    CHECK(svg.find("href") == std::string::npos);
+    CHECK(svg.find("@import") == std::string::npos);
+  }
 }
 
 TEST_CASE("svg chart: text is escaped and degenerate charts still render") {

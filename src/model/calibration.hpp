@@ -6,15 +6,34 @@
 // workers exactly to where that matters). Rather than trusting the offline fit where it is
 // weakest, every reported iteration updates a correction factor — measured / predicted — kept
 // per batch-size bucket for decode steps and per token-count bucket for prefills (powers of two,
-// exponentially weighted in log space, interpolated between buckets). Placement multiplies the
+// exponentially weighted in log space, interpolated linearly within each octave). Placement multiplies the
 // model's prediction by the factor. Buckets with too few observations keep the neutral factor 1.
 //
 // Deterministic: the factors depend only on the sequence of observations.
 
 #include <array>
+#include <bit>
 #include <cstdint>
 
 namespace aladdin {
+
+// Where x falls among power-of-two buckets: bucket k covers [2^k, 2^(k+1)), and the weight of
+// bucket k + 1 grows linearly across it. Bit operations only (no logarithm, no libm call):
+// placement evaluates this for every worker it screens.
+struct calibration_position {
+  std::size_t lo = 0;
+  double frac = 0;  // weight of lo + 1
+};
+
+inline calibration_position locate_bucket(double x, std::size_t buckets) {
+  if (!(x > 1)) return {0, 0};
+  // x = (1 + m / 2^52) · 2^k for a finite x > 1: read k and m off the bits.
+  const auto bits = std::bit_cast<std::uint64_t>(x);
+  const int k = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
+  if (k >= static_cast<int>(buckets) - 1) return {buckets - 1, 0};
+  const double frac = static_cast<double>(bits & ((std::uint64_t{1} << 52) - 1)) * 0x1p-52;
+  return {static_cast<std::size_t>(k), frac};
+}
 
 struct calibration_options {
   double smoothing = 0.02;        // weight of each new observation in its bucket
@@ -41,12 +60,17 @@ class latency_calibration {
   struct bucket {
     double log_ratio = 0;
     std::uint32_t samples = 0;
+    double factor = 1;  // exp(log_ratio) once trusted, kept ready for the hot path
   };
   using table = std::array<bucket, kBuckets>;
 
   void observe(table& t, double x, double predicted_s, double measured_s);
-  double factor(const table& t, double x) const;
-  double bucket_factor(const bucket& b) const;
+  static double factor(const table& t, double x) {
+    const calibration_position p = locate_bucket(x, kBuckets);
+    if (p.frac == 0) return t[p.lo].factor;
+    return t[p.lo].factor * (1 - p.frac) + t[p.lo + 1].factor * p.frac;
+  }
+  void refresh(bucket& b) const;
 
   calibration_options options_;
   table decode_{};

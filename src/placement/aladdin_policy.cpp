@@ -15,15 +15,27 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
   const auto& options = cluster.options();
   int kv_rejects = 0, ttft_rejects = 0, atgt_rejects = 0;
 
-  // Screening pass over the summaries: exact TTFT and decode-rate checks, and an upper bound on
-  // the tightness after adding q (its footprint can raise the KV peak by at most in + expected).
-  candidates_.clear();
-  std::size_t best_index = 0;  // the best bound so far, and the runner-up's bound
-  double runner_up = -1;
+  // Screening pass over the summaries: exact TTFT and decode-rate checks, and bounds on the
+  // tightness after adding q: from below, the exact latency part and today's KV peak; from
+  // above, its footprint can raise the KV peak by at most in + expected.
+  candidates_.resize(workers.size());
+  std::size_t n = 0;
+  // Tier 1's most promising candidate and the runner-up's bound, for the fast path below.
+  std::size_t lead = workers.size();
+  double top_key = -1, runner_up = -1;
+  const double comfort = options.comfort_tightness;
+  // Workers of one shape share a calibration and coefficients: q's prefill is computed once
+  // per shape, not once per worker.
+  const latency_calibration* prefill_shape = nullptr;
+  double prefill_q = 0;
   for (const worker_id w : workers) {
     const schedule_summary& s = cluster.summary(w);
+    if (s.calibration == nullptr || s.calibration != prefill_shape) {
+      prefill_q = s.prefill_one_s(in);
+      prefill_shape = s.calibration;
+    }
     const double ttft = waited + (s.running > 0 ? s.iteration_s : 0.0) + s.pending_prefill_s +
-                        s.prefill_one_s(in);
+                        prefill_q;
     if (ttft > q.slo.ttft_s * options.ttft_headroom) {
       ++ttft_rejects;
       continue;
@@ -38,51 +50,93 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
       ++kv_rejects;
       continue;
     }
-    const double kv_bound = (s.peak_kv_tokens + in + expected) / s.kv_capacity_tokens;
-    const candidate c{std::max(kv_bound, t_new / limit), w};
-    if (!candidates_.empty() && c.bound > candidates_[best_index].bound) {
-      runner_up = candidates_[best_index].bound;
-      best_index = candidates_.size();
-    } else if (!candidates_.empty()) {
-      runner_up = std::max(runner_up, c.bound);
+    if (s.has_budget_probe &&
+        s.probe_anchor - ctx.now_s - s.probe_remaining * t_new - s.pending_prefill_s -
+                prefill_q < 0) {
+      ++atgt_rejects;  // the running query with least slack could not absorb this one
+      continue;
     }
-    candidates_.push_back(c);
+    const double latency = t_new / limit;
+    const double kv_low = std::max(s.peak_kv_tokens, in + expected) / s.kv_capacity_tokens;
+    const double kv_high = (s.peak_kv_tokens + in + expected) / s.kv_capacity_tokens;
+    const candidate c{std::max(latency, kv_low), std::max(latency, kv_high), w};
+    if (c.low <= comfort) {
+      const double key = std::min(c.high, comfort);
+      if (key > top_key) {
+        runner_up = top_key;
+        top_key = key;
+        lead = n;
+      } else {
+        runner_up = std::max(runner_up, key);
+      }
+    }
+    candidates_[n++] = c;
   }
+  candidates_.resize(n);
 
-  // Fast path: the best-bound worker fits, and no other bound can beat what it achieves.
-  if (!candidates_.empty()) {
-    const candidate first = candidates_[best_index];
-    const fit_result fit = cluster.at(first.worker).evaluate(q, ctx.now_s);
-    if (fit.feasible && fit.tightness > runner_up)
-      return placement_outcome::to(first.worker, fit.tightness);
-  }
-
-  // Full evaluation, best bound first, until no remaining bound can beat the best fit.
-  auto worse = [](const candidate& a, const candidate& b) {
-    if (a.bound != b.bound) return a.bound < b.bound;
-    return a.worker > b.worker;
+  const auto evaluate = [&](const candidate& c, fit_result* fit) {
+    *fit = cluster.at(c.worker).evaluate(q, ctx.now_s);
+    if (fit->feasible) return true;
+    switch (fit->reason) {
+      case reject_reason::kv: ++kv_rejects; break;
+      case reject_reason::ttft: ++ttft_rejects; break;
+      default: ++atgt_rejects; break;
+    }
+    return false;
   };
-  std::make_heap(candidates_.begin(), candidates_.end(), worse);
+  fit_result fit;
+  // Fast path: the most promising worker fits within comfort at least as tightly as any other
+  // worker's bound allows (ties go to the lower id, so a tie needs the full pass).
+  if (lead < n) {
+    const candidate& c = candidates_[lead];
+    if (evaluate(c, &fit) && fit.tightness <= comfort && fit.tightness > runner_up)
+      return placement_outcome::to(c.worker, fit.tightness);
+  }
+
+  // Tier 1: the tightest fit that stays within the comfort level, best capped bound first.
+  // Workers certainly above comfort (lower bound) wait for tier 2.
+  scratch_.clear();
+  for (const candidate& c : candidates_)
+    if (c.low <= comfort) scratch_.push_back({c.low, std::min(c.high, comfort), c.worker});
+  const auto by_high = [](const candidate& a, const candidate& b) {
+    if (a.high != b.high) return a.high < b.high;
+    return a.worker > b.worker;  // max-heap: the lower id comes out first
+  };
+  std::make_heap(scratch_.begin(), scratch_.end(), by_high);
   bool found = false;
   worker_id best{};
   double best_tightness = -1;
+  while (!scratch_.empty()) {
+    const candidate top = scratch_.front();
+    if (found && (top.high < best_tightness || (top.high == best_tightness && top.worker > best)))
+      break;
+    std::pop_heap(scratch_.begin(), scratch_.end(), by_high);
+    scratch_.pop_back();
+    if (!evaluate(top, &fit) || fit.tightness > comfort) continue;
+    if (!found || fit.tightness > best_tightness ||
+        (fit.tightness == best_tightness && top.worker < best)) {
+      best_tightness = fit.tightness;
+      best = top.worker;
+      found = true;
+    }
+  }
+  if (found) return placement_outcome::to(best, best_tightness);
+
+  // Tier 2: every feasible worker is past comfort; the least loaded absorbs the query, so the
+  // margin left everywhere shrinks evenly (packing buys nothing when no worker can be freed).
+  const auto by_low = [](const candidate& a, const candidate& b) {
+    if (a.low != b.low) return a.low > b.low;  // min-heap on the lower bound
+    return a.worker > b.worker;
+  };
+  std::make_heap(candidates_.begin(), candidates_.end(), by_low);
   while (!candidates_.empty()) {
     const candidate top = candidates_.front();
-    if (found && (top.bound < best_tightness ||
-                  (top.bound == best_tightness && top.worker > best)))
+    if (found && (top.low > best_tightness || (top.low == best_tightness && top.worker > best)))
       break;
-    std::pop_heap(candidates_.begin(), candidates_.end(), worse);
+    std::pop_heap(candidates_.begin(), candidates_.end(), by_low);
     candidates_.pop_back();
-    const fit_result fit = cluster.at(top.worker).evaluate(q, ctx.now_s);
-    if (!fit.feasible) {
-      switch (fit.reason) {
-        case reject_reason::kv: ++kv_rejects; break;
-        case reject_reason::ttft: ++ttft_rejects; break;
-        default: ++atgt_rejects; break;
-      }
-      continue;
-    }
-    if (!found || fit.tightness > best_tightness ||
+    if (!evaluate(top, &fit)) continue;
+    if (!found || fit.tightness < best_tightness ||
         (fit.tightness == best_tightness && top.worker < best)) {
       best_tightness = fit.tightness;
       best = top.worker;

@@ -7,14 +7,20 @@
 //
 // Algorithm: ask every accepting worker's schedule whether the query fits (TTFT of the query,
 // ATGT of every query already there once the new prefill stall and decode load are added, KV
-// at its predicted future peak; see worker_schedule.hpp). Among feasible workers choose the
-// tightest fit: the highest load on the worker's most loaded dimension after the query is
-// added, so load is packed onto few workers and the rest drain empty.
+// at its predicted future peak; see worker_schedule.hpp). A worker's tightness is its load on
+// its most loaded dimension once the query is added. Then, in two tiers:
+//   1. among feasible workers that stay within the comfort level (schedule_options::
+//      comfort_tightness), the tightest fit: load is packed onto few workers and the rest
+//      drain empty, so the planner can release them;
+//   2. if every feasible worker is past comfort, the least tight one: with no worker left to
+//      free, packing further would only spend the margin that absorbs the model's error, on
+//      the workers that have the least of it.
+// With comfort_tightness = 1 this is plain best fit, the paper's rule.
 //
 // Cost: one pass over the workers' summaries decides TTFT and the decode-rate limit exactly and
-// bounds each worker's tightness from above (KV peak + the query's whole footprint); only the
-// workers whose bound can still beat the best fit found so far are evaluated in full, best
-// bound first. The result is the same as evaluating every worker.
+// bounds each worker's tightness from both sides; only workers whose bounds can still beat the
+// best found are evaluated in full, most promising first. The result is the same as
+// evaluating every worker.
 //
 // Tie-break: equal tightness goes to the lower worker id (deterministic).
 // No feasible worker: rejected with the constraint that excluded the most workers
@@ -36,11 +42,13 @@ class aladdin_policy final : public placement_policy {
 
  private:
   struct candidate {
-    double bound;
+    double low;   // tightness after the query is at least this
+    double high;  // and at most this
     worker_id worker;
   };
   std::string name_;
   std::vector<candidate> candidates_;  // scratch, reused across decisions
+  std::vector<candidate> scratch_;
 };
 
 }  // namespace aladdin

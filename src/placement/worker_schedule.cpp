@@ -227,6 +227,9 @@ schedule_summary worker_schedule::summary() const {
   s.peak_kv_tokens = peak_kv_;
   s.kv_capacity_tokens = profile_.kv.capacity_tokens * options_.kv_headroom;
   s.calibration = calibration_;
+  s.has_budget_probe = min_anchor_ != kInf;
+  s.probe_anchor = least_slack_anchor_;
+  s.probe_remaining = least_slack_remaining_;
   return s;
 }
 

@@ -43,6 +43,9 @@ struct schedule_options {
   // query that ends sooner than expected suffers it most: planning with a low quantile protects
   // the queries that turn out short. Outside (0, 1) the mean is used.
   double atgt_length_quantile = 0.2;
+  // aladdin packs workers up to this tightness, then balances (see aladdin_policy.hpp); 1 is
+  // plain best fit.
+  double comfort_tightness = 0.85;
 };
 
 // The few numbers a policy needs to screen a worker without walking its queries: enough to
@@ -60,6 +63,11 @@ struct schedule_summary {
   double peak_kv_tokens = 0;       // predicted future peak without a new query
   double kv_capacity_tokens = 0;   // after headroom
   const latency_calibration* calibration = nullptr;  // shared by the workers of one shape
+  // The running query with the least ATGT slack at today's iteration time: a query that would
+  // break its budget fails the worker without a look at the others (a necessary condition).
+  bool has_budget_probe = false;
+  double probe_anchor = 0;         // its decode time budget ends here
+  double probe_remaining = 0;      // its tokens still to come (at the ATGT length quantile)
 
   double prefill_one_s(double tokens) const {
     const double t = prefill.time_one(tokens);

@@ -198,6 +198,9 @@ void print_human(const sim::plan_report& r, const workload_options& workload, co
 
 int run_plan(int argc, char** argv) {
   workload_options workload;
+  // Without a trace: a load that needs a fleet of tens of workers, so shapes and policies differ.
+  workload.rate = 20;
+  workload.duration_s = 900;
   shape_options shape;
   double ttft = 2.0, atgt = 0.1, attainment = 0.99;
   std::string policies = policy_names();

@@ -6,5 +6,6 @@
 #   bash scripts/run.sh --trace ../shared/data/traces/AzureLLMInferenceTrace_conv.csv --rate-scale 4
 set -euo pipefail
 cd "$(dirname "$0")/.."
+echo "aladdin: installing and building (the first run takes a few minutes)..." >&2
 bash scripts/build.sh >/dev/null
 exec ./build/aladdin plan "$@"

@@ -26,13 +26,13 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
   const double comfort = options.comfort_tightness;
   // Workers of one shape share a calibration and coefficients: q's prefill is computed once
   // per shape, not once per worker.
-  const latency_calibration* prefill_shape = nullptr;
+  const worker_shape_model* prefill_shape = nullptr;
   double prefill_q = 0;
   for (const worker_id w : workers) {
     const schedule_summary& s = cluster.summary(w);
-    if (s.calibration == nullptr || s.calibration != prefill_shape) {
+    if (s.shape != prefill_shape) {
       prefill_q = s.prefill_one_s(in);
-      prefill_shape = s.calibration;
+      prefill_shape = s.shape;
     }
     const double ttft = waited + (s.running > 0 ? s.iteration_s : 0.0) + s.pending_prefill_s +
                         prefill_q;

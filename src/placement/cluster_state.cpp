@@ -9,11 +9,26 @@ cluster_state::cluster_state(const length_source* lengths, schedule_options opti
 
 worker_id cluster_state::add_worker(worker_profile profile) {
   const worker_id id{static_cast<std::uint32_t>(slots_.size())};
-  auto& calibration = calibrations_[profile.config.label()];
-  if (!calibration) calibration = std::make_unique<latency_calibration>();
-  slots_.push_back({std::make_unique<worker_schedule>(std::move(profile), lengths_, options_,
-                                                      calibration.get()),
-                    true, calibration.get()});
+  // Workers of one shape share its model and calibration. A profile that differs from the
+  // shape's first one under the same label gets a shape of its own.
+  std::string key = profile.config.label();
+  for (int k = 1;; ++k) {
+    auto& slot_shape = shapes_[key];
+    if (!slot_shape) {
+      slot_shape = std::make_unique<worker_shape_model>();
+      slot_shape->profile = std::move(profile);
+      break;
+    }
+    const worker_profile& p = slot_shape->profile;
+    if (p.prefill.k1 == profile.prefill.k1 && p.prefill.q1 == profile.prefill.q1 &&
+        p.prefill.s1 == profile.prefill.s1 && p.prefill.c1 == profile.prefill.c1 &&
+        p.decode.k2 == profile.decode.k2 && p.decode.c2 == profile.decode.c2 &&
+        p.decode.c3 == profile.decode.c3 && p.kv.capacity_tokens == profile.kv.capacity_tokens)
+      break;
+    key = profile.config.label() + "#" + std::to_string(k);
+  }
+  worker_shape_model* shape = shapes_[key].get();
+  slots_.push_back({std::make_unique<worker_schedule>(shape, lengths_, options_), true, shape});
   summaries_.push_back(slots_.back().schedule->summary());
   accepting_.push_back(id);  // ids only grow, so the list stays sorted
   ++live_;
@@ -71,8 +86,7 @@ void cluster_state::complete(worker_id w, query_id q, double) {
 void cluster_state::observe_iteration(worker_id w, int prefill_tokens, int prefill_sequences,
                                       int decode_sequences, double measured_s) {
   const worker_schedule& s = *slots_[w.value].schedule;
-  latency_calibration* calibration = slots_[w.value].calibration;
-  if (calibration == nullptr) return;
+  latency_calibration* calibration = &slots_[w.value].shape->calibration;
   const worker_profile& p = s.profile();
   if (prefill_tokens == 0 && decode_sequences > 0) {
     const double predicted = p.decode.time(s.running_context_tokens(), decode_sequences);

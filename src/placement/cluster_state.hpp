@@ -46,7 +46,7 @@ class cluster_state {
   // the worker's shape (see model/calibration.hpp). Mixed (chunked) iterations are not used.
   void observe_iteration(worker_id w, int prefill_tokens, int prefill_sequences,
                          int decode_sequences, double measured_s);
-  const latency_calibration* calibration(worker_id w) const { return summaries_[w.value].calibration; }
+  const latency_calibration& calibration(worker_id w) const { return summaries_[w.value].shape->calibration; }
 
   const length_source& lengths() const { return *lengths_; }
   const schedule_options& options() const { return options_; }
@@ -59,7 +59,7 @@ class cluster_state {
   struct slot {
     std::unique_ptr<worker_schedule> schedule;
     bool accepting = false;
-    latency_calibration* calibration = nullptr;  // owned by calibrations_
+    worker_shape_model* shape = nullptr;  // owned by shapes_
   };
   const length_source* lengths_;
   schedule_options options_;
@@ -68,7 +68,7 @@ class cluster_state {
   std::vector<slot> slots_;
   std::vector<schedule_summary> summaries_;
   std::vector<worker_id> accepting_;
-  std::map<std::string, std::unique_ptr<latency_calibration>> calibrations_;  // by shape label
+  std::map<std::string, std::unique_ptr<worker_shape_model>> shapes_;  // by shape label
   std::size_t live_ = 0;
 };
 

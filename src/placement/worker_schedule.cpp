@@ -12,10 +12,19 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 }
 
 worker_schedule::worker_schedule(worker_profile profile, const length_source* lengths,
-                                 schedule_options options, const latency_calibration* calibration)
-    : profile_(std::move(profile)), lengths_(lengths), calibration_(calibration), options_(options) {
-  assert(lengths_ != nullptr);
+                                 schedule_options options)
+    : worker_schedule(nullptr, lengths, options) {
+  owned_shape_ = std::make_unique<worker_shape_model>();
+  owned_shape_->profile = std::move(profile);
+  shape_ = owned_shape_.get();
   rebuild(0);
+}
+
+worker_schedule::worker_schedule(const worker_shape_model* shape, const length_source* lengths,
+                                 schedule_options options)
+    : shape_(shape), lengths_(lengths), options_(options) {
+  assert(lengths_ != nullptr);
+  if (shape_ != nullptr) rebuild(0);
 }
 
 worker_schedule::entry* worker_schedule::find(query_id q) {
@@ -41,13 +50,11 @@ double worker_schedule::kv_used_tokens() const {
 }
 
 double worker_schedule::prefill_one_s(double tokens) const {
-  const double t = profile_.prefill.time_one(tokens);
-  return calibration_ ? t * calibration_->prefill_factor(tokens) : t;
+  return shape_->prefill_one_s(tokens);
 }
 
 double worker_schedule::decode_s(double context, double batch) const {
-  const double t = profile_.decode.time(context, batch);
-  return calibration_ ? t * calibration_->decode_factor(batch) : t;
+  return shape_->decode_s(context, batch);
 }
 
 double worker_schedule::iteration_s() const {
@@ -216,8 +223,7 @@ void worker_schedule::rebuild(double now) {
 
 schedule_summary worker_schedule::summary() const {
   schedule_summary s;
-  s.prefill = profile_.prefill;
-  s.decode = profile_.decode;
+  s.shape = shape_;
   s.entries = static_cast<int>(entries_.size());
   s.running = running_;
   s.sum_context_tokens = kv_used_tokens();
@@ -225,8 +231,7 @@ schedule_summary worker_schedule::summary() const {
   s.pending_prefill_s = pending_prefill_s_;
   s.min_queued_atgt_s = min_queued_atgt_;
   s.peak_kv_tokens = peak_kv_;
-  s.kv_capacity_tokens = profile_.kv.capacity_tokens * options_.kv_headroom;
-  s.calibration = calibration_;
+  s.kv_capacity_tokens = shape_->profile.kv.capacity_tokens * options_.kv_headroom;
   s.has_budget_probe = min_anchor_ != kInf;
   s.probe_anchor = least_slack_anchor_;
   s.probe_remaining = least_slack_remaining_;
@@ -288,7 +293,7 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
     return r;
   }
 
-  const double capacity = profile_.kv.capacity_tokens * options_.kv_headroom;
+  const double capacity = shape_->profile.kv.capacity_tokens * options_.kv_headroom;
   const double expected = std::max(1.0, q.expected_output_tokens);
   r.predicted_peak_kv_tokens = peak_with(in - iteration_, iteration_ + expected);
   if (r.predicted_peak_kv_tokens > capacity) {

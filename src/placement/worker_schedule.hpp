@@ -21,6 +21,7 @@
 // t' / tightest ATGT SLO).
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "model/calibration.hpp"
@@ -48,12 +49,25 @@ struct schedule_options {
   double comfort_tightness = 0.85;
 };
 
+// A worker shape as the workers of that shape share it: the fitted profile and its online
+// calibration. Owned by whoever owns the schedules (the cluster state); one per shape, so the
+// coefficients stay in cache while a policy screens thousands of workers.
+struct worker_shape_model {
+  worker_profile profile;
+  latency_calibration calibration;
+
+  double prefill_one_s(double tokens) const {
+    return profile.prefill.time_one(tokens) * calibration.prefill_factor(tokens);
+  }
+  double decode_s(double context, double batch) const {
+    return profile.decode.time(context, batch) * calibration.decode_factor(batch);
+  }
+};
+
 // The few numbers a policy needs to screen a worker without walking its queries: enough to
 // decide TTFT and the decode-rate limit exactly, and to bound the tightness after a new query.
 struct schedule_summary {
-  // Copies of the worker's coefficients, so screening never leaves this array.
-  prefill_coefficients prefill;
-  decode_coefficients decode;
+  const worker_shape_model* shape = nullptr;
   int entries = 0;                 // queued + running
   int running = 0;
   double sum_context_tokens = 0;   // held now
@@ -62,21 +76,14 @@ struct schedule_summary {
   double min_queued_atgt_s = 0;    // tightest ATGT limit among queued queries (∞: none)
   double peak_kv_tokens = 0;       // predicted future peak without a new query
   double kv_capacity_tokens = 0;   // after headroom
-  const latency_calibration* calibration = nullptr;  // shared by the workers of one shape
   // The running query with the least ATGT slack at today's iteration time: a query that would
   // break its budget fails the worker without a look at the others (a necessary condition).
   bool has_budget_probe = false;
   double probe_anchor = 0;         // its decode time budget ends here
   double probe_remaining = 0;      // its tokens still to come (at the ATGT length quantile)
 
-  double prefill_one_s(double tokens) const {
-    const double t = prefill.time_one(tokens);
-    return calibration ? t * calibration->prefill_factor(tokens) : t;
-  }
-  double decode_s(double context, double batch) const {
-    const double t = decode.time(context, batch);
-    return calibration ? t * calibration->decode_factor(batch) : t;
-  }
+  double prefill_one_s(double tokens) const { return shape->prefill_one_s(tokens); }
+  double decode_s(double context, double batch) const { return shape->decode_s(context, batch); }
 };
 
 struct fit_result {
@@ -90,9 +97,13 @@ struct fit_result {
 
 class worker_schedule {
  public:
-  // `calibration` (optional, not owned) corrects the profile's predictions online.
+  // The shape (not owned) must outlive the schedule; its calibration corrects the profile's
+  // predictions online.
+  worker_schedule(const worker_shape_model* shape, const length_source* lengths,
+                  schedule_options options = {});
+  // A schedule with a shape of its own (tests, tools).
   worker_schedule(worker_profile profile, const length_source* lengths,
-                  schedule_options options = {}, const latency_calibration* calibration = nullptr);
+                  schedule_options options = {});
 
   // --- lifecycle, driven by what the worker reports -----------------------------------------
   // Assigned, waiting for its prefill.
@@ -115,13 +126,13 @@ class worker_schedule {
   int running() const { return running_; }
   int queued() const { return static_cast<int>(entries_.size()) - running_; }
   double kv_used_tokens() const;        // context held now (queued prompts included)
-  double kv_capacity_tokens() const { return profile_.kv.capacity_tokens; }
+  double kv_capacity_tokens() const { return shape_->profile.kv.capacity_tokens; }
   double predicted_peak_kv_tokens() const { return peak_kv_; }
   double pending_prefill_s() const { return pending_prefill_s_; }
   double iteration_s() const;           // decode iteration time of the current batch
   double running_context_tokens() const { return sum_base_running_ + running_ * iteration_; }
   bool holds(query_id q) const;
-  const worker_profile& profile() const { return profile_; }
+  const worker_profile& profile() const { return shape_->profile; }
 
  private:
   struct entry {
@@ -150,9 +161,9 @@ class worker_schedule {
   double prefill_one_s(double tokens) const;
   double decode_s(double context, double batch) const;
 
-  worker_profile profile_;
+  std::unique_ptr<worker_shape_model> owned_shape_;  // only when constructed from a profile
+  const worker_shape_model* shape_;
   const length_source* lengths_;
-  const latency_calibration* calibration_;
   schedule_options options_;
   std::vector<entry> entries_;
   int running_ = 0;

@@ -71,6 +71,7 @@ if(ALADDIN_BUILD_TESTS)
   # tests of the plain bookkeeping they wrap.
   file(GLOB ALADDIN_ACTOR_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/actor/test_*.cpp)
   add_executable(aladdin_actor_tests ${CMAKE_SOURCE_DIR}/tests/actor/main.cpp ${ALADDIN_ACTOR_TESTS})
+  target_include_directories(aladdin_actor_tests PRIVATE ${CMAKE_SOURCE_DIR})
   target_link_libraries(aladdin_actor_tests PRIVATE aladdin_actors doctest::doctest)
   target_compile_options(aladdin_actor_tests PRIVATE ${ALADDIN_WARNINGS})
   doctest_discover_tests(aladdin_actor_tests PROPERTIES LABELS actor TIMEOUT 60)
@@ -80,7 +81,8 @@ if(ALADDIN_BUILD_TESTS)
   # can be swapped in.
   file(GLOB ALADDIN_INTEGRATION_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.cpp)
   add_executable(aladdin_integration_tests
-    ${CMAKE_SOURCE_DIR}/tests/integration/main.cpp ${ALADDIN_INTEGRATION_TESTS})
+    ${CMAKE_SOURCE_DIR}/tests/integration/main.cpp ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp
+    ${ALADDIN_INTEGRATION_TESTS})
   target_link_libraries(aladdin_integration_tests PRIVATE aladdin_actors doctest::doctest)
   target_compile_options(aladdin_integration_tests PRIVATE ${ALADDIN_WARNINGS})
   target_compile_definitions(aladdin_integration_tests PRIVATE
@@ -92,7 +94,9 @@ endif()
 # The control plane's own benchmark: a separate executable, since bench/*.cpp all go into
 # aladdin_bench, which links the core only.
 if(ALADDIN_BUILD_BENCH)
-  add_executable(aladdin_bench_control_plane ${CMAKE_SOURCE_DIR}/bench/control_plane/bench_control_plane.cpp)
+  add_executable(aladdin_bench_control_plane
+    ${CMAKE_SOURCE_DIR}/bench/control_plane/bench_control_plane.cpp
+    ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
   target_link_libraries(aladdin_bench_control_plane PRIVATE aladdin_actors)
   target_compile_options(aladdin_bench_control_plane PRIVATE ${ALADDIN_WARNINGS})
 endif()

@@ -5,6 +5,7 @@
 #include <caf/all.hpp>
 
 #include <memory>
+#include <set>
 #include <unordered_map>
 
 #include "actors/caf/node_actors.hpp"
@@ -30,6 +31,7 @@ struct placement_state {
   caf::actor forecaster;
   caf::actor provisioner;
   std::unordered_map<std::uint32_t, live_worker> live;
+  std::set<caf::actor_addr> proxies;  // every proxy still running, live or replaced
   std::vector<dispatch> placed;
   std::vector<ticket> expired;
   std::vector<outbound> frames;
@@ -85,6 +87,7 @@ void on_hello(placement_actor* self, hello_msg& m) {
   }
   st.desk->add_worker(a.worker, a.profile);
   auto proxy = spawn_proxy(self, ctx, {a.worker, m.hello.worker_name, m.peer, {}}, self);
+  st.proxies.insert(proxy.address());
   st.live[a.worker] = {m.hello.worker_name, m.peer, proxy, false};
   ctx.directory.add(m.peer, proxy);
   ctx.out->post(outbound::worker(m.peer, worker_message{registered{a.worker, ctx.epoch.load()}}));
@@ -194,14 +197,17 @@ caf::behavior placement(placement_actor* self, node_context* ctx, desk_options d
                                  std::chrono::duration<double>(ctx->options.adopt_grace_s)),
                        grace_atom::value);
   }
-  // A proxy that fails must not take placement down with it (they are linked so that
-  // placement's exit takes them down); anything else asking placement to exit, does.
+  // Only proxies are linked to placement (so that its exit takes them down); their exits,
+  // normal or not, must not take placement down. An exit from anyone else (the composition
+  // root's shutdown) does.
   self->set_exit_handler([=](caf::exit_msg& m) {
-    for (auto& [w, lw] : self->state.live)
-      if (lw.proxy.address() == m.source) {
-        self->state.ctx->log.warn("proxy of %s failed: %s", lw.name.c_str(), caf::to_string(m.reason).c_str());
-        return;
-      }
+    auto& proxies = self->state.proxies;
+    if (auto it = proxies.find(m.source); it != proxies.end()) {
+      proxies.erase(it);
+      if (m.reason != caf::exit_reason::normal)
+        self->state.ctx->log.warn("a worker proxy failed: %s", caf::to_string(m.reason).c_str());
+      return;
+    }
     self->quit(m.reason);
   });
   return {

@@ -54,6 +54,13 @@ struct zmq_bridge::impl {
   std::unordered_map<routing_id, std::uint64_t> sequences[2];
   std::deque<pending_frame> retry;
   std::vector<outbound> outgoing;
+  struct parked_peer {
+    std::chrono::steady_clock::time_point deadline;
+    std::deque<codec::encoded_message> frames;
+  };
+  std::unordered_map<routing_id, parked_peer> parked;
+  std::size_t parked_frames = 0;
+  std::chrono::steady_clock::time_point next_park_retry{};
 };
 
 zmq_bridge::zmq_bridge(bridge_options options, inbound_sink& sink)
@@ -104,9 +111,10 @@ void zmq_bridge::run() {
     if (stopping_.load() && stop_deadline == clock::time_point{})
       stop_deadline = clock::now() + std::chrono::milliseconds(200);
     // Retries pending: come back soon even without input. Stopping: only to flush.
-    const auto timeout = stopping_.load()        ? std::chrono::milliseconds(5)
-                         : impl_->retry.empty() ? std::chrono::milliseconds(100)
-                                                : std::chrono::milliseconds(1);
+    const auto timeout = stopping_.load()         ? std::chrono::milliseconds(5)
+                         : !impl_->retry.empty()  ? std::chrono::milliseconds(1)
+                         : !impl_->parked.empty() ? std::chrono::milliseconds(50)
+                                                  : std::chrono::milliseconds(100);
     try {
       zmq::poll(items, 3, timeout);
     } catch (const zmq::error_t& e) {
@@ -236,20 +244,81 @@ void zmq_bridge::reply_error(channel ch, const routing_id& peer, error_code code
     outbox_->post(outbound::worker(peer, worker_message{std::move(e)}));
 }
 
-bool zmq_bridge::send_frame(channel ch, const routing_id& peer, const void* data,
-                            std::size_t size) {
+zmq_bridge::sent zmq_bridge::send_frame(channel ch, const routing_id& peer, const void* data,
+                                        std::size_t size) {
   zmq::socket_t& s = ch == channel::client ? client_ : worker_;
   try {
     if (!s.send(zmq::const_buffer(peer.data(), peer.size()),
                 zmq::send_flags::sndmore | zmq::send_flags::dontwait))
-      return false;  // the peer's pipe is full: retry later
+      return sent::full;  // the peer's pipe is full: retry later
     (void)s.send(zmq::const_buffer(data, size), zmq::send_flags::dontwait);
     counters_.frames_out.fetch_add(1, std::memory_order_relaxed);
-  } catch (const zmq::error_t& e) {
-    // EHOSTUNREACH: no such peer (gone, or never connected). Nothing to retry.
-    counters_.unroutable.fetch_add(1, std::memory_order_relaxed);
+    return sent::ok;
+  } catch (const zmq::error_t&) {
+    // EHOSTUNREACH: no such peer (gone, reconnecting, or never connected).
+    return sent::unroutable;
   }
-  return true;
+}
+
+void zmq_bridge::park(routing_id peer, codec::encoded_message bytes) {
+  if (impl_->parked_frames >= options_.max_parked_frames) {
+    counters_.unroutable.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  auto [it, fresh] = impl_->parked.try_emplace(std::move(peer));
+  if (fresh)
+    it->second.deadline = std::chrono::steady_clock::now() +
+                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                              std::chrono::duration<double>(options_.park_seconds));
+  it->second.frames.push_back(std::move(bytes));
+  ++impl_->parked_frames;
+  counters_.parked.fetch_add(1, std::memory_order_relaxed);
+}
+
+void zmq_bridge::deliver(channel ch, routing_id peer, codec::encoded_message bytes) {
+  // Behind frames already waiting for this client: keep its order.
+  if (ch == channel::client && impl_->parked.count(peer) != 0) {
+    park(std::move(peer), std::move(bytes));
+    return;
+  }
+  if (impl_->retry.empty()) {
+    const auto b = bytes.bytes();
+    switch (send_frame(ch, peer, b.data(), b.size())) {
+      case sent::ok: return;
+      case sent::unroutable:
+        if (ch == channel::client) park(std::move(peer), std::move(bytes));
+        else counters_.unroutable.fetch_add(1, std::memory_order_relaxed);
+        return;
+      case sent::full: break;
+    }
+  }
+  if (impl_->retry.size() >= options_.max_retry_frames) {
+    counters_.dropped_full.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  impl_->retry.push_back({ch, std::move(peer), std::move(bytes)});
+}
+
+void zmq_bridge::retry_parked() {
+  const auto now = std::chrono::steady_clock::now();
+  if (impl_->parked.empty() || now < impl_->next_park_retry) return;
+  impl_->next_park_retry = now + std::chrono::milliseconds(50);
+  for (auto it = impl_->parked.begin(); it != impl_->parked.end();) {
+    auto& p = it->second;
+    while (!p.frames.empty()) {
+      const auto b = p.frames.front().bytes();
+      if (send_frame(channel::client, it->first, b.data(), b.size()) != sent::ok) break;
+      p.frames.pop_front();
+      --impl_->parked_frames;
+    }
+    if (!p.frames.empty() && now < p.deadline) {
+      ++it;
+      continue;
+    }
+    counters_.unroutable.fetch_add(p.frames.size(), std::memory_order_relaxed);
+    impl_->parked_frames -= p.frames.size();
+    it = impl_->parked.erase(it);
+  }
 }
 
 void zmq_bridge::flush_outbound() {
@@ -257,9 +326,15 @@ void zmq_bridge::flush_outbound() {
   while (!impl_->retry.empty()) {
     auto& f = impl_->retry.front();
     const auto b = f.bytes.bytes();
-    if (!send_frame(f.ch, f.peer, b.data(), b.size())) break;
+    const sent r = send_frame(f.ch, f.peer, b.data(), b.size());
+    if (r == sent::full) break;
+    if (r == sent::unroutable) {
+      if (f.ch == channel::client) park(std::move(f.peer), std::move(f.bytes));
+      else counters_.unroutable.fetch_add(1, std::memory_order_relaxed);
+    }
     impl_->retry.pop_front();
   }
+  retry_parked();
   outbox_->take(impl_->outgoing);
   for (auto& o : impl_->outgoing) {
     if (o.peer.empty()) continue;  // the stop wake-up
@@ -269,13 +344,7 @@ void zmq_bridge::flush_outbound() {
     codec::encoded_message bytes =
         o.to == channel::client ? encode(h, std::get<client_message>(o.message))
                                 : encode(h, std::get<worker_message>(o.message));
-    const auto b = bytes.bytes();
-    if (impl_->retry.empty() && send_frame(o.to, o.peer, b.data(), b.size())) continue;
-    if (impl_->retry.size() >= options_.max_retry_frames) {
-      counters_.dropped_full.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    impl_->retry.push_back({o.to, std::move(o.peer), std::move(bytes)});
+    deliver(o.to, std::move(o.peer), std::move(bytes));
   }
   impl_->outgoing.clear();
 }

@@ -12,8 +12,11 @@
 //
 // Outbound, frames posted to the outbox are encoded here (each connection's header carries its
 // own sequence number) and sent without blocking. ROUTER_MANDATORY turns "no such peer" into an
-// error instead of a silent drop: such frames are dropped and counted. A frame refused because
-// the peer's pipe is full (HWM) is kept and retried on the next rounds, up to a bound, so that a
+// error instead of a silent drop. A client that is not connected (it may be reconnecting, say
+// after a restart of this node) has its replies parked, in order, for `park_seconds` and
+// retried, so that the outcome of an accepted query still reaches it; frames for a worker that
+// is gone are dropped and counted (its proxy handles the loss). A frame refused because the
+// peer's pipe is full (HWM) is kept and retried on the next rounds, up to a bound, so that a
 // burst does not lose an assignment.
 //
 // Sockets: linger 0 (closing never waits for unsent frames), bounded send and receive HWM, a
@@ -32,6 +35,7 @@
 
 #include "actors/wire/messages.hpp"
 #include "actors/wire/outbox.hpp"
+#include "schema/codec.hpp"
 
 namespace aladdin::node {
 
@@ -45,6 +49,8 @@ struct bridge_options {
   std::int64_t max_transport_bytes = 1 << 20;     // ZMQ_MAXMSGSIZE: larger → connection dropped
   std::size_t receive_batch = 512;                // frames per socket per poll round
   std::size_t max_retry_frames = 200000;          // refused by HWM and kept for a retry
+  double park_seconds = 30;                       // replies kept for a client that reconnects
+  std::size_t max_parked_frames = 100000;
 };
 
 // Where decoded messages go. Called on the bridge thread only.
@@ -70,6 +76,7 @@ struct bridge_counters {
   std::atomic<std::uint64_t> unknown_worker{0};    // unknownWorker replies
   std::atomic<std::uint64_t> peer_errors{0};       // error envelopes received (never answered)
   std::atomic<std::uint64_t> unroutable{0};        // frames for a peer that is gone
+  std::atomic<std::uint64_t> parked{0};            // client frames that waited for a reconnect
   std::atomic<std::uint64_t> dropped_full{0};      // retry bound exceeded
 };
 
@@ -103,7 +110,11 @@ class zmq_bridge {
   void receive(channel ch, zmq::socket_t& socket);
   void dispatch_inbound();
   void flush_outbound();
-  bool send_frame(channel ch, const routing_id& peer, const void* data, std::size_t size);
+  enum class sent : std::uint8_t { ok, full, unroutable };
+  sent send_frame(channel ch, const routing_id& peer, const void* data, std::size_t size);
+  void deliver(channel ch, routing_id peer, codec::encoded_message bytes);
+  void park(routing_id peer, codec::encoded_message bytes);
+  void retry_parked();
   void reply_error(channel ch, const routing_id& peer, error_code code, const std::string& detail);
   std::uint64_t next_sequence(channel ch, const routing_id& peer);
 

@@ -100,6 +100,14 @@ struct overloaded : F... {
 template <class... F>
 overloaded(F...) -> overloaded<F...>;
 
+// Every decoder below copies every field of the message it accepts into plain structs, under
+// `guarded`: that read is the validation (still under the traversal limit), so the codec's
+// separate visit of every field would only double the cost.
+codec::decode_limits copy_out(codec::decode_limits limits) {
+  limits.visit_fields = false;
+  return limits;
+}
+
 // Decoding reads only validated data, but a spent traversal budget could still throw: the
 // decoders below promise not to.
 template <class T, class F>
@@ -175,7 +183,7 @@ codec::encoded_message encode(const codec::envelope_header& h, const client_mess
 
 codec::result<client_message> decode_client(std::span<const std::byte> bytes,
                                             const codec::decode_limits& limits) {
-  auto decoded = codec::decode_envelope<cw::Envelope>(bytes, limits);
+  auto decoded = codec::decode_envelope<cw::Envelope>(bytes, copy_out(limits));
   if (!decoded) return decoded.error();
   return guarded<client_message>([&]() -> codec::result<client_message> {
     const auto env = decoded.value().root();
@@ -306,7 +314,7 @@ codec::encoded_message encode(const codec::envelope_header& h, const worker_mess
 
 codec::result<worker_message> decode_worker(std::span<const std::byte> bytes,
                                             const codec::decode_limits& limits) {
-  auto decoded = codec::decode_envelope<ww::Envelope>(bytes, limits);
+  auto decoded = codec::decode_envelope<ww::Envelope>(bytes, copy_out(limits));
   if (!decoded) return decoded.error();
   return guarded<worker_message>([&]() -> codec::result<worker_message> {
     const auto env = decoded.value().root();

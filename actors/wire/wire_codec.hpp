@@ -1,12 +1,15 @@
 #pragma once
 // Encoding and decoding of whole channel envelopes to and from the plain messages of
-// messages.hpp, on top of schema/codec.hpp (which validates size, alignment, version and every
-// reachable field of untrusted bytes before anything here reads them).
+// messages.hpp, on top of schema/codec.hpp (which checks size, alignment, segment table,
+// header version and union member of untrusted bytes before anything here reads them).
 //
 // Both directions of both channels are covered, so that the node, the load generator and test
-// peers speak through one implementation. Decoding never throws: a bad frame is a typed
-// codec::decode_error, ready to be answered with an error envelope. Enum values this build does
-// not know (a newer peer) are decode errors too, never silently mapped to a neighbour.
+// peers speak through one implementation. A decoder copies every field of the message into
+// plain structs at once, under a try/catch, so that read doubles as the field-by-field
+// validation (the codec's own visit is skipped: decode_limits::visit_fields). Decoding never
+// throws: a bad frame is a typed codec::decode_error, ready to be answered with an error
+// envelope. Enum values this build does not know (a newer peer) are decode errors too, never
+// silently mapped to a neighbour.
 
 #include <cstddef>
 #include <span>

@@ -1,5 +1,7 @@
 #include "actors/wire/zmq_bridge.hpp"
 
+#include <pthread.h>
+
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -102,6 +104,7 @@ void zmq_bridge::stop() {
 }
 
 void zmq_bridge::run() {
+  pthread_setname_np(pthread_self(), "aladdin-bridge");
   zmq::pollitem_t items[] = {{client_.handle(), 0, ZMQ_POLLIN, 0},
                              {worker_.handle(), 0, ZMQ_POLLIN, 0},
                              {wake_.handle(), 0, ZMQ_POLLIN, 0}};

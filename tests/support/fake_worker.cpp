@@ -1,5 +1,6 @@
 #include "tests/support/fake_worker.hpp"
 
+#include <pthread.h>
 #include <zmq.hpp>
 
 #include "actors/wire/wire_codec.hpp"
@@ -37,6 +38,7 @@ std::vector<assign_query> fake_worker::assignments() const {
 }
 
 void fake_worker::run() {
+  pthread_setname_np(pthread_self(), "fake-worker");
   zmq::context_t ctx(1);
   zmq::socket_t s(ctx, zmq::socket_type::dealer);
   s.set(zmq::sockopt::linger, 0);

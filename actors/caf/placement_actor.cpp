@@ -78,7 +78,14 @@ void on_hello(placement_actor* self, hello_msg& m) {
     ctx.out->post(outbound::worker(m.peer, worker_message{wire_error{error_code::malformed, a.error}}));
     return;
   }
-  // The same worker again: its previous incarnation (and what it held) is gone.
+  if (auto it = st.live.find(a.worker); it != st.live.end() && it->second.peer == m.peer) {
+    // The same worker on the same connection: a retry (the worker re-sends until answered) or
+    // a restarted process under its stable name. Answer again and change nothing; a restarted
+    // process no longer lists what it held, which its proxy notices (orphans).
+    ctx.out->post(outbound::worker(m.peer, worker_message{registered{a.worker, ctx.epoch.load()}}));
+    return;
+  }
+  // The same name from another connection: the old incarnation (and what it held) is gone.
   if (auto it = st.live.find(a.worker); it != st.live.end()) {
     st.desk->remove_worker(a.worker);
     ctx.directory.remove(it->second.peer, it->second.proxy);

@@ -4,7 +4,8 @@
 // noticed even when no plan changes.
 //
 // Local workers are started as
-//   <aladdin> worker --emulate --connect <worker endpoint> --model M --tp T --time-scale X --name N
+//   <aladdin> worker --emulate --connect <worker endpoint> --model M --gpu G --tp T --time-scale X
+//            --name N
 // with stdout and stderr in <data-dir>/workers/<name>.log.
 
 #include <caf/all.hpp>
@@ -46,7 +47,7 @@ spawn_spec worker_command(const node_context& ctx, const provisioner_setup& setu
   s.program = o.worker_command.empty() ? self_executable() : o.worker_command;
   char scale[32];
   std::snprintf(scale, sizeof scale, "%g", o.time_scale);
-  s.args = {"worker", "--emulate", "--connect", setup.worker_endpoint, "--model", o.model,
+  s.args = {"worker", "--emulate", "--connect", setup.worker_endpoint, "--model", o.model, "--gpu", o.gpu,
             "--tp", std::to_string(o.tp), "--time-scale", scale, "--name", name};
   if (!setup.log_dir.empty()) s.log_file = setup.log_dir + "/" + name + ".log";
   return s;

@@ -65,8 +65,10 @@ caf::behavior proxy(proxy_actor* self, node_context* ctx, proxy_setup setup, caf
       },
       [=](adopt_msg& m) {
         const auto now = self->clock().now();
-        for (const auto& [t, started] : m.adopted) self->state.tracker->adopt(t, started, now);
+        tracker_report r;
+        for (const auto& [t, started] : m.adopted) self->state.tracker->adopt(t, started, now, r);
         for (const auto q : m.cancel) self->state.tracker->cancel(q);
+        report(self, r);
       },
       [=](beat_atom, std::uint64_t generation) {
         if (generation != self->state.tracker->generation()) return;  // a heartbeat came since

@@ -90,10 +90,18 @@ void worker_tracker::assign(std::vector<dispatch>& batch, node_clock::steady now
   out_.post_all(frames_);
 }
 
-void worker_tracker::adopt(const ticket& t, bool started, node_clock::steady now) {
+void worker_tracker::adopt(const ticket& t, bool started, node_clock::steady now,
+                           tracker_report& report) {
+  report.worker = worker_;
   // The first token's time is unknown after a restart; "now" keeps its TTFT from looking
   // better than it was.
   flights_[t.id.value] = flight{t, started ? clock_.wall_micros(now) : 0, 0};
+  if (auto it = early_.find(t.id.value); it != early_.end()) {
+    const query_completed done = it->second;
+    early_.erase(it);
+    on_completed(done, now, report);
+  }
+  out_.post_all(frames_);
 }
 
 void worker_tracker::cancel(query_id q) {
@@ -177,6 +185,12 @@ void worker_tracker::on_completed(const query_completed& m, node_clock::steady n
   const auto it = flights_.find(m.query_id);
   if (it == flights_.end()) {
     report.unknown_completed.push_back(m);
+    constexpr std::size_t kKeep = 4096;
+    if (early_.emplace(m.query_id, m).second) early_order_.push_back(m.query_id);
+    if (early_order_.size() > kKeep) {
+      for (std::size_t i = 0; i < kKeep / 2; ++i) early_.erase(early_order_[i]);
+      early_order_.erase(early_order_.begin(), early_order_.begin() + kKeep / 2);
+    }
     return;
   }
   flight f = std::move(it->second);

@@ -83,8 +83,9 @@ class worker_tracker {
   // Placement chose this worker: journal (dispatched), then send the assignments. A query the
   // journal refuses (it ended meanwhile) is not sent and comes back in report.removed.
   void assign(std::vector<dispatch>& batch, node_clock::steady now, tracker_report& report);
-  // Already on the worker (re-adoption): tracked, not sent again.
-  void adopt(const ticket& t, bool started, node_clock::steady now);
+  // Already on the worker (re-adoption): tracked, not sent again. If its completion came in
+  // first (it races the adoption through placement), it ends now, into `report`.
+  void adopt(const ticket& t, bool started, node_clock::steady now, tracker_report& report);
   void cancel(query_id q);
   void drain();
   void shutdown(const std::string& reason);
@@ -120,6 +121,11 @@ class worker_tracker {
   std::unordered_map<std::uint64_t, flight> flights_;
   std::uint64_t generation_ = 0;
   std::vector<outbound> frames_;  // scratch: posted once per call
+  // Completions of queries not (yet) tracked here, newest last, bounded: a worker that
+  // re-registers reports a query in a heartbeat and its completion right after, before the
+  // adoption decided by placement comes back.
+  std::unordered_map<std::uint64_t, query_completed> early_;
+  std::vector<std::uint64_t> early_order_;
 };
 
 }  // namespace aladdin::node

@@ -100,3 +100,41 @@ TEST_CASE("actor recovery: a completion that arrives before its worker re-regist
   CHECK(fin[0].first == "client-x");
   CHECK(f.store.get_query(q).value().state == journal_state::finished);
 }
+
+TEST_CASE("actor recovery: a completion right behind the heartbeat that re-adopts its query ends it once") {
+  actor_fixture f;
+  const worker_id w = f.store.allocate_worker_id().value();
+  REQUIRE(f.store.upsert_worker({w, "w1", {"llama2-70b", "a100-80gb", 4}, "", worker_state::active, 1}).ok());
+  const query_id q = f.store.next_query_id().value();
+  REQUIRE(f.store.accept(accepted(q, "client-y")).ok());
+  REQUIRE(f.store.mark_dispatched(q, w).ok());
+  f.spawn_core(recovery_book(f.store.unfinished().value()), f.store.list_workers().value());
+  f.register_worker("w1");
+  heartbeat hb;
+  hb.worker_id = w.value;
+  hb.running.push_back({q.value, 40});
+  // One batch: the heartbeat (the adoption goes through placement) and the completion.
+  f.from_worker("w1", {hb, query_completed{q.value, 50, 0}});
+  f.collect();
+  const auto fin = f.frames<query_finished>();
+  REQUIRE(fin.size() == 1);
+  CHECK(fin[0].first == "client-y");
+  CHECK(f.store.get_query(q).value().state == journal_state::finished);
+  CHECK(f.frames<assign_query>().empty());
+}
+
+TEST_CASE("actor recovery: a worker that registers again on the same connection keeps its queries") {
+  actor_fixture f;
+  f.spawn_core();
+  f.register_worker("w1");
+  f.submit("c", 1, 300);
+  f.collect();
+  REQUIRE(f.frames<assign_query>().size() == 1);
+  const auto proxy = f.proxy_of("w1");
+  f.register_worker("w1");  // a retry: the worker re-sends until answered
+  f.collect();
+  CHECK(f.frames<registered>().size() == 1);
+  CHECK(f.proxy_of("w1") == proxy);
+  CHECK(f.frames<query_failed>().empty());
+  CHECK(f.frames<assign_query>().empty());
+}

@@ -39,4 +39,78 @@ std::optional<query_rejected> check_submission(const submit_query& q, const inta
   return std::nullopt;
 }
 
+intake_result admit(std::vector<client_submit>& batch, state_store& store, const intake_limits& limits,
+                    const intake_state_view& state, double now_s, std::uint64_t now_micros,
+                    std::vector<outbound>& frames) {
+  intake_result r;
+  auto refuse = [&](client_submit& s, reject_code code, std::string detail) {
+    ++r.refused;
+    frames.push_back(outbound::client(std::move(s.client),
+                                      query_rejected{s.query.client_query_id, code, std::move(detail)}));
+  };
+  std::vector<journal_entry> entries;
+  std::vector<std::size_t> candidates;  // index in batch of each entry
+  entries.reserve(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    client_submit& s = batch[i];
+    if (state.draining) {
+      refuse(s, reject_code::draining, "the node is shutting down");
+      continue;
+    }
+    if (auto why = check_submission(s.query, limits)) {
+      refuse(s, why->reason, std::move(why->detail));
+      continue;
+    }
+    // What this batch adds counts too, or one large batch could overshoot the bound.
+    if (state.waiting + entries.size() >= state.max_waiting) {
+      refuse(s, reject_code::overloaded, std::to_string(state.waiting) + " queries wait already");
+      continue;
+    }
+    auto id = store.next_query_id();
+    if (!id) {
+      ++r.journal_failures;
+      refuse(s, reject_code::overloaded, "the journal is unavailable");
+      continue;
+    }
+    const slo_target slo = slo_of(s.query, limits);
+    journal_entry e;
+    e.id = id.value();
+    e.client_id = s.client;
+    e.client_query_id = s.query.client_query_id;
+    e.model = s.query.model;
+    e.prompt_tokens = s.query.prompt_tokens;
+    e.max_output_tokens = s.query.max_output_tokens;
+    e.ttft_slo_micros = static_cast<std::uint64_t>(slo.ttft_s * 1e6);
+    e.atgt_slo_micros = static_cast<std::uint64_t>(slo.atgt_s * 1e6);
+    e.accepted_micros = now_micros;
+    entries.push_back(std::move(e));
+    candidates.push_back(i);
+  }
+  if (entries.empty()) return r;
+  // Durable before anyone hears "accepted".
+  const std::vector<store_status> journaled = store.accept_all(entries);
+  for (std::size_t k = 0; k < entries.size(); ++k) {
+    client_submit& s = batch[candidates[k]];
+    if (!journaled[k]) {
+      ++r.journal_failures;
+      refuse(s, reject_code::overloaded, "the journal is unavailable");
+      continue;
+    }
+    const journal_entry& e = entries[k];
+    frames.push_back(outbound::client(s.client, query_accepted{s.query.client_query_id, e.id.value}));
+    ticket t;
+    t.id = e.id;
+    t.client = std::move(s.client);
+    t.client_query_id = s.query.client_query_id;
+    t.prompt_tokens = s.query.prompt_tokens;
+    t.max_output_tokens = s.query.max_output_tokens;
+    t.slo = slo_of(s.query, limits);
+    t.arrival_s = now_s;
+    t.accepted_micros = now_micros;
+    r.arrivals.emplace_back(now_s, static_cast<int>(t.prompt_tokens));
+    r.accepted.push_back(std::move(t));
+  }
+  return r;
+}
+
 }  // namespace aladdin::node

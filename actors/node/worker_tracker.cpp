@@ -72,10 +72,18 @@ void worker_tracker::to_client(const ticket& t, client_message m) {
 void worker_tracker::assign(std::vector<dispatch>& batch, node_clock::steady now,
                             tracker_report& report) {
   report.worker = worker_;
-  for (auto& d : batch) {
-    if (auto s = store_.mark_dispatched(d.query.id, worker_id{worker_}); !s) {
+  (void)now;
+  std::vector<std::pair<query_id, worker_id>> journal;
+  journal.reserve(batch.size());
+  for (const auto& d : batch) journal.emplace_back(d.query.id, worker_id{worker_});
+  // One durable write for the batch, before any assignment leaves.
+  const std::vector<store_status> dispatched = store_.mark_dispatched_all(journal);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    dispatch& d = batch[i];
+    if (!dispatched[i]) {
       // Ended meanwhile (say, failed by a deadline): nothing to run.
-      if (s.error().code != store_errc::invalid_transition) journal_problem("dispatch", d.query.id, s.error());
+      if (dispatched[i].error().code != store_errc::invalid_transition)
+        journal_problem("dispatch", d.query.id, dispatched[i].error());
       report.removed.push_back(d.query.id);
       continue;
     }
@@ -86,7 +94,6 @@ void worker_tracker::assign(std::vector<dispatch>& batch, node_clock::steady now
     flights_[d.query.id.value] = flight{std::move(d.query), 0, 0};
   }
   batch.clear();
-  (void)now;
   out_.post_all(frames_);
 }
 
@@ -100,6 +107,7 @@ void worker_tracker::adopt(const ticket& t, bool started, node_clock::steady now
     const query_completed done = it->second;
     early_.erase(it);
     on_completed(done, now, report);
+    finish_pending(report);
   }
   out_.post_all(frames_);
 }
@@ -128,6 +136,7 @@ void worker_tracker::handle(std::vector<worker_event>& events, node_clock::stead
       on_rejected(*rej, now, report);
     }
   }
+  finish_pending(report);
   out_.post_all(frames_);
 }
 
@@ -202,15 +211,28 @@ void worker_tracker::on_completed(const query_completed& m, node_clock::steady n
   fin.finished_micros = done_us;
   fin.ttft_micros = clock_.model_micros(first_us - std::min(first_us, f.query.accepted_micros));
   fin.atgt_micros = m.output_tokens > 1 ? clock_.model_micros((done_us - first_us) / (m.output_tokens - 1)) : 0;
-  if (auto s = store_.mark_finished(f.query.id, fin); !s) {
-    // A duplicate completion cannot end a query twice; anything else is worth a line.
-    if (s.error().code != store_errc::invalid_transition) journal_problem("finish", f.query.id, s.error());
-    report.removed.push_back(f.query.id);
-    return;
+  finishing_.push_back({std::move(f.query), fin});
+}
+
+void worker_tracker::finish_pending(tracker_report& report) {
+  if (finishing_.empty()) return;
+  std::vector<std::pair<query_id, finish_info>> journal;
+  journal.reserve(finishing_.size());
+  for (const auto& [t, fin] : finishing_) journal.emplace_back(t.id, fin);
+  // One durable write for every completion of the batch; clients hear of them after it.
+  const std::vector<store_status> finished = store_.mark_finished_all(journal);
+  for (std::size_t i = 0; i < finishing_.size(); ++i) {
+    const auto& [t, fin] = finishing_[i];
+    if (!finished[i]) {
+      // A duplicate completion cannot end a query twice; anything else is worth a line.
+      if (finished[i].error().code != store_errc::invalid_transition) journal_problem("finish", t.id, finished[i].error());
+      report.removed.push_back(t.id);
+      continue;
+    }
+    report.completed.push_back({t.id, static_cast<int>(t.prompt_tokens), static_cast<int>(fin.output_tokens)});
+    to_client(t, query_finished{t.id.value, fin.output_tokens, fin.ttft_micros, fin.atgt_micros});
   }
-  report.completed.push_back({f.query.id, static_cast<int>(f.query.prompt_tokens),
-                              static_cast<int>(m.output_tokens)});
-  to_client(f.query, query_finished{m.query_id, m.output_tokens, fin.ttft_micros, fin.atgt_micros});
+  finishing_.clear();
 }
 
 void worker_tracker::on_rejected(const engine_rejected& m, node_clock::steady now,

@@ -6,7 +6,8 @@
 //
 // Journal order: a query is marked dispatched before its assignment is sent, so a worker only
 // ever holds queries the journal says were dispatched (what re-adoption after a restart relies
-// on), and finished before its client hears so.
+// on), and finished before its client hears so. Both are written per batch of messages (one
+// durable write each), not per query.
 //
 // Liveness: every heartbeat starts a new generation; the proxy checks, a timeout later, whether
 // the generation it armed is still current. If it is, no heartbeat came in between: the worker
@@ -108,6 +109,8 @@ class worker_tracker {
   void on_first_token(const worker_first_token& m, node_clock::steady now, tracker_report& report);
   void on_completed(const query_completed& m, node_clock::steady now, tracker_report& report);
   void on_rejected(const engine_rejected& m, node_clock::steady now, tracker_report& report);
+  // Journals the completions collected by on_completed in one write, then tells their clients.
+  void finish_pending(tracker_report& report);
   void fail(const ticket& t, failure_code code, const std::string& detail, node_clock::steady now);
   void to_client(const ticket& t, client_message m);
 
@@ -121,6 +124,7 @@ class worker_tracker {
   std::unordered_map<std::uint64_t, flight> flights_;
   std::uint64_t generation_ = 0;
   std::vector<outbound> frames_;  // scratch: posted once per call
+  std::vector<std::pair<ticket, finish_info>> finishing_;  // completions of the current batch
   // Completions of queries not (yet) tracked here, newest last, bounded: a worker that
   // re-registers reports a query in a heartbeat and its completion right after, before the
   // adoption decided by placement comes back.

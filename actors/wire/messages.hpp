@@ -74,6 +74,12 @@ struct wire_error {
   std::string detail;
 };
 
+// A submission together with the client it came from.
+struct client_submit {
+  routing_id client;
+  submit_query query;
+};
+
 using client_message = std::variant<submit_query, query_accepted, query_rejected,
                                     client_first_token, token_progress, query_finished,
                                     query_failed, wire_error>;

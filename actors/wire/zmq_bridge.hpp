@@ -57,10 +57,7 @@ struct bridge_options {
 class inbound_sink {
  public:
   virtual ~inbound_sink() = default;
-  struct client_submit {
-    routing_id client;
-    submit_query query;
-  };
+  using client_submit = node::client_submit;
   virtual void client_submits(std::vector<client_submit>& batch) = 0;
   virtual void worker_register(const routing_id& worker, register_worker hello) = 0;
   // Events of one registered worker in arrival order. Returns false when `worker` is not

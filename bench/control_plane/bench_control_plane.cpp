@@ -21,6 +21,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actors/caf/control_node.hpp"
@@ -192,7 +193,19 @@ latency_result open_loop(bench_client& c, const arrivals& seen, std::size_t firs
   const std::size_t done0 = c.finished + c.refused;
   for (std::size_t i = 0; i < n; ++i) {
     const auto due = t0 + std::chrono::duration_cast<clock_type::duration>(std::chrono::duration<double>(static_cast<double>(i) / rate));
-    while (clock_type::now() < due) c.poll(std::chrono::microseconds(0));
+    // Sleep rather than spin until the next send: a spinning client would take a core from
+    // the node it measures (this machine has two).
+    // Replies are read as they come (poll wakes on them), so submit→accepted is not inflated
+    // by the client's sleep; below a millisecond, short naps between non-blocking polls.
+    for (auto now = clock_type::now(); now < due; now = clock_type::now()) {
+      const auto left = std::chrono::duration_cast<std::chrono::microseconds>(due - now);
+      if (left >= std::chrono::microseconds(1000)) {
+        c.poll(std::chrono::microseconds(1000));
+      } else {
+        c.poll(std::chrono::microseconds(0));
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
+    }
     c.send(first + i);
   }
   const double sent_s = std::chrono::duration<double>(clock_type::now() - t0).count();

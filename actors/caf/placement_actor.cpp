@@ -215,6 +215,12 @@ caf::behavior placement(placement_actor* self, node_context* ctx, desk_options d
         self->state.ctx->log.warn("a worker proxy failed: %s", caf::to_string(m.reason).c_str());
       return;
     }
+    // The node stops. Workers of the local provisioner are this node's to stop, also those a
+    // previous run started (they are not its children, so only a message reaches them); a
+    // static fleet belongs to someone else and keeps running for the next start.
+    if (self->state.ctx->options.provisioner == "local")
+      for (auto& [w, lw] : self->state.live)
+        self->state.ctx->out->post(outbound::worker(lw.peer, worker_message{shutdown_worker{"the control node stops"}}));
     self->quit(m.reason);
   });
   return {

@@ -20,7 +20,9 @@
 //     constraint lifted, so it goes wherever it does not hurt the others;
 //   * when the fleet holds nothing at all and the oldest query still cannot be placed (it would
 //     not fit even an idle worker under its SLOs), it is placed best effort on the least loaded
-//     worker, as the simulator does once nothing else can happen.
+//     worker. The simulator does this only once nothing else can happen; a live node cannot
+//     know that nothing else will, and an idle fleet frees no capacity to wait for, so it does
+//     it at the next retry.
 // The live node adds one rule the simulator does not need: a query that waits longer than
 // max_wait_s is handed back as expired, so that its client hears of it (deadlineExceeded)
 // rather than waiting forever for a fleet that never comes.

@@ -2,7 +2,11 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <stdexcept>
+#include <thread>
 
 #include "actors/caf/node_actors.hpp"
 #include "actors/node/catalogue.hpp"
@@ -61,8 +65,30 @@ struct control_node::impl {
   std::unique_ptr<caf::actor_system_config> config;
   std::unique_ptr<caf::actor_system> system;
   caf::actor intake, placement, forecaster, planner, provisioner;
+  // Journal compaction: ended entries older than the retention go, every tenth of it. A plain
+  // thread, because compact_journal scans the whole journal and must not hold up an actor.
+  std::thread compactor;
+  std::mutex compactor_mutex;
+  std::condition_variable compactor_wake;
+  bool compactor_stop = false;
   bool started = false;
   bool stopped = false;
+
+  void compact_loop() {
+    const auto every = std::chrono::duration<double>(std::max(options.journal_retention_s / 10, 1.0));
+    std::unique_lock lock(compactor_mutex);
+    while (!compactor_wake.wait_for(lock, every, [&] { return compactor_stop; })) {
+      const auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+      journal_compaction rule;
+      rule.ended_before_micros =
+          static_cast<std::uint64_t>(std::max<double>(1, static_cast<double>(wall) - options.journal_retention_s * 1e6));
+      auto removed = store->compact_journal(rule);
+      if (!removed) ctx.log.warn("journal compaction failed: %s", removed.error().message.c_str());
+      else if (removed.value() > 0) ctx.log.info("journal: %zu ended queries compacted", removed.value());
+    }
+  }
 
   void prepare() {
     if (std::string err = validate(options); !err.empty()) throw std::runtime_error(err);
@@ -164,6 +190,7 @@ void control_node::start() {
   m.sink.intake = m.intake;
   m.sink.placement = m.placement;
   m.bridge->start();
+  if (o.journal_retention_s > 0) m.compactor = std::thread([&m] { m.compact_loop(); });
   m.started = true;
   m.ctx.log.info("serving %s (%s, policy %s) on %s, workers on %s, state in %s",
                  m.shape.config.model.c_str(), m.shape.config.label().c_str(), o.policy.c_str(),
@@ -175,6 +202,14 @@ void control_node::stop() {
   if (!m.started || m.stopped) return;
   m.stopped = true;
   m.ctx.draining.store(true);
+  if (m.compactor.joinable()) {
+    {
+      std::lock_guard lock(m.compactor_mutex);
+      m.compactor_stop = true;
+    }
+    m.compactor_wake.notify_all();
+    m.compactor.join();
+  }
   for (auto* a : {&m.intake, &m.planner, &m.forecaster, &m.provisioner, &m.placement})
     caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
   m.system->await_all_actors_done();

@@ -121,22 +121,12 @@ void on_report(placement_actor* self, tracker_report& r) {
   if (!learnt.items.empty()) self->send(st.forecaster, std::move(learnt));
 
   adopt_msg adopt;
-  auto consider = [&](query_id q, bool running, int generated) {
-    if (auto e = st.book.claim(q)) {
-      ticket t = ticket_from_journal(*e, st.ctx->clock, now);
-      if (e->state != journal_state::dispatched || e->worker.value != r.worker)
-        (void)st.ctx->store->mark_dispatched(q, worker_id{r.worker});
-      desk.adopt(r.worker, t, running, generated, now_s);
-      adopt.adopted.emplace_back(std::move(t), running);
-    } else {
-      adopt.cancel.push_back(q);  // ended, or placed elsewhere after the grace period
-    }
-  };
-  for (const auto& [q, n] : r.unknown_running) consider(q, true, n);
-  for (const auto q : r.unknown_waiting) consider(q, false, 0);
-  for (const auto& done : r.unknown_completed)
-    if (auto e = st.book.claim(query_id{done.query_id}))
-      finish_recovered(*st.ctx->store, st.frames, *e, done, st.ctx->clock.wall_micros(now));
+  const readoption back = readopt(st.book, *st.ctx->store, r, st.ctx->clock, now, st.frames);
+  for (const auto& a : back.adopt) {
+    desk.adopt(r.worker, a.query, a.running, a.generated_tokens, now_s);
+    adopt.adopted.emplace_back(a.query, a.running);
+  }
+  adopt.cancel = back.cancel;
   st.ctx->out->post_all(st.frames);
   auto it = st.live.find(r.worker);
   if (it != st.live.end() && (!adopt.adopted.empty() || !adopt.cancel.empty()))

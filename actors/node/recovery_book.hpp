@@ -14,6 +14,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "actors/node/ticket.hpp"
+#include "actors/node/worker_tracker.hpp"
 #include "schema/record_types.hpp"
 
 namespace aladdin::node {
@@ -34,5 +36,23 @@ class recovery_book {
  private:
   std::unordered_map<std::uint64_t, journal_entry> entries_;
 };
+
+// What to do with the queries a worker reports that its proxy does not track.
+struct readoption {
+  struct adopted {
+    ticket query;
+    bool running = false;
+    int generated_tokens = 0;
+  };
+  std::vector<adopted> adopt;     // from the book: keep them where they are
+  std::vector<query_id> cancel;   // unknown, ended, or placed elsewhere after the grace period
+};
+
+// Claims from `book` what `report` lists as running, waiting or completed on report.worker:
+// the claimed running and waiting ones are re-adopted (the journal is told where they are),
+// the claimed completed ones are ended (journal, then a reply appended to `frames`), the
+// unclaimed running and waiting ones are to be cancelled.
+readoption readopt(recovery_book& book, state_store& store, const tracker_report& report,
+                   const node_clock& clock, node_clock::steady now, std::vector<outbound>& frames);
 
 }  // namespace aladdin::node

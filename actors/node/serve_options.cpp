@@ -64,6 +64,8 @@ void add_serve_flags(flag_set& f, serve_options& o, bool with_config) {
   f.add_duration("adopt-grace", &o.adopt_grace_s, "wall time after a restart for workers to report their queries");
   f.add_duration("retry-interval", &o.retry_interval_s, "wall time between retries of waiting queries");
   f.add_choice("sync", &o.sync, {"on", "off"}, "fsync every journal write (off: survives a crash of the node, not of the machine)");
+  f.add_duration("journal-retention", &o.journal_retention_s,
+                 "wall time ended queries stay in the journal (0: forever); compacted every tenth of it");
   f.add_int("scheduler-threads", &o.scheduler_threads, "actor scheduler threads", 1, 64);
   f.add_choice("log", &o.log, {"info", "warn", "quiet"}, "what the node prints on stderr");
 }

@@ -50,6 +50,7 @@ struct serve_options {
   double adopt_grace_s = 5;                // wall: after a restart, for workers to report
   double retry_interval_s = 0.05;          // wall: waiting queries are retried this often
   std::string sync = "off";                // on: fsync every journal write
+  double journal_retention_s = 3600;       // wall: ended queries are kept this long (0: forever)
   std::int64_t scheduler_threads = 2;
   std::string log = "info";                // info | warn | quiet
 

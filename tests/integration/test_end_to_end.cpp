@@ -50,3 +50,29 @@ TEST_CASE("control node with a fake worker: every query of a replay finishes") {
   REQUIRE(open.ok());
   CHECK(open.value().empty());
 }
+
+TEST_CASE("control node with a fake worker: ended queries leave the journal after the retention") {
+  temp_dir dir("compact");
+  node::serve_options o = loopback_node(dir.str(), "fake-1");
+  o.journal_retention_s = 0.2;  // compacted every second (the floor)
+  node::control_node n(o);
+  n.start();
+  fake_worker_options wo;
+  wo.endpoint = n.worker_endpoint();
+  fake_worker w(wo);
+  w.start();
+  REQUIRE(eventually([&] { return w.registered(); }));
+  const trace arrivals = generate_builtin_trace(50, 0.2, arrival_process::poisson(), 9);
+  node::loadgen_options lo;
+  lo.endpoint = n.client_endpoint();
+  const node::loadgen_report r = node::run_loadgen(lo, arrivals);
+  REQUIRE(r.finished == arrivals.size());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  w.stop();
+  n.stop();
+  auto store = rocksdb_store::open({dir.path()});
+  REQUIRE(store.ok());
+  // Every query ended more than the retention ago: none is left, ended or not.
+  for (std::uint64_t id = 1; id <= arrivals.size(); ++id)
+    CHECK(store.value()->get_query(query_id{id}).code() == store_errc::not_found);
+}

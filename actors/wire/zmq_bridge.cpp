@@ -22,6 +22,15 @@ routing_id id_of(const zmq::message_t& m) {
   return routing_id(static_cast<const char*>(m.data()), m.size());
 }
 
+// The node's ZeroMQ I/O thread is "1/ZMQbg/IO/0" in top and perf, apart from any other ZeroMQ
+// context in the process (a load generator's, a test's). Set before the first socket, which
+// starts the I/O thread.
+zmq::context_t named_context() {
+  zmq::context_t c(1);
+  zmq_ctx_set(c.handle(), ZMQ_THREAD_NAME_PREFIX, 1);
+  return c;
+}
+
 void configure_router(zmq::socket_t& s, const bridge_options& o) {
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::router_mandatory, 1);
@@ -68,7 +77,7 @@ struct zmq_bridge::impl {
 zmq_bridge::zmq_bridge(bridge_options options, inbound_sink& sink)
     : options_(std::move(options)),
       sink_(sink),
-      context_(1),
+      context_(named_context()),
       client_(context_, zmq::socket_type::router),
       worker_(context_, zmq::socket_type::router),
       wake_(context_, zmq::socket_type::pair),

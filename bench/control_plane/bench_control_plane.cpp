@@ -19,6 +19,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
 #include <memory>
 #include <string>
 #include <thread>
@@ -165,6 +169,37 @@ struct node_under_test {
   }
 };
 
+// CPU time of this process's threads by role, from /proc: what the node itself spends per
+// query, apart from the client and the fake workers sharing the machine with it.
+struct cpu_split {
+  double bridge = 0, actors = 0, node_io = 0, storage = 0, harness = 0;  // seconds
+};
+
+cpu_split cpu_now() {
+  cpu_split c;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    const auto open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const std::string name = line.substr(open + 1, close - open - 1);
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    std::vector<std::string> fields;
+    while (rest >> field) fields.push_back(field);
+    if (fields.size() < 13) continue;
+    const double cpu = (std::stod(fields[11]) + std::stod(fields[12])) / tick;  // utime + stime
+    if (name == "aladdin-bridge") c.bridge += cpu;
+    else if (name.rfind("caf.", 0) == 0) c.actors += cpu;
+    else if (name.rfind("1/ZMQbg", 0) == 0) c.node_io += cpu;
+    else if (name.rfind("rocksdb", 0) == 0) c.storage += cpu;
+    else c.harness += cpu;
+  }
+  return c;
+}
+
 // Closed loop: keep `window` outstanding until `n` finished. Returns queries/s.
 double saturate(bench_client& c, std::size_t first, std::size_t n, std::size_t window) {
   const std::size_t done0 = c.finished + c.refused;
@@ -242,10 +277,22 @@ void run(const settings& s, bool rocksdb) {
   std::size_t next = 0;
   saturate(c, next, 5000, s.window);  // warm-up
   next += 5000;
+  const cpu_split before = cpu_now();
   const double qps = saturate(c, next, s.queries, s.window);
+  const cpu_split after = cpu_now();
   next += s.queries;
   std::printf("%-8s %-8s saturation: %9.0f queries/s (window %zu, %d workers, %zu refused)\n",
               rocksdb ? "rocksdb" : "memory", s.policy.c_str(), qps, s.window, s.workers, c.refused);
+  // Storage work runs on the actors' threads (plus RocksDB's own background threads).
+  const double n = static_cast<double>(s.queries);
+  const double bridge = (after.bridge - before.bridge) / n * 1e6, actors = (after.actors - before.actors) / n * 1e6,
+               io = (after.node_io - before.node_io) / n * 1e6, bg = (after.storage - before.storage) / n * 1e6,
+               harness = (after.harness - before.harness) / n * 1e6;
+  const double node_us = bridge + actors + io + bg;
+  std::printf("%-8s %-8s CPU per query: node %.1f us (bridge %.1f, actors %.1f, node zmq I/O %.1f, rocksdb threads %.1f),"
+              " client and workers %.1f us; the node alone on 2 cores: ~%.0f queries/s, its bridge thread caps it at ~%.0f\n",
+              rocksdb ? "rocksdb" : "memory", s.policy.c_str(), node_us, bridge, actors, io, bg, harness,
+              2e6 / node_us, 1e6 / bridge);
   for (double rate : s.rates) {
     const latency_result r = open_loop(c, *nut.seen, next, rate, s.latency_seconds);
     next += static_cast<std::size_t>(rate * s.latency_seconds);

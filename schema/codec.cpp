@@ -199,7 +199,7 @@ result<std::unique_ptr<opened_message>> open_message(std::span<const std::byte> 
     if (envelope) {
       if (auto error = check_envelope(root)) return *error;
     }
-    touch_struct(root);
+    if (limits.visit_fields) touch_struct(root);
     return opened;
   } catch (const kj::Exception& e) {
     return fail(decode_errc::malformed, e.getDescription().cStr());

@@ -64,6 +64,11 @@ struct decode_limits {
   std::size_t max_bytes = 64 * 1024;
   std::uint64_t traversal_factor = 8;  // traversal limit = factor × message words
   int nesting_limit = 16;              // our schemas nest at most 4 deep
+  // Step 5 (the schema-driven visit of every field). Turn it off only where the caller copies
+  // every field out of the message at once under a try/catch of its own — reading is then the
+  // validation, still under the traversal limit — as the node's wire codec does for every
+  // frame (actors/wire/wire_codec.cpp): there the visit doubled the cost of a decode.
+  bool visit_fields = true;
 
   // Client and worker channels: small messages from untrusted peers.
   static decode_limits channel() { return {}; }

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <span>
 #include <system_error>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "schema/record_codec.hpp"
 #include "storage/store_rules.hpp"
@@ -179,6 +181,42 @@ struct rocksdb_store::impl {
     if (!entry) return entry.error();
     if (auto s = transition(entry.value()); !s) return s;
     return put(cf_journal, key, as_slice(encode_record(entry.value())));
+  }
+
+  // Applies one transition per item, in order, each seeing the ones before it, and writes every
+  // changed entry in one WriteBatch. One status per item.
+  template <class Item, class IdOf, class Transition>
+  std::vector<store_status> update_entries(std::span<const Item> items, IdOf id_of, Transition transition) {
+    std::vector<store_status> out(items.size());
+    std::lock_guard lock(mutex);
+    std::unordered_map<std::uint64_t, journal_entry> changed;
+    std::vector<std::size_t> written;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const query_id id = id_of(items[i]);
+      journal_entry current;
+      if (auto it = changed.find(id.value); it != changed.end()) {
+        current = it->second;
+      } else {
+        auto stored = get<journal_entry>(cf_journal, be64(id.value), "query " + std::to_string(id.value));
+        if (!stored) {
+          out[i] = stored.error();
+          continue;
+        }
+        current = std::move(stored).value();
+      }
+      if (auto s = transition(current, items[i]); !s) {
+        out[i] = s;
+        continue;
+      }
+      changed[id.value] = std::move(current);
+      written.push_back(i);
+    }
+    if (written.empty()) return out;
+    rocksdb::WriteBatch batch;
+    for (const auto& [id, e] : changed) batch.Put(cf[cf_journal], be64(id), as_slice(encode_record(e)));
+    if (auto s = write(batch); !s)
+      for (const auto i : written) out[i] = s;
+    return out;
   }
 
   // Restores the counters from what is on disk.
@@ -458,6 +496,82 @@ store_status rocksdb_store::mark_finished(query_id id, const finish_info& finish
 store_status rocksdb_store::mark_failed(query_id id, const failure_info& failure) {
   if (impl_->db == nullptr) return closed();
   return impl_->update_entry(id, [&](journal_entry& e) { return store_rules::fail(e, failure); });
+}
+
+std::vector<store_status> rocksdb_store::accept_all(std::span<const journal_entry> entries) {
+  std::vector<store_status> out(entries.size());
+  if (impl_->db == nullptr) {
+    for (auto& s : out) s = closed();
+    return out;
+  }
+  std::lock_guard lock(impl_->mutex);
+  rocksdb::WriteBatch batch;
+  std::unordered_set<std::uint64_t> in_batch;
+  std::vector<std::size_t> written;
+  std::uint64_t seq = impl_->last_accept_seq;
+  std::uint64_t ceiling = impl_->query_ceiling;
+  std::uint64_t next = impl_->next_query;
+  bool raises = false;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const journal_entry& entry = entries[i];
+    if (auto s = store_rules::check_new_entry(entry); !s) {
+      out[i] = s;
+      continue;
+    }
+    const std::string key = be64(entry.id.value);
+    bool exists = in_batch.count(entry.id.value) != 0;
+    if (!exists) {
+      std::string ignored;
+      const auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_journal], key, &ignored);
+      if (!s.ok() && !s.IsNotFound()) {
+        out[i] = io_error(s);
+        continue;
+      }
+      exists = s.ok();
+    }
+    if (exists) {
+      out[i] = error(store_errc::duplicate, "query " + std::to_string(entry.id.value) + " is already journaled");
+      continue;
+    }
+    journal_entry stored = entry;
+    stored.accept_seq = ++seq;
+    batch.Put(impl_->cf[cf_journal], key, as_slice(encode_record(stored)));
+    // An id journaled without being allocated here must not be allocated later.
+    if (entry.id.value >= ceiling) {
+      ceiling = entry.id.value + 1;
+      raises = true;
+    }
+    next = std::max(next, entry.id.value + 1);
+    in_batch.insert(entry.id.value);
+    written.push_back(i);
+  }
+  if (written.empty()) return out;
+  batch.Put(impl_->cf[cf_meta], key_accept_seq, be64(seq));
+  if (raises) batch.Put(impl_->cf[cf_meta], key_query_ceiling, be64(ceiling));
+  if (auto s = impl_->write(batch); !s) {
+    for (const auto i : written) out[i] = s;
+    return out;
+  }
+  impl_->last_accept_seq = seq;
+  impl_->query_ceiling = ceiling;
+  impl_->next_query = next;
+  return out;
+}
+
+std::vector<store_status> rocksdb_store::mark_dispatched_all(
+    std::span<const std::pair<query_id, worker_id>> dispatches) {
+  if (impl_->db == nullptr) return std::vector<store_status>(dispatches.size(), closed());
+  return impl_->update_entries(
+      dispatches, [](const auto& d) { return d.first; },
+      [](journal_entry& e, const auto& d) { return store_rules::dispatch(e, d.second); });
+}
+
+std::vector<store_status> rocksdb_store::mark_finished_all(
+    std::span<const std::pair<query_id, finish_info>> finishes) {
+  if (impl_->db == nullptr) return std::vector<store_status>(finishes.size(), closed());
+  return impl_->update_entries(
+      finishes, [](const auto& f) { return f.first; },
+      [](journal_entry& e, const auto& f) { return store_rules::finish(e, f.second); });
 }
 
 store_result<journal_entry> rocksdb_store::get_query(query_id id) const {

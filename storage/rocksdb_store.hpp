@@ -12,7 +12,8 @@
 // Durability: the write-ahead log is always on. With `sync` off (the default) a successful call
 // survives a crash of the process but not of the machine; with `sync` on every write is fsynced
 // (about 70 times slower on the reference VM). Where a call changes several keys it writes
-// them in one WriteBatch.
+// them in one WriteBatch, and the batched journal calls (accept_all, ...) write a whole batch in
+// one WriteBatch too.
 //
 // Query ids are reserved in blocks of `query_id_block`: the reservation is persisted before any
 // id of the block is handed out, so ids never repeat across restarts, at the price of a gap of
@@ -77,6 +78,11 @@ class rocksdb_store final : public state_store {
   store_status mark_dispatched(query_id id, worker_id worker) override;
   store_status mark_finished(query_id id, const finish_info& finish) override;
   store_status mark_failed(query_id id, const failure_info& failure) override;
+  std::vector<store_status> accept_all(std::span<const journal_entry> entries) override;
+  std::vector<store_status> mark_dispatched_all(
+      std::span<const std::pair<query_id, worker_id>> dispatches) override;
+  std::vector<store_status> mark_finished_all(
+      std::span<const std::pair<query_id, finish_info>> finishes) override;
   store_result<journal_entry> get_query(query_id id) const override;
   store_result<std::vector<journal_entry>> unfinished() const override;
   store_result<std::size_t> compact_journal(const journal_compaction& rule) override;

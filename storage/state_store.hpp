@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -149,6 +150,19 @@ class state_store {
   // accepted or dispatched → failed.
   virtual store_status mark_failed(query_id id, const failure_info& failure) = 0;
   virtual store_result<journal_entry> get_query(query_id id) const = 0;
+  // ---- the same journal calls in batches: the node's hot path journals every accepted query
+  // two or three times, and one durable write per batch (one WAL record in RocksDB) instead of
+  // one per call is what lets a node journal tens of thousands of queries per second. Each
+  // element follows the rules of its single call, in order, and sees the effect of the
+  // elements before it; the result holds one status per element. Elements that are refused
+  // leave their entry unchanged; the others are written together, and if that write fails,
+  // every one of them reports the failure. The defaults call the single versions one by one.
+  virtual std::vector<store_status> accept_all(std::span<const journal_entry> entries);
+  virtual std::vector<store_status> mark_dispatched_all(
+      std::span<const std::pair<query_id, worker_id>> dispatches);
+  virtual std::vector<store_status> mark_finished_all(
+      std::span<const std::pair<query_id, finish_info>> finishes);
+
   // Every accepted or dispatched entry, in accept order: what a restarted control plane must
   // place again or wait for.
   virtual store_result<std::vector<journal_entry>> unfinished() const = 0;

@@ -131,4 +131,29 @@ std::vector<query_id> compaction_victims(std::vector<ended_entry> ended,
 }
 
 }  // namespace store_rules
+// ---- batched journal calls: the one-by-one defaults ---------------------------------------------
+
+std::vector<store_status> state_store::accept_all(std::span<const journal_entry> entries) {
+  std::vector<store_status> out;
+  out.reserve(entries.size());
+  for (const auto& e : entries) out.push_back(accept(e));
+  return out;
+}
+
+std::vector<store_status> state_store::mark_dispatched_all(
+    std::span<const std::pair<query_id, worker_id>> dispatches) {
+  std::vector<store_status> out;
+  out.reserve(dispatches.size());
+  for (const auto& [id, worker] : dispatches) out.push_back(mark_dispatched(id, worker));
+  return out;
+}
+
+std::vector<store_status> state_store::mark_finished_all(
+    std::span<const std::pair<query_id, finish_info>> finishes) {
+  std::vector<store_status> out;
+  out.reserve(finishes.size());
+  for (const auto& [id, finish] : finishes) out.push_back(mark_finished(id, finish));
+  return out;
+}
+
 }  // namespace aladdin

@@ -1,0 +1,188 @@
+#pragma once
+// What the node's actors tell each other, and what they share.
+//
+// The actor graph (one node):
+//
+//   bridge thread ──submit_batch──▶ intake ──place_batch──▶ placement ──assign_batch──▶ proxy (per worker)
+//        │                            │                        ▲   │                      │
+//        ├──hello (registerWorker)────┼───────────────────────▶│   ├──drain/retire/adopt─▶│
+//        ├──worker_batch (by sender)──┼────────────────────────┼───┼─────────────────────▶│
+//        │                            └──arrivals─▶ forecaster ◀──completions─ placement   │
+//        │                                            ▲                ◀──report/lost────┘
+//        │                                 planner ──forecast request
+//        │                                    └──target──▶ provisioner ◀──roster events── placement
+//        ◀──────────────── outbox (any actor posts frames; the bridge encodes and sends) ───┘
+//
+// Every message here stays inside one process, so the types are plain structs allowed through
+// CAF_ALLOW_UNSAFE_MESSAGE_TYPE (they never cross a middleman).
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "actors/node/intake_rules.hpp"
+#include "actors/node/node_log.hpp"
+#include "actors/node/placement_desk.hpp"
+#include "actors/node/serve_options.hpp"
+#include "actors/node/ticket.hpp"
+#include "actors/node/worker_tracker.hpp"
+#include "actors/wire/outbox.hpp"
+#include "actors/wire/zmq_bridge.hpp"
+#include "plan/forecaster.hpp"
+#include "storage/state_store.hpp"
+#include "trace/builtin_workload.hpp"
+
+namespace aladdin::node {
+
+// Routing id → the proxy of the worker registered under it. Written by placement, read by the
+// bridge thread for every worker message.
+class worker_directory {
+ public:
+  void add(const routing_id& peer, caf::actor proxy) {
+    std::lock_guard lock(mutex_);
+    map_[peer] = std::move(proxy);
+  }
+  void remove(const routing_id& peer, const caf::actor& proxy) {
+    std::lock_guard lock(mutex_);
+    if (auto it = map_.find(peer); it != map_.end() && it->second == proxy) map_.erase(it);
+  }
+  caf::actor find(const routing_id& peer) const {
+    std::lock_guard lock(mutex_);
+    const auto it = map_.find(peer);
+    return it == map_.end() ? caf::actor{} : it->second;
+  }
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return map_.size();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::unordered_map<routing_id, caf::actor> map_;
+};
+
+// What every actor of one node shares. Outlives the actor system.
+struct node_context {
+  state_store* store = nullptr;
+  outbox* out = nullptr;
+  node_clock clock;
+  serve_options options;
+  intake_limits limits;
+  node_log log;
+  worker_directory directory;
+  std::atomic<std::size_t> waiting{0};   // placement's backlog, read by the intake
+  std::atomic<bool> draining{false};     // shutting down: the intake refuses new queries
+  std::atomic<std::uint64_t> epoch{0};   // plan epoch in force
+  std::function<void(std::uint64_t)> on_epoch;  // tells the bridge
+
+  void set_epoch(std::uint64_t e) {
+    epoch.store(e);
+    if (on_epoch) on_epoch(e);
+  }
+};
+
+// ---- messages ----------------------------------------------------------------------------------
+struct submit_batch {
+  std::vector<inbound_sink::client_submit> items;
+};
+struct place_batch {
+  std::vector<ticket> items;
+};
+struct hello_msg {
+  routing_id peer;
+  register_worker hello;
+};
+struct worker_batch {
+  std::vector<worker_event> events;
+};
+struct stray_batch {  // from a sender that is not registered
+  routing_id peer;
+  std::vector<worker_event> events;
+};
+struct assign_batch {
+  std::vector<dispatch> items;
+};
+struct report_msg {
+  tracker_report report;
+};
+struct lost_msg {
+  std::uint32_t worker = 0;
+  std::string name;
+  std::string why;
+  std::vector<ticket> requeue;  // not started: to place again
+};
+struct adopt_msg {
+  std::vector<std::pair<ticket, bool>> adopted;  // ticket, started
+  std::vector<query_id> cancel;
+};
+struct arrivals_msg {
+  std::vector<std::pair<double, int>> items;  // model time, prompt tokens
+};
+struct completions_msg {
+  std::vector<length_sample> items;
+};
+struct forecast_request {
+  double now_s = 0;
+  double horizon_s = 0;
+};
+struct forecast_reply {
+  demand_forecast forecast;
+  std::vector<length_sample> samples;
+};
+struct target_msg {
+  int workers = 0;
+};
+struct roster_event {
+  enum class kind : std::uint8_t { registered, lost, idle } what;
+  std::string name;
+};
+struct drain_msg {
+  std::string name;
+};
+struct retire_msg {
+  std::string name;
+};
+struct peers_msg {
+  caf::actor provisioner;
+};
+
+// Timers and commands without payload. CAF 0.17 atoms: at most 10 characters.
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+using beat_atom = caf::atom_constant<caf::atom("beatcheck")>;
+using grace_atom = caf::atom_constant<caf::atom("grace")>;
+using plan_atom = caf::atom_constant<caf::atom("plan")>;
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
+using lose_atom = caf::atom_constant<caf::atom("lose")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+}  // namespace aladdin::node
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::submit_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::place_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::hello_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::worker_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::stray_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::assign_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::report_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::lost_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::adopt_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::arrivals_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::completions_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::forecast_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::forecast_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::target_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::roster_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::drain_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::retire_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::peers_msg)

@@ -1,0 +1,266 @@
+// Placement: the node's one placement_desk, worker registration and re-adoption after a
+// restart. One actor for the whole node (see placement_desk.hpp for why); the per-worker work
+// that can run in parallel — journal writes, client replies, liveness — is in the proxies.
+
+#include <caf/all.hpp>
+
+#include <memory>
+#include <set>
+#include <unordered_map>
+
+#include "actors/caf/node_actors.hpp"
+#include "actors/node/worker_registry.hpp"
+
+namespace aladdin::node {
+
+namespace {
+
+struct live_worker {
+  std::string name;
+  routing_id peer;
+  caf::actor proxy;
+  bool draining = false;
+};
+
+struct placement_state {
+  static inline const char* name = "placement";
+  node_context* ctx = nullptr;
+  std::unique_ptr<placement_desk> desk;
+  std::unique_ptr<worker_registry> registry;
+  recovery_book book;
+  caf::actor forecaster;
+  caf::actor provisioner;
+  std::unordered_map<std::uint32_t, live_worker> live;
+  std::set<caf::actor_addr> proxies;  // every proxy still running, live or replaced
+  std::vector<dispatch> placed;
+  std::vector<ticket> expired;
+  std::vector<outbound> frames;
+};
+using placement_actor = caf::stateful_actor<placement_state>;
+
+double model_now(placement_actor* self) { return self->state.ctx->clock.model_s(self->clock().now()); }
+
+// Hands what the desk placed to the proxies, one message per worker.
+void route(placement_actor* self) {
+  auto& st = self->state;
+  std::unordered_map<std::uint32_t, assign_batch> by_worker;
+  std::vector<ticket> homeless;
+  for (auto& d : st.placed) {
+    if (st.live.count(d.worker) != 0)
+      by_worker[d.worker].items.push_back(std::move(d));
+    else
+      homeless.push_back(std::move(d.query));  // cannot happen; kept safe anyway
+  }
+  st.placed.clear();
+  for (auto& [w, batch] : by_worker) self->send(st.live[w].proxy, std::move(batch));
+  if (!homeless.empty()) st.desk->reoffer(homeless, model_now(self), st.placed);
+  st.ctx->waiting.store(st.desk->waiting(), std::memory_order_relaxed);
+}
+
+void retry(placement_actor* self) {
+  auto& st = self->state;
+  const auto now = self->clock().now();
+  st.desk->retry(st.ctx->clock.model_s(now), st.placed, st.expired);
+  for (const auto& t : st.expired)
+    fail_query(*st.ctx->store, st.frames, t, failure_code::deadline_exceeded,
+               "waited longer than --max-wait for a worker", st.ctx->clock.wall_micros(now));
+  st.expired.clear();
+  st.ctx->out->post_all(st.frames);
+  route(self);
+}
+
+void on_hello(placement_actor* self, hello_msg& m) {
+  auto& st = self->state;
+  node_context& ctx = *st.ctx;
+  admission a = st.registry->admit(m.hello, m.peer, ctx.epoch.load());
+  if (!a.ok) {
+    ctx.log.warn("refused worker %s: %s", m.hello.worker_name.c_str(), a.error.c_str());
+    ctx.out->post(outbound::worker(m.peer, worker_message{wire_error{error_code::malformed, a.error}}));
+    return;
+  }
+  if (auto it = st.live.find(a.worker); it != st.live.end() && it->second.peer == m.peer) {
+    // The same worker on the same connection: a retry (the worker re-sends until answered) or
+    // a restarted process under its stable name. Answer again and change nothing; a restarted
+    // process no longer lists what it held, which its proxy notices (orphans).
+    ctx.out->post(outbound::worker(m.peer, worker_message{registered{a.worker, ctx.epoch.load()}}));
+    return;
+  }
+  // The same name from another connection: the old incarnation (and what it held) is gone.
+  if (auto it = st.live.find(a.worker); it != st.live.end()) {
+    st.desk->remove_worker(a.worker);
+    ctx.directory.remove(it->second.peer, it->second.proxy);
+    self->send(it->second.proxy, lose_atom::value);
+    st.live.erase(it);
+  }
+  st.desk->add_worker(a.worker, a.profile);
+  auto proxy = spawn_proxy(self, ctx, {a.worker, m.hello.worker_name, m.peer, {}}, self);
+  st.proxies.insert(proxy.address());
+  st.live[a.worker] = {m.hello.worker_name, m.peer, proxy, false};
+  ctx.directory.add(m.peer, proxy);
+  ctx.out->post(outbound::worker(m.peer, worker_message{registered{a.worker, ctx.epoch.load()}}));
+  ctx.log.info("worker %s registered as %u (%s)", m.hello.worker_name.c_str(), a.worker,
+               a.profile.config.label().c_str());
+  if (st.provisioner) self->send(st.provisioner, roster_event{roster_event::kind::registered, m.hello.worker_name});
+  retry(self);
+}
+
+// What a worker's messages meant, applied to the desk; re-adoption of queries it reports.
+void on_report(placement_actor* self, tracker_report& r) {
+  auto& st = self->state;
+  const auto now = self->clock().now();
+  const double now_s = st.ctx->clock.model_s(now);
+  placement_desk& desk = *st.desk;
+  for (const auto q : r.first_tokens) desk.first_token(r.worker, q, now_s);
+  for (const auto& [q, n] : r.progress) desk.progress(r.worker, q, n, now_s);
+  completions_msg learnt;
+  for (const auto& c : r.completed) {
+    desk.completed(r.worker, c.id, c.prompt_tokens, c.output_tokens, now_s);
+    learnt.items.push_back({c.prompt_tokens, c.output_tokens});
+  }
+  for (const auto q : r.removed) desk.removed(r.worker, q, now_s);
+  if (!learnt.items.empty()) self->send(st.forecaster, std::move(learnt));
+
+  adopt_msg adopt;
+  const readoption back = readopt(st.book, *st.ctx->store, r, st.ctx->clock, now, st.frames);
+  for (const auto& a : back.adopt) {
+    desk.adopt(r.worker, a.query, a.running, a.generated_tokens, now_s);
+    adopt.adopted.emplace_back(a.query, a.running);
+  }
+  adopt.cancel = back.cancel;
+  st.ctx->out->post_all(st.frames);
+  auto it = st.live.find(r.worker);
+  if (it != st.live.end() && (!adopt.adopted.empty() || !adopt.cancel.empty()))
+    self->send(it->second.proxy, std::move(adopt));
+  if (!r.orphaned.empty()) desk.reoffer(r.orphaned, now_s, st.placed);
+  if (it != st.live.end() && it->second.draining && desk.outstanding(r.worker) == 0 && st.provisioner)
+    self->send(st.provisioner, roster_event{roster_event::kind::idle, it->second.name});
+  if (r.frees_capacity() || !st.placed.empty()) retry(self);
+}
+
+void on_lost(placement_actor* self, lost_msg& m) {
+  auto& st = self->state;
+  // From the current proxy of that worker, or from one already replaced (re-registration,
+  // retirement): then only its queries matter.
+  auto it = st.live.find(m.worker);
+  if (it != st.live.end() && it->second.proxy.address() == caf::actor_cast<caf::actor_addr>(self->current_sender())) {
+    st.ctx->log.warn("worker %s lost: %s (%zu queries to place again)", m.name.c_str(), m.why.c_str(),
+                     m.requeue.size());
+    st.desk->remove_worker(m.worker);
+    st.ctx->directory.remove(it->second.peer, it->second.proxy);
+    st.registry->set_state(m.worker, worker_state::gone);
+    st.live.erase(it);
+    if (st.provisioner) self->send(st.provisioner, roster_event{roster_event::kind::lost, m.name});
+  }
+  st.desk->reoffer(m.requeue, model_now(self), st.placed);
+  route(self);
+}
+
+void on_drain(placement_actor* self, const std::string& name, bool retire) {
+  auto& st = self->state;
+  const auto id = st.registry->id_of(name);
+  auto it = id ? st.live.find(*id) : st.live.end();
+  if (it == st.live.end()) return;
+  if (!retire) {
+    it->second.draining = true;
+    st.desk->drain_worker(*id);
+    st.registry->set_state(*id, worker_state::draining);
+    self->send(it->second.proxy, drain_atom::value);
+    if (st.desk->outstanding(*id) == 0 && st.provisioner)
+      self->send(st.provisioner, roster_event{roster_event::kind::idle, name});
+    return;
+  }
+  st.desk->remove_worker(*id);
+  st.ctx->directory.remove(it->second.peer, it->second.proxy);
+  st.registry->set_state(*id, worker_state::gone);
+  self->send(it->second.proxy, retire_atom::value);
+  st.live.erase(it);
+}
+
+caf::behavior placement(placement_actor* self, node_context* ctx, desk_options desk,
+                        caf::actor forecaster, recovery_book book, std::vector<worker_record> known) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.desk = std::make_unique<placement_desk>(std::move(desk));
+  st.registry = std::make_unique<worker_registry>(*ctx->store, ctx->limits.model, std::move(known));
+  st.book = std::move(book);
+  st.forecaster = std::move(forecaster);
+  const auto retry_every = std::chrono::duration_cast<caf::timespan>(
+      std::chrono::duration<double>(ctx->options.retry_interval_s));
+  self->delayed_send(self, retry_every, retry_atom::value);
+  if (!st.book.empty()) {
+    ctx->log.info("%zu unfinished queries in the journal: waiting %.1f s for their workers",
+                  st.book.size(), ctx->options.adopt_grace_s);
+    self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(
+                                 std::chrono::duration<double>(ctx->options.adopt_grace_s)),
+                       grace_atom::value);
+  }
+  // Only proxies are linked to placement (so that its exit takes them down); their exits,
+  // normal or not, must not take placement down. An exit from anyone else (the composition
+  // root's shutdown) does.
+  self->set_exit_handler([=](caf::exit_msg& m) {
+    auto& proxies = self->state.proxies;
+    if (auto it = proxies.find(m.source); it != proxies.end()) {
+      proxies.erase(it);
+      if (m.reason != caf::exit_reason::normal)
+        self->state.ctx->log.warn("a worker proxy failed: %s", caf::to_string(m.reason).c_str());
+      return;
+    }
+    // The node stops. Workers of the local provisioner are this node's to stop, also those a
+    // previous run started (they are not its children, so only a message reaches them); a
+    // static fleet belongs to someone else and keeps running for the next start.
+    if (self->state.ctx->options.provisioner == "local")
+      for (auto& [w, lw] : self->state.live)
+        self->state.ctx->out->post(outbound::worker(lw.peer, worker_message{shutdown_worker{"the control node stops"}}));
+    self->quit(m.reason);
+  });
+  return {
+      [=](place_batch& b) {
+        self->state.desk->offer(b.items, model_now(self), self->state.placed);
+        route(self);
+      },
+      [=](hello_msg& m) { on_hello(self, m); },
+      [=](report_msg& m) { on_report(self, m.report); },
+      [=](lost_msg& m) { on_lost(self, m); },
+      [=](stray_batch& m) {
+        tracker_report r;  // completions that beat their worker's re-registration
+        r.worker = 0;
+        for (auto& e : m.events)
+          if (auto* done = std::get_if<query_completed>(&e)) r.unknown_completed.push_back(*done);
+        if (!r.unknown_completed.empty()) on_report(self, r);
+      },
+      [=](retry_atom) {
+        retry(self);
+        self->delayed_send(self, retry_every, retry_atom::value);
+      },
+      [=](grace_atom) {
+        auto rest = self->state.book.take_rest();
+        if (rest.empty()) return;
+        self->state.ctx->log.info("%zu journaled queries were not reported by any worker: placing them again",
+                                  rest.size());
+        std::vector<ticket> again;
+        const auto now = self->clock().now();
+        for (const auto& e : rest) again.push_back(ticket_from_journal(e, self->state.ctx->clock, now));
+        self->state.desk->reoffer(again, model_now(self), self->state.placed);
+        route(self);
+      },
+      [=](drain_msg& m) { on_drain(self, m.name, false); },
+      [=](retire_msg& m) { on_drain(self, m.name, true); },
+      [=](peers_msg& m) { self->state.provisioner = m.provisioner; },
+      [=](stats_atom) {
+        const auto& c = self->state.desk->counters();
+        return std::vector<std::uint64_t>{c.placed, c.waited, c.forced, c.expired,
+                                          self->state.desk->waiting(), self->state.live.size()};
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_placement(caf::actor_system& sys, node_context& ctx, desk_options desk,
+                           caf::actor forecaster, recovery_book book,
+                           std::vector<worker_record> known_workers) {
+  return sys.spawn(placement, &ctx, std::move(desk), std::move(forecaster), std::move(book),
+                   std::move(known_workers));
+}
+
+}  // namespace aladdin::node

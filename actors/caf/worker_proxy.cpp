@@ -1,0 +1,96 @@
+// Worker proxy: one per registered worker. Relays assignments, turns the worker's messages into
+// journal writes, client replies and a report for placement (worker_tracker does all three),
+// and declares the worker lost when a heartbeat timeout passes without a heartbeat.
+//
+// The timeout uses a generation counter, since a CAF 0.17 delayed message cannot be cancelled:
+// every heartbeat starts a new generation and schedules a check carrying it; a check that finds
+// its generation still current means no heartbeat came in between.
+
+#include <caf/all.hpp>
+
+#include "actors/caf/node_actors.hpp"
+
+namespace aladdin::node {
+
+namespace {
+
+struct proxy_state {
+  static inline const char* name = "worker-proxy";
+  node_context* ctx = nullptr;
+  std::unique_ptr<worker_tracker> tracker;
+  caf::actor placement;
+  caf::timespan timeout{};
+};
+using proxy_actor = caf::stateful_actor<proxy_state>;
+
+void arm(proxy_actor* self) {
+  self->delayed_send(self, self->state.timeout, beat_atom::value, self->state.tracker->generation());
+}
+
+void report(proxy_actor* self, tracker_report& r) {
+  const bool says_something = !r.first_tokens.empty() || !r.progress.empty() || !r.completed.empty() ||
+                              !r.removed.empty() || !r.orphaned.empty() || !r.unknown_running.empty() ||
+                              !r.unknown_waiting.empty() || !r.unknown_completed.empty();
+  if (says_something) self->send(self->state.placement, report_msg{std::move(r)});
+}
+
+// The worker is gone (or replaced): fail or hand back what it held, and stop.
+void give_up(proxy_actor* self, const std::string& why) {
+  auto& st = self->state;
+  auto again = st.tracker->lose(self->clock().now(), why);
+  self->send(st.placement, lost_msg{st.tracker->worker(), st.tracker->name(), why, std::move(again)});
+  self->quit();
+}
+
+caf::behavior proxy(proxy_actor* self, node_context* ctx, proxy_setup setup, caf::actor placement) {
+  auto& st = self->state;
+  st.ctx = ctx;
+  st.placement = std::move(placement);
+  st.timeout = std::chrono::duration_cast<caf::timespan>(
+      std::chrono::duration<double>(ctx->options.heartbeat_timeout_s));
+  st.tracker = std::make_unique<worker_tracker>(setup.worker, setup.name, setup.peer, *ctx->store,
+                                                *ctx->out, ctx->clock, setup.tracking);
+  arm(self);  // a worker that registers and never beats is lost too
+  return {
+      [=](worker_batch& b) {
+        tracker_report r;
+        self->state.tracker->handle(b.events, self->clock().now(), r);
+        if (r.heartbeat) arm(self);
+        report(self, r);
+      },
+      [=](assign_batch& b) {
+        tracker_report r;
+        self->state.tracker->assign(b.items, self->clock().now(), r);
+        report(self, r);
+      },
+      [=](adopt_msg& m) {
+        const auto now = self->clock().now();
+        tracker_report r;
+        for (const auto& [t, started] : m.adopted) self->state.tracker->adopt(t, started, now, r);
+        for (const auto q : m.cancel) self->state.tracker->cancel(q);
+        report(self, r);
+      },
+      [=](beat_atom, std::uint64_t generation) {
+        if (generation != self->state.tracker->generation()) return;  // a heartbeat came since
+        char why[96];
+        std::snprintf(why, sizeof why, "no heartbeat for %.1f s", self->state.ctx->options.heartbeat_timeout_s);
+        give_up(self, why);
+      },
+      [=](drain_atom) { self->state.tracker->drain(); },
+      [=](retire_atom) {
+        self->state.tracker->shutdown("retired by the provisioner");
+        give_up(self, "retired");
+      },
+      [=](lose_atom) { give_up(self, "the worker registered again"); },
+      [=](stats_atom) { return static_cast<std::uint64_t>(self->state.tracker->in_flight()); },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_proxy(caf::local_actor* parent, node_context& ctx, proxy_setup setup,
+                       caf::actor placement) {
+  return parent->spawn<caf::linked>(proxy, &ctx, std::move(setup), std::move(placement));
+}
+
+}  // namespace aladdin::node

@@ -1,0 +1,57 @@
+// aladdin loadgen: replays a trace against a control node and reports what clients saw.
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include "actors/loadgen/loadgen.hpp"
+#include "cli/command.hpp"
+#include "cli/workload_options.hpp"
+
+namespace aladdin::cli {
+namespace {
+
+int run_loadgen(int argc, char** argv) {
+  workload_options workload;
+  workload.rate = 2;
+  workload.duration_s = 60;
+  node::loadgen_options o;
+  o.endpoint.clear();
+  bool json = false;
+  flag_set flags("loadgen",
+                 "Replays a trace (or the built-in workload) against a control node in real time,\n"
+                 "sped up by --time-scale, and reports from the client side: SLO attainment,\n"
+                 "TTFT/ATGT p50/p99, refusals and failures by reason, lost queries, throughput.\n"
+                 "--duration cuts a trace file to its first S seconds.");
+  workload.add_to(flags);
+  flags.add_string("connect", &o.endpoint, "client endpoint of the node (tcp://host:port)", true);
+  flags.add_double("time-scale", &o.time_scale, "replay this many times faster (the node's workers too)", 1e-3, 1e4);
+  flags.add_duration("slo-ttft", &o.slo_ttft_s, "TTFT SLO sent with every query (model time)");
+  flags.add_duration("slo-atgt", &o.slo_atgt_s, "ATGT SLO sent with every query (model time)");
+  flags.add_string("model", &o.model, "model asked for");
+  flags.add_string("client-id", &o.client_id, "ZeroMQ routing id (fixed, so a restarted node can still reply)");
+  flags.add_duration("drain-timeout", &o.drain_timeout_s, "wall time to wait for outcomes after the last query");
+  flags.add_bool("json", &json, "print one JSON object");
+  if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+
+  trace arrivals = workload.load();
+  if (!workload.trace_path.empty() && flags.given("duration")) {
+    const auto end = std::find_if(arrivals.begin(), arrivals.end(),
+                                  [&](const trace_record& r) { return r.arrival_s >= workload.duration_s; });
+    arrivals.erase(end, arrivals.end());
+  }
+  const node::loadgen_report r = node::run_loadgen(o, arrivals);
+  if (json) {
+    std::cout << r.json() << "\n";
+  } else {
+    std::printf("%s against %s, time scale %g\n", workload.describe().c_str(), o.endpoint.c_str(), o.time_scale);
+    std::printf("%s", r.text().c_str());
+  }
+  return r.lost + r.unanswered == 0 ? 0 : 1;
+}
+
+const command_registration reg{"loadgen", "replay a trace against a control node and report SLO attainment",
+                               &run_loadgen};
+
+}  // namespace
+}  // namespace aladdin::cli

@@ -1,0 +1,146 @@
+#include "actors/node/serve_options.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+
+#include "placement/registry.hpp"
+
+namespace aladdin::node {
+
+namespace {
+
+std::string trim(std::string s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+std::vector<std::string> serve_options::static_worker_names() const {
+  std::vector<std::string> names;
+  std::string cur;
+  for (char c : static_workers + ",") {
+    if (c == ',') {
+      if (auto t = trim(cur); !t.empty()) names.push_back(t);
+      cur.clear();
+    } else {
+      cur += c;
+    }
+  }
+  return names;
+}
+
+void add_serve_flags(flag_set& f, serve_options& o, bool with_config) {
+  if (with_config) f.add_string("config", &o.config_file, "key = value file of these options (flags override it)");
+  f.add_string("data-dir", &o.data_dir, "state store directory (RocksDB)");
+  f.add_string("listen", &o.listen, "client endpoint (tcp://host:port; port 0: ephemeral)");
+  f.add_string("worker-listen", &o.worker_listen, "worker endpoint");
+  f.add_string("node-name", &o.node_name, "sender name in every envelope header");
+  f.add_choice("provisioner", &o.provisioner, {"local", "static"},
+               "local: start emulated workers here; static: wait for --static-workers");
+  f.add_int("workers", &o.workers, "local: workers to keep running", 0, 10000);
+  f.add_string("static-workers", &o.static_workers, "static: comma-separated worker names to expect");
+  f.add_int("min-workers", &o.min_workers, "the planner's floor (default: --workers)", -1, 10000);
+  f.add_int("max-workers", &o.max_workers, "the planner's ceiling (default: --workers)", -1, 10000);
+  f.add_string("model", &o.model, "model served");
+  f.add_string("gpu", &o.gpu, "GPU type of the workers");
+  f.add_int("tp", &o.tp, "GPUs per worker (tensor-parallel degree)", 1, 64);
+  f.add_string("worker-command", &o.worker_command, "local: worker binary (default: this aladdin)");
+  f.add_duration("startup-timeout", &o.startup_timeout_s, "local: wall time for a started worker to register");
+  std::vector<std::string> names;
+  for (const auto& p : policies()) names.push_back(p.name);
+  f.add_choice("policy", &o.policy, names, "placement policy");
+  f.add_double("time-scale", &o.time_scale, "emulated workers run this many times faster than real GPUs", 1e-3, 1e4);
+  f.add_duration("slo-ttft", &o.slo_ttft_s, "TTFT SLO the planner sizes the fleet for");
+  f.add_duration("slo-atgt", &o.slo_atgt_s, "ATGT SLO the planner sizes the fleet for");
+  f.add_duration("plan-interval", &o.plan_interval_s, "model time between planning rounds");
+  f.add_duration("max-wait", &o.max_wait_s, "model time a query may wait at the intake before it fails");
+  f.add_int("max-waiting", &o.max_waiting, "queries waiting at the intake before new ones are refused", 1, 100000000);
+  f.add_int("max-prompt-tokens", &o.max_prompt_tokens, "longest prompt accepted", 1, 10000000);
+  f.add_duration("heartbeat-timeout", &o.heartbeat_timeout_s, "wall time without a heartbeat before a worker is lost");
+  f.add_duration("adopt-grace", &o.adopt_grace_s, "wall time after a restart for workers to report their queries");
+  f.add_duration("retry-interval", &o.retry_interval_s, "wall time between retries of waiting queries");
+  f.add_choice("sync", &o.sync, {"on", "off"}, "fsync every journal write (off: survives a crash of the node, not of the machine)");
+  f.add_duration("journal-retention", &o.journal_retention_s,
+                 "wall time ended queries stay in the journal (0: forever); compacted every tenth of it");
+  f.add_int("scheduler-threads", &o.scheduler_threads, "actor scheduler threads", 1, 64);
+  f.add_choice("log", &o.log, {"info", "warn", "quiet"}, "what the node prints on stderr");
+}
+
+std::string apply_config_file(flag_set& flags, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return "cannot read config file " + path;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    const std::string where = path + ":" + std::to_string(number) + ": ";
+    std::string t = trim(line);
+    if (t.empty() || t[0] == '#' || t[0] == ';') continue;
+    if (t.front() == '[') {
+      if (t == "[serve]") continue;
+      return where + "unknown section " + t + " (only [serve] is allowed)";
+    }
+    const auto eq = t.find('=');
+    if (eq == std::string::npos) return where + "expected key = value, got '" + t + "'";
+    const std::string key = trim(t.substr(0, eq));
+    const std::string value = trim(t.substr(eq + 1));
+    if (key.empty()) return where + "missing key before '='";
+    if (key == "config" || key == "help") return where + "key '" + key + "' is not allowed in a config file";
+    std::string arg = "--" + key + "=" + value;
+    std::string cmd = "serve";
+    char* argv[] = {cmd.data(), arg.data()};
+    if (flags.parse(2, argv) != flag_set::outcome::ok) {
+      // The flag parser's message names the flag; add where it came from.
+      std::string why = flags.error();
+      if (auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+      return where + "key '" + key + "': " + why;
+    }
+  }
+  return {};
+}
+
+std::string validate(const serve_options& o) {
+  const policy_info* p = find_policy(o.policy);
+  if (p == nullptr) return "unknown policy " + o.policy;
+  if (p->uses_true_lengths) return "--policy " + o.policy + " needs true output lengths, which a live node never knows";
+  if (o.provisioner == "static" && o.static_worker_names().empty())
+    return "--provisioner static needs --static-workers name[,name...]";
+  if (o.floor() > o.ceiling()) return "--min-workers is above --max-workers";
+  if (o.heartbeat_timeout_s <= 0) return "--heartbeat-timeout must be positive";
+  if (o.retry_interval_s <= 0) return "--retry-interval must be positive";
+  if (o.plan_interval_s <= 0) return "--plan-interval must be positive";
+  if (o.data_dir.empty()) return "--data-dir must not be empty";
+  return {};
+}
+
+int parse_serve_options(int argc, char** argv, serve_options& o) {
+  flag_set flags("serve",
+                 "Runs a control node: query intake, placement, worker proxies, planning and a\n"
+                 "provisioner, with its state in RocksDB. Clients and workers speak Cap'n Proto\n"
+                 "over ZeroMQ.");
+  add_serve_flags(flags, o);
+  // --config first, wherever it is, so that every other flag overrides the file.
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    std::string path;
+    if (a == "--config" && i + 1 < argc) path = argv[i + 1];
+    else if (a.substr(0, 9) == "--config=") path = std::string(a.substr(9));
+    else continue;
+    if (std::string err = apply_config_file(flags, path); !err.empty()) {
+      std::cerr << "aladdin serve: " << err << "\n";
+      return 2;
+    }
+  }
+  if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+  if (std::string err = validate(o); !err.empty()) {
+    std::cerr << "aladdin serve: " << err << "\n";
+    return 2;
+  }
+  return -1;
+}
+
+}  // namespace aladdin::node

@@ -1,0 +1,28 @@
+#include "actors/node/ticket.hpp"
+
+namespace aladdin::node {
+
+node_clock node_clock::start_now(double scale, steady origin) {
+  const auto wall = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  return node_clock(origin, static_cast<std::uint64_t>(wall), scale);
+}
+
+ticket ticket_from_journal(const journal_entry& e, const node_clock& clock, node_clock::steady now) {
+  ticket t;
+  t.id = e.id;
+  t.client = e.client_id;
+  t.client_query_id = e.client_query_id;
+  t.prompt_tokens = e.prompt_tokens;
+  t.max_output_tokens = e.max_output_tokens;
+  t.slo.ttft_s = static_cast<double>(e.ttft_slo_micros) / 1e6;
+  t.slo.atgt_s = static_cast<double>(e.atgt_slo_micros) / 1e6;
+  t.arrival_s = clock.model_s_of_wall(e.accepted_micros, now);
+  t.accepted_micros = e.accepted_micros;
+  // It was (or may have been) on a worker before the restart.
+  t.placements = e.state == journal_state::dispatched ? 1 : 0;
+  return t;
+}
+
+}  // namespace aladdin::node

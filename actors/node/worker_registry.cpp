@@ -1,0 +1,99 @@
+#include "actors/node/worker_registry.hpp"
+
+#include <cstdio>
+
+#include "actors/node/catalogue.hpp"
+
+namespace aladdin::node {
+
+namespace {
+
+std::string hex(const routing_id& peer) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : peer.substr(0, 32)) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+}  // namespace
+
+worker_registry::worker_registry(state_store& store, std::string model, std::vector<worker_record> known)
+    : store_(store), model_(std::move(model)) {
+  for (auto& w : known) by_name_[w.name] = std::move(w);
+}
+
+admission worker_registry::admit(const register_worker& hello, const routing_id& peer,
+                                 std::uint64_t epoch) {
+  admission a;
+  if (hello.worker_name.empty() || hello.worker_name.size() > 128) {
+    a.error = "workerName must be 1 to 128 characters";
+    return a;
+  }
+  if (canonical_model(hello.model) != model_) {
+    a.error = "this node serves " + model_ + ", not " + hello.model.substr(0, 64);
+    return a;
+  }
+  auto profile = stored_profile(store_, hello.model, hello.gpu, hello.tp);
+  if (!profile) {
+    a.error = "no profile for " + hello.model.substr(0, 64) + " on " + hello.gpu.substr(0, 64) + " with tp " +
+              std::to_string(hello.tp);
+    return a;
+  }
+  // The engine knows its own memory better than the catalogue does.
+  if (hello.kv_capacity_tokens > 0) profile->kv.capacity_tokens = static_cast<double>(hello.kv_capacity_tokens);
+
+  worker_record rec;
+  if (auto it = by_name_.find(hello.worker_name); it != by_name_.end()) {
+    rec = it->second;
+    a.known = true;
+  } else {
+    auto id = store_.allocate_worker_id();
+    if (!id) {
+      a.error = "registry unavailable: " + id.error().message;
+      return a;
+    }
+    rec.id = id.value();
+    rec.name = hello.worker_name;
+  }
+  rec.shape = profile->config;
+  rec.endpoint = hex(peer);
+  rec.state = worker_state::active;
+  rec.registered_epoch = epoch;
+  if (auto s = store_.upsert_worker(rec); !s) {
+    a.error = "registry unavailable: " + s.error().message;
+    return a;
+  }
+  by_name_[rec.name] = rec;
+  a.ok = true;
+  a.worker = rec.id.value;
+  a.profile = std::move(*profile);
+  return a;
+}
+
+void worker_registry::set_state(std::uint32_t worker, worker_state state) {
+  for (auto& [name, rec] : by_name_) {
+    if (rec.id.value != worker) continue;
+    rec.state = state;
+    if (auto s = store_.set_worker_state(rec.id, state); !s)
+      std::fprintf(stderr, "aladdin node: registry: %s\n", s.error().message.c_str());
+    return;
+  }
+}
+
+std::optional<std::uint32_t> worker_registry::id_of(const std::string& name) const {
+  const auto it = by_name_.find(name);
+  if (it == by_name_.end()) return std::nullopt;
+  return it->second.id.value;
+}
+
+std::vector<std::string> worker_registry::expected_back() const {
+  std::vector<std::string> names;
+  for (const auto& [name, rec] : by_name_)
+    if (rec.state == worker_state::active || rec.state == worker_state::starting) names.push_back(name);
+  return names;
+}
+
+}  // namespace aladdin::node

@@ -1,0 +1,82 @@
+// The planner on the deterministic scheduler: plans and their epochs.
+
+#include <doctest/doctest.h>
+
+#include "tests/actor/actor_fixture.hpp"
+
+using namespace aladdin;
+using namespace aladdin::node;
+using aladdin::test::actor_fixture;
+
+namespace {
+
+struct recorded_targets {
+  std::vector<int> targets;
+};
+
+caf::behavior target_recorder(caf::event_based_actor*, recorded_targets* into) {
+  return {[=](target_msg m) { into->targets.push_back(m.workers); }};
+}
+
+plan_settings settings() {
+  plan_settings s;
+  s.shape = *find_builtin_profile("llama2-70b", "a100-80gb", 4);
+  s.min_workers = 1;
+  s.max_workers = 8;
+  s.horizon_s = 120;
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("actor planning: plan epochs only grow, across rounds, a newer plan from elsewhere and a restart") {
+  actor_fixture f;
+  f.ctx.options.workers = 2;
+  f.ctx.options.provisioner = "local";
+  f.ctx.options.plan_interval_s = 60;
+  recorded_targets seen;
+  auto provisioner = f.keep(f.sys.spawn(target_recorder, &seen));
+  auto forecaster = f.keep(spawn_forecaster(f.sys, f.ctx, {.window_s = 60}));
+  auto planner = f.keep(spawn_planner(f.sys, f.ctx, settings(), forecaster, provisioner));
+  f.run();
+  REQUIRE(f.store.current_plan().ok());
+  const std::uint64_t first = f.store.current_plan().value().epoch;
+  CHECK(first == 1);
+  CHECK(f.ctx.epoch.load() == first);
+  REQUIRE(seen.targets == std::vector<int>{2});
+
+  // A heavy minute of arrivals: the next round wants more workers (capped at 8).
+  arrivals_msg heavy;
+  for (int i = 0; i < 1200; ++i) heavy.items.emplace_back(i * 0.05, 1000);
+  caf::anon_send(forecaster, std::move(heavy));
+  f.run();
+  f.advance(std::chrono::seconds(61));
+  const plan_record second = f.store.current_plan().value();
+  CHECK(second.epoch == first + 1);
+  REQUIRE(seen.targets.size() == 2);
+  CHECK(seen.targets.back() > 2);
+  CHECK(f.ctx.epoch.load() == second.epoch);
+
+  // Someone stored epoch 10 meanwhile; a quiet minute changes the target again: 11, not 3.
+  plan_record other = second;
+  other.epoch = 10;
+  other.targets[0].workers = 5;
+  REQUIRE(f.store.put_plan(other).ok());
+  f.advance(std::chrono::seconds(60));
+  f.advance(std::chrono::seconds(60));
+  const plan_record third = f.store.current_plan().value();
+  CHECK(third.epoch >= 11);
+  CHECK(f.ctx.epoch.load() == third.epoch);
+
+  // A restarted planner on the same store continues above it.
+  caf::anon_send_exit(planner, caf::exit_reason::user_shutdown);
+  f.run();
+  f.ctx.options.workers = 4;
+  f.keep(spawn_planner(f.sys, f.ctx, settings(), forecaster, provisioner));
+  f.run();
+  CHECK(f.store.current_plan().value().epoch > third.epoch);
+  for (std::uint64_t e = 1; e <= f.store.current_plan().value().epoch; ++e) {
+    auto p = f.store.get_plan(e);
+    if (p) CHECK(p.value().epoch == e);
+  }
+}

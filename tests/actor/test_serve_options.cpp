@@ -1,0 +1,91 @@
+// aladdin serve's options: flags, the config file and their errors.
+
+#include <doctest/doctest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "actors/node/serve_options.hpp"
+
+using namespace aladdin;
+using namespace aladdin::node;
+
+namespace {
+
+struct config_file {
+  std::filesystem::path path;
+  explicit config_file(const std::string& text) {
+    path = std::filesystem::temp_directory_path() / ("aladdin-serve-" + std::to_string(std::rand()) + ".ini");
+    std::ofstream(path) << text;
+  }
+  ~config_file() { std::filesystem::remove(path); }
+};
+
+std::string apply(serve_options& o, const std::string& text) {
+  config_file f(text);
+  flag_set flags("serve", "test");
+  add_serve_flags(flags, o);
+  return apply_config_file(flags, f.path.string());
+}
+
+}  // namespace
+
+TEST_CASE("serve options: a config file sets options like flags, comments and [serve] allowed") {
+  serve_options o;
+  const std::string err = apply(o,
+                                "# a node\n[serve]\nworkers = 5\n; another comment\n"
+                                "policy=jsq\nheartbeat-timeout = 250ms\n\ntime-scale = 20\n");
+  CHECK(err.empty());
+  CHECK(o.workers == 5);
+  CHECK(o.policy == "jsq");
+  CHECK(o.heartbeat_timeout_s == doctest::Approx(0.25));
+  CHECK(o.time_scale == 20);
+}
+
+TEST_CASE("serve options: a bad key or value in the config file names the file, the line and the key") {
+  serve_options o;
+  std::string err = apply(o, "workers = 2\nno-such-key = 1\n");
+  CHECK(err.find(":2:") != std::string::npos);
+  CHECK(err.find("no-such-key") != std::string::npos);
+  err = apply(o, "\n\nworkers = lots\n");
+  CHECK(err.find(":3:") != std::string::npos);
+  CHECK(err.find("key 'workers'") != std::string::npos);
+  err = apply(o, "policy = nonsense\n");
+  CHECK(err.find("key 'policy'") != std::string::npos);
+  err = apply(o, "just words\n");
+  CHECK(err.find("key = value") != std::string::npos);
+  err = apply(o, "[other]\n");
+  CHECK(err.find("section") != std::string::npos);
+  err = apply(o, "config = x.ini\n");
+  CHECK(err.find("not allowed") != std::string::npos);
+}
+
+TEST_CASE("serve options: flags override the config file") {
+  config_file f("workers = 5\npolicy = jsq\n");
+  std::vector<std::string> args = {"serve", "--workers", "3", "--config", f.path.string()};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  serve_options o;
+  CHECK(parse_serve_options(static_cast<int>(argv.size()), argv.data(), o) == -1);
+  CHECK(o.workers == 3);
+  CHECK(o.policy == "jsq");
+}
+
+TEST_CASE("serve options: combinations single flags cannot check") {
+  serve_options o;
+  CHECK(validate(o).empty());
+  o.provisioner = "static";
+  CHECK(validate(o).find("--static-workers") != std::string::npos);
+  o.static_workers = " a, b ,,c";
+  CHECK(validate(o).empty());
+  CHECK(o.static_worker_names() == std::vector<std::string>{"a", "b", "c"});
+  o.policy = "oracle";
+  CHECK(validate(o).find("true output lengths") != std::string::npos);
+  o.policy = "aladdin";
+  o.min_workers = 4;
+  o.max_workers = 2;
+  CHECK(!validate(o).empty());
+}

@@ -1,0 +1,78 @@
+// A control node over real ZeroMQ on loopback and real RocksDB in a temp dir, with a fake
+// worker (tests/support/fake_worker.hpp) standing in for the emulated one.
+
+#include <doctest/doctest.h>
+
+#include "actors/caf/control_node.hpp"
+#include "actors/loadgen/loadgen.hpp"
+#include "storage/rocksdb_store.hpp"
+#include "tests/support/fake_worker.hpp"
+#include "tests/support/node_fixtures.hpp"
+#include "trace/builtin_workload.hpp"
+
+using namespace aladdin;
+using namespace aladdin::test;
+
+TEST_CASE("control node with a fake worker: every query of a replay finishes") {
+  temp_dir dir("e2e");
+  node::control_node n(loopback_node(dir.str(), "fake-1"));
+  n.start();
+  fake_worker_options wo;
+  wo.endpoint = n.worker_endpoint();
+  fake_worker w(wo);
+  w.start();
+  REQUIRE(eventually([&] { return w.registered(); }));
+
+  const trace arrivals = generate_builtin_trace(100, 0.5, arrival_process::poisson(), 7);
+  node::loadgen_options lo;
+  lo.endpoint = n.client_endpoint();
+  lo.drain_timeout_s = 10;
+  const node::loadgen_report r = node::run_loadgen(lo, arrivals);
+  CHECK(r.sent == arrivals.size());
+  CHECK(r.accepted == arrivals.size());
+  CHECK(r.finished == arrivals.size());
+  CHECK(r.lost == 0);
+  CHECK(r.unanswered == 0);
+  CHECK(w.assigned() == arrivals.size());
+  // The worker was told each query's stop length, never asked to use it as a prediction.
+  for (const auto& a : w.assignments()) CHECK(a.max_output_tokens > 0);
+  const node::node_stats s = n.stats();
+  CHECK(s.accepted == arrivals.size());
+  CHECK(s.workers == 1);
+  CHECK(s.epoch >= 1);
+  w.stop();
+  n.stop();
+
+  // Everything that finished is in the journal as finished: nothing left unfinished.
+  auto store = rocksdb_store::open({dir.path()});
+  REQUIRE(store.ok());
+  auto open = store.value()->unfinished();
+  REQUIRE(open.ok());
+  CHECK(open.value().empty());
+}
+
+TEST_CASE("control node with a fake worker: ended queries leave the journal after the retention") {
+  temp_dir dir("compact");
+  node::serve_options o = loopback_node(dir.str(), "fake-1");
+  o.journal_retention_s = 0.2;  // compacted every second (the floor)
+  node::control_node n(o);
+  n.start();
+  fake_worker_options wo;
+  wo.endpoint = n.worker_endpoint();
+  fake_worker w(wo);
+  w.start();
+  REQUIRE(eventually([&] { return w.registered(); }));
+  const trace arrivals = generate_builtin_trace(50, 0.2, arrival_process::poisson(), 9);
+  node::loadgen_options lo;
+  lo.endpoint = n.client_endpoint();
+  const node::loadgen_report r = node::run_loadgen(lo, arrivals);
+  REQUIRE(r.finished == arrivals.size());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  w.stop();
+  n.stop();
+  auto store = rocksdb_store::open({dir.path()});
+  REQUIRE(store.ok());
+  // Every query ended more than the retention ago: none is left, ended or not.
+  for (std::uint64_t id = 1; id <= arrivals.size(); ++id)
+    CHECK(store.value()->get_query(query_id{id}).code() == store_errc::not_found);
+}

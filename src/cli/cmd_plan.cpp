@@ -21,6 +21,7 @@
 #include "sim/plan_search.hpp"
 #include "util/csv.hpp"
 #include "util/json.hpp"
+#include "util/text_table.hpp"
 
 namespace aladdin::cli {
 namespace {
@@ -32,26 +33,6 @@ std::string format(const char* f, double v) {
 }
 
 std::string seconds(double s) { return s < 1.0 ? format("%.0f ms", s * 1e3) : format("%.2f s", s); }
-
-// Columns sized to their widest cell; column 0 left-aligned, the rest right-aligned.
-void print_table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<std::size_t> width;
-  for (const auto& r : rows)
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      if (width.size() <= c) width.push_back(0);
-      width[c] = std::max(width[c], r[c].size());
-    }
-  for (const auto& r : rows) {
-    std::string line;
-    for (std::size_t c = 0; c < r.size(); ++c) {
-      const std::string fill(width[c] - r[c].size(), ' ');
-      if (c > 0) line += "  ";
-      line += c == 0 ? r[c] + fill : fill + r[c];
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    std::printf("%s\n", line.c_str());
-  }
-}
 
 const sim::policy_plan* find_plan(const sim::plan_report& r, const std::string& name) {
   for (const auto& p : r.policies)
@@ -167,7 +148,9 @@ void print_human(const sim::plan_report& r, const workload_options& workload, co
                     format("%.4f", p.result.attainment), seconds(p.result.ttft_p99_s),
                     seconds(p.result.atgt_p99_s), ratio(p, aladdin), ratio(p, vllm)});
   }
-  print_table(rows);
+  std::fflush(stdout);
+  print_table(std::cout, rows, {true});
+  std::cout.flush();
   if (any_fixed)
     std::printf("  * fixed default shape of a vLLM deployment, prefill-first batching\n");
   if (any_unreached) {

@@ -143,8 +143,11 @@ void on_lost(placement_actor* self, lost_msg& m) {
   // retirement): then only its queries matter.
   auto it = st.live.find(m.worker);
   if (it != st.live.end() && it->second.proxy.address() == caf::actor_cast<caf::actor_addr>(self->current_sender())) {
-    st.ctx->log.warn("worker %s lost: %s (%zu queries to place again)", m.name.c_str(), m.why.c_str(),
-                     m.requeue.size());
+    if (it->second.draining)  // a drained worker leaves by itself once it is empty
+      st.ctx->log.info("drained worker %s left: %s", m.name.c_str(), m.why.c_str());
+    else
+      st.ctx->log.warn("worker %s lost: %s (%zu queries to place again)", m.name.c_str(), m.why.c_str(),
+                       m.requeue.size());
     st.desk->remove_worker(m.worker);
     st.ctx->directory.remove(it->second.peer, it->second.proxy);
     st.registry->set_state(m.worker, worker_state::gone);

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 #include <vector>
 
@@ -191,7 +192,11 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
                                  std::chrono::duration<double>(arrivals[next].arrival_s / scale));
     auto now = clock::now();
     if (now < due) {
-      receive(std::chrono::duration_cast<std::chrono::milliseconds>(due - now) + std::chrono::milliseconds(0));
+      // Wait for replies until the next send; below a millisecond (poll's granularity) nap
+      // instead of spinning, which would take a core from the node on a small machine.
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
+      if (left.count() > 0) receive(left);
+      else std::this_thread::sleep_for(due - now);
       continue;
     }
     // Everything due goes out now (a late sender catches up instead of drifting).

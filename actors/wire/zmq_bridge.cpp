@@ -200,21 +200,24 @@ void zmq_bridge::receive(channel ch, zmq::socket_t& socket) {
     }
     worker_message& wm = m.value();
     std::optional<worker_event> event;
-    switch (wm.index()) {
-      case 0:  // registerWorker
-        sink_.worker_register(peer, std::get<register_worker>(std::move(wm)));
-        continue;
-      case 4: event = std::get<heartbeat>(std::move(wm)); break;
-      case 5: event = std::get<worker_first_token>(std::move(wm)); break;
-      case 6: event = std::get<query_completed>(std::move(wm)); break;
-      case 7: event = std::get<engine_rejected>(std::move(wm)); break;
-      case 10:  // error
-        counters_.peer_errors.fetch_add(1, std::memory_order_relaxed);
-        continue;
-      default:
-        reply_error(ch, peer, error_code::malformed,
-                    std::string(message_name(wm)) + " is sent by the control node, not to it");
-        continue;
+    if (auto* hello = std::get_if<register_worker>(&wm)) {
+      sink_.worker_register(peer, std::move(*hello));
+      continue;
+    }
+    if (std::holds_alternative<wire_error>(wm)) {
+      counters_.peer_errors.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    std::visit(
+        [&](auto& x) {
+          using T = std::decay_t<decltype(x)>;
+          if constexpr (std::is_constructible_v<worker_event, T>) event = std::move(x);
+        },
+        wm);
+    if (!event) {
+      reply_error(ch, peer, error_code::malformed,
+                  std::string(message_name(wm)) + " is sent by the control node, not to it");
+      continue;
     }
     auto [it, fresh] = impl_->worker_batch_index.try_emplace(peer, impl_->worker_batches.size());
     if (fresh) impl_->worker_batches.emplace_back(peer, std::vector<worker_event>{});

@@ -57,8 +57,11 @@ TEST_CASE("control node over ZeroMQ: malformed, oversized and wrong-version fram
   const auto hb = node::encode(codec::envelope_header{codec::protocol_version, "rogue", 0, 1},
                                node::worker_message{node::heartbeat{77, 0, 0, 0, {}, 0, {}}});
   rogue.send_bytes(hb.bytes().data(), hb.size());
-  REQUIRE(rogue.receive_until([&] { return rogue.count<node::wire_error>() >= 2; }, 10s));
-  CHECK(errors_with(rogue, node::error_code::malformed) == 1);
+  const auto wrong_way = node::encode(codec::envelope_header{codec::protocol_version, "rogue", 0, 2},
+                                      node::worker_message{node::assign_query{1, 2, 3, 4, 5}});
+  rogue.send_bytes(wrong_way.bytes().data(), wrong_way.size());
+  REQUIRE(rogue.receive_until([&] { return rogue.count<node::wire_error>() >= 3; }, 10s));
+  CHECK(errors_with(rogue, node::error_code::malformed) == 2);
   CHECK(errors_with(rogue, node::error_code::unknown_worker) == 1);
 
   // A frame above the transport cap costs the sender its connection, not the node its life.

@@ -210,6 +210,7 @@ int run_plan(int argc, char** argv) {
   flags.add_bool("json", &json, "print one JSON object");
   flags.add_string("svg", &svg, "write the attainment-against-GPUs chart to this SVG file");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+  workload.note_given(flags);
 
   sim::plan_search_options o;
   try {

@@ -45,6 +45,7 @@ int run_simulate(int argc, char** argv) {
                    "quantile of remaining length ATGT budgets are planned with (0: the mean)", 0, 1);
   flags.add_bool("json", &json, "print one JSON object");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+  workload.note_given(flags);
 
   const trace arrivals = workload.load();
   sim::simulation_config c;

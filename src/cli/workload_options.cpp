@@ -16,7 +16,8 @@ void workload_options::add_to(flag_set& flags) {
   flags.add_double("rate-scale", &rate_scale, "divide inter-arrival times by this (4 = 4x load)",
                    1e-6, 1e6);
   flags.add_double("rate", &rate, "built-in workload: queries per second", 1e-6, 1e7);
-  flags.add_duration("duration", &duration_s, "built-in workload: how long arrivals last");
+  flags.add_duration("duration", &duration_s,
+                     "built-in workload: how long arrivals last; with --trace: keep its first part");
   flags.add_double("cv", &cv, "built-in workload: inter-arrival CV (1 = Poisson)", 0.05, 20);
   flags.add_uint64("seed", &seed, "seed of the workload, the noise and the randomised policies");
 }
@@ -31,6 +32,11 @@ trace workload_options::load() const {
     t = read_trace_file(trace_path, *f);
   }
   if (rate_scale != 1) scale_rate(t, rate_scale);
+  if (!trace_path.empty() && cut_trace) {
+    std::size_t keep = 0;
+    while (keep < t.size() && t[keep].arrival_s < duration_s) ++keep;
+    t.resize(keep);
+  }
   if (t.empty()) throw input_error((trace_path.empty() ? std::string("built-in workload") : trace_path) + ": no queries");
   return t;
 }
@@ -40,7 +46,7 @@ std::string workload_options::describe() const {
   if (trace_path.empty())
     o << "built-in workload (Azure-conversation lengths), " << rate << " q/s for " << duration_s << " s";
   else
-    o << trace_path << " (" << format << ")";
+    o << trace_path << " (" << format << ")" << (cut_trace ? ", first " + std::to_string(static_cast<long long>(duration_s)) + " s" : "");
   if (rate_scale != 1) o << " at " << rate_scale << "x rate";
   return o.str();
 }

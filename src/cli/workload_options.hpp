@@ -17,11 +17,14 @@ struct workload_options {
   std::string format = "azure";
   double rate_scale = 1;
   double rate = 4;               // built-in workload: queries per second
-  double duration_s = 600;       // built-in workload: length of the run
+  double duration_s = 600;       // built-in workload: length of the run; a trace: its first part
+  bool cut_trace = false;        // set when --duration was given with --trace
   double cv = 1;                 // built-in workload: inter-arrival coefficient of variation
   std::uint64_t seed = 1;
 
   void add_to(flag_set& flags);
+  // After parsing: whether --duration also cuts a trace file.
+  void note_given(const flag_set& flags) { cut_trace = flags.given("duration"); }
   // Reads or generates the arrivals; throws input_error naming what was wrong.
   trace load() const;
   std::string describe() const;

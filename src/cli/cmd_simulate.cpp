@@ -40,7 +40,9 @@ int run_simulate(int argc, char** argv) {
   flags.add_duration("slo-ttft", &ttft, "time-to-first-token SLO");
   flags.add_duration("slo-atgt", &atgt, "average time per generated token SLO");
   flags.add_double("ttft-headroom", &ttft_headroom, "fraction of the TTFT SLO placement plans to use", 0.1, 1.0);
-  flags.add_double("atgt-headroom", &atgt_headroom, "fraction of the ATGT SLO placement plans to use", 0.1, 1.0);
+  flags.add_double("atgt-headroom", &atgt_headroom,
+                   "fraction of the ATGT SLO placement plans to use (split mode: on the decode pool, default 0.97)",
+                   0.1, 1.0);
   flags.add_double("atgt-length-quantile", &length_quantile,
                    "quantile of remaining length ATGT budgets are planned with (0: the mean)", 0, 1);
   flags.add_bool("json", &json, "print one JSON object");
@@ -61,6 +63,9 @@ int run_simulate(int argc, char** argv) {
   c.seed = workload.seed;
   c.schedule.ttft_headroom = ttft_headroom;
   c.schedule.atgt_headroom = atgt_headroom;
+  // In split mode the decode pool has its own default margin (no prefill stalls there); an
+  // explicit --atgt-headroom sets it.
+  if (flags.given("atgt-headroom")) c.decode_pool_atgt_headroom = atgt_headroom;
   c.schedule.atgt_length_quantile = length_quantile;
 
   const auto started = std::chrono::steady_clock::now();

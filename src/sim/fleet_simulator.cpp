@@ -112,9 +112,11 @@ class simulation {
       lengths_ = std::make_unique<true_lengths>();
     else
       lengths_ = std::make_unique<predicted_lengths>(predictor_);
-    cluster_ = std::make_unique<cluster_state>(lengths_.get(), c.schedule);
-
     const bool split = c.mode == serving_mode::split;
+    schedule_options schedule = c.schedule;
+    if (split) schedule.atgt_headroom = c.decode_pool_atgt_headroom;
+    cluster_ = std::make_unique<cluster_state>(lengths_.get(), schedule);
+
     worker_profile decode_profile = c.profile;
     if (split) decode_profile.prefill = {};  // prompts arrive prefilled: no stall on decode workers
 

@@ -77,6 +77,10 @@ struct simulation_config {
   int max_num_seqs = 256;
   int max_batched_tokens = 0;       // 0: the engine's default for the mode
   schedule_options schedule;        // aladdin's planning headroom
+  // Split mode: the ATGT headroom on the decode pool. Decode-only workers see no prefill stalls,
+  // the variance schedule.atgt_headroom mostly exists to absorb; what is left is per-iteration
+  // jitter (the ground truth's ~3%) once calibration has removed the fit's bias.
+  double decode_pool_atgt_headroom = 0.97;
   bool calibrate = true;            // placement learns from measured iteration times
   length_predictor_options predictor;
   double timeline_window_s = 60;    // attainment reported per window of arrivals

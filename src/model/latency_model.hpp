@@ -36,6 +36,8 @@ struct prefill_coefficients {
   }
   // Prefill of a single prompt of l tokens.
   double time_one(double l) const { return time(l, l * l, 1.0); }
+
+  friend bool operator==(const prefill_coefficients&, const prefill_coefficients&) = default;
 };
 
 struct decode_coefficients {
@@ -46,6 +48,8 @@ struct decode_coefficients {
   double time(double sum_context_tokens, double batch) const {
     return k2 * sum_context_tokens + c2 * batch + c3;
   }
+
+  friend bool operator==(const decode_coefficients&, const decode_coefficients&) = default;
 };
 
 struct kv_model {

@@ -59,7 +59,8 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
     const double latency = t_new / limit;
     const double kv_low = std::max(s.peak_kv_tokens, in + expected) / s.kv_capacity_tokens;
     const double kv_high = (s.peak_kv_tokens + in + expected) / s.kv_capacity_tokens;
-    const candidate c{std::max(latency, kv_low), std::max(latency, kv_high), w};
+    const candidate c{std::max(latency, kv_low), std::max(latency, kv_high), w,
+                      static_cast<std::uint32_t>(n)};
     if (c.low <= comfort) {
       const double key = std::min(c.high, comfort);
       if (key > top_key) {
@@ -74,22 +75,29 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
   }
   candidates_.resize(n);
 
-  const auto evaluate = [&](const candidate& c, fit_result* fit) {
-    *fit = cluster.at(c.worker).evaluate(q, ctx.now_s);
-    if (fit->feasible) return true;
-    switch (fit->reason) {
-      case reject_reason::kv: ++kv_rejects; break;
-      case reject_reason::ttft: ++ttft_rejects; break;
-      default: ++atgt_rejects; break;
+  // A worker may come up in the fast path, tier 1 and tier 2: evaluate it once, and count its
+  // reason for refusing once.
+  fits_.assign(n, cached_fit{});
+  const auto evaluate = [&](const candidate& c) -> const cached_fit& {
+    cached_fit& f = fits_[c.slot];
+    if (f.done) return f;
+    const fit_result r = cluster.at(c.worker).evaluate(q, ctx.now_s);
+    f = {true, r.feasible, r.tightness};
+    if (!r.feasible) {
+      switch (r.reason) {
+        case reject_reason::kv: ++kv_rejects; break;
+        case reject_reason::ttft: ++ttft_rejects; break;
+        default: ++atgt_rejects; break;
+      }
     }
-    return false;
+    return f;
   };
-  fit_result fit;
   // Fast path: the most promising worker fits within comfort at least as tightly as any other
   // worker's bound allows (ties go to the lower id, so a tie needs the full pass).
   if (lead < n) {
     const candidate& c = candidates_[lead];
-    if (evaluate(c, &fit) && fit.tightness <= comfort && fit.tightness > runner_up)
+    const cached_fit& fit = evaluate(c);
+    if (fit.feasible && fit.tightness <= comfort && fit.tightness > runner_up)
       return placement_outcome::to(c.worker, fit.tightness);
   }
 
@@ -97,7 +105,7 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
   // Workers certainly above comfort (lower bound) wait for tier 2.
   scratch_.clear();
   for (const candidate& c : candidates_)
-    if (c.low <= comfort) scratch_.push_back({c.low, std::min(c.high, comfort), c.worker});
+    if (c.low <= comfort) scratch_.push_back({c.low, std::min(c.high, comfort), c.worker, c.slot});
   const auto by_high = [](const candidate& a, const candidate& b) {
     if (a.high != b.high) return a.high < b.high;
     return a.worker > b.worker;  // max-heap: the lower id comes out first
@@ -112,7 +120,8 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
       break;
     std::pop_heap(scratch_.begin(), scratch_.end(), by_high);
     scratch_.pop_back();
-    if (!evaluate(top, &fit) || fit.tightness > comfort) continue;
+    const cached_fit& fit = evaluate(top);
+    if (!fit.feasible || fit.tightness > comfort) continue;
     if (!found || fit.tightness > best_tightness ||
         (fit.tightness == best_tightness && top.worker < best)) {
       best_tightness = fit.tightness;
@@ -135,7 +144,8 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
       break;
     std::pop_heap(candidates_.begin(), candidates_.end(), by_low);
     candidates_.pop_back();
-    if (!evaluate(top, &fit)) continue;
+    const cached_fit& fit = evaluate(top);
+    if (!fit.feasible) continue;
     if (!found || fit.tightness < best_tightness ||
         (fit.tightness == best_tightness && top.worker < best)) {
       best_tightness = fit.tightness;

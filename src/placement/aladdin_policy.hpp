@@ -26,6 +26,7 @@
 // No feasible worker: rejected with the constraint that excluded the most workers
 // (kv, then ttft, then atgt on equal counts), or no_workers for an empty fleet.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,8 +46,15 @@ class aladdin_policy final : public placement_policy {
     double low;   // tightness after the query is at least this
     double high;  // and at most this
     worker_id worker;
+    std::uint32_t slot;  // index into fits_
+  };
+  struct cached_fit {
+    bool done = false;
+    bool feasible = false;
+    double tightness = 0;
   };
   std::string name_;
+  std::vector<cached_fit> fits_;       // this decision's evaluations, by candidate slot
   std::vector<candidate> candidates_;  // scratch, reused across decisions
   std::vector<candidate> scratch_;
 };

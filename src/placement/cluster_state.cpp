@@ -20,10 +20,8 @@ worker_id cluster_state::add_worker(worker_profile profile) {
       break;
     }
     const worker_profile& p = slot_shape->profile;
-    if (p.prefill.k1 == profile.prefill.k1 && p.prefill.q1 == profile.prefill.q1 &&
-        p.prefill.s1 == profile.prefill.s1 && p.prefill.c1 == profile.prefill.c1 &&
-        p.decode.k2 == profile.decode.k2 && p.decode.c2 == profile.decode.c2 &&
-        p.decode.c3 == profile.decode.c3 && p.kv.capacity_tokens == profile.kv.capacity_tokens)
+    if (p.prefill == profile.prefill && p.decode == profile.decode &&
+        p.kv.capacity_tokens == profile.kv.capacity_tokens)
       break;
     key = profile.config.label() + "#" + std::to_string(k);
   }

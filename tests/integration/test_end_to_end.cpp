@@ -8,6 +8,7 @@
 #include "storage/rocksdb_store.hpp"
 #include "tests/support/fake_worker.hpp"
 #include "tests/support/node_fixtures.hpp"
+#include "tests/support/node_with_worker.hpp"
 #include "trace/builtin_workload.hpp"
 
 using namespace aladdin;
@@ -15,13 +16,9 @@ using namespace aladdin::test;
 
 TEST_CASE("control node with a fake worker: every query of a replay finishes") {
   temp_dir dir("e2e");
-  node::control_node n(loopback_node(dir.str(), "fake-1"));
-  n.start();
-  fake_worker_options wo;
-  wo.endpoint = n.worker_endpoint();
-  fake_worker w(wo);
-  w.start();
-  REQUIRE(eventually([&] { return w.registered(); }));
+  node_with_worker f(loopback_node(dir.str(), "fake-1"));
+  auto& n = f.node;
+  auto& w = *f.worker;
 
   const trace arrivals = generate_builtin_trace(100, 0.5, arrival_process::poisson(), 7);
   node::loadgen_options lo;
@@ -55,13 +52,9 @@ TEST_CASE("control node with a fake worker: ended queries leave the journal afte
   temp_dir dir("compact");
   node::serve_options o = loopback_node(dir.str(), "fake-1");
   o.journal_retention_s = 0.2;  // compacted every second (the floor)
-  node::control_node n(o);
-  n.start();
-  fake_worker_options wo;
-  wo.endpoint = n.worker_endpoint();
-  fake_worker w(wo);
-  w.start();
-  REQUIRE(eventually([&] { return w.registered(); }));
+  node_with_worker f(o);
+  auto& n = f.node;
+  auto& w = *f.worker;
   const trace arrivals = generate_builtin_trace(50, 0.2, arrival_process::poisson(), 9);
   node::loadgen_options lo;
   lo.endpoint = n.client_endpoint();

@@ -7,6 +7,7 @@
 #include "client.capnp.h"
 #include "tests/support/fake_worker.hpp"
 #include "tests/support/node_fixtures.hpp"
+#include "tests/support/node_with_worker.hpp"
 #include "tests/support/test_client.hpp"
 
 using namespace aladdin;
@@ -25,13 +26,8 @@ std::size_t errors_with(const test_client& c, node::error_code code) {
 
 TEST_CASE("control node over ZeroMQ: malformed, oversized and wrong-version frames get errors and the node keeps serving") {
   temp_dir dir("malformed");
-  node::control_node n(loopback_node(dir.str(), "fake-1"));
-  n.start();
-  fake_worker_options wo;
-  wo.endpoint = n.worker_endpoint();
-  fake_worker w(wo);
-  w.start();
-  REQUIRE(eventually([&] { return w.registered(); }));
+  node_with_worker f(loopback_node(dir.str(), "fake-1"));
+  auto& n = f.node;
 
   test_client c(n.client_endpoint(), "client-bad");
   const std::string garbage = "certainly not cap'n proto";

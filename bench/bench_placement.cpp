@@ -43,7 +43,7 @@ struct fleet {
     rng random(7);
     std::uint64_t next_id = 0;
     for (int w = 0; w < workers; ++w) {
-      const worker_id id = cluster->add_worker(bench_profile());
+      const worker_slot id = cluster->add_worker(bench_profile());
       const int running = 20 + static_cast<int>(random.below(21));  // 20..40 per worker
       double now = 0;
       for (int i = 0; i < running; ++i) {

@@ -28,14 +28,14 @@ placement_desk::placement_desk(desk_options options)
   policy_ = info->make();
 }
 
-const worker_id* placement_desk::cluster_id(std::uint32_t worker) const {
+const worker_slot* placement_desk::cluster_id(std::uint32_t worker) const {
   const auto it = to_cluster_.find(worker);
   return it == to_cluster_.end() ? nullptr : &it->second;
 }
 
 bool placement_desk::add_worker(std::uint32_t worker, worker_profile profile) {
   if (to_cluster_.count(worker) != 0) return false;
-  const worker_id id = cluster_->add_worker(std::move(profile));
+  const worker_slot id = cluster_->add_worker(std::move(profile));
   to_cluster_.emplace(worker, id);
   if (to_wire_.size() <= id.value) to_wire_.resize(id.value + 1);
   to_wire_[id.value] = worker;
@@ -43,11 +43,11 @@ bool placement_desk::add_worker(std::uint32_t worker, worker_profile profile) {
 }
 
 void placement_desk::drain_worker(std::uint32_t worker) {
-  if (const worker_id* w = cluster_id(worker)) cluster_->drain(*w);
+  if (const worker_slot* w = cluster_id(worker)) cluster_->drain(*w);
 }
 
 void placement_desk::remove_worker(std::uint32_t worker) {
-  const worker_id* w = cluster_id(worker);
+  const worker_slot* w = cluster_id(worker);
   if (w == nullptr) return;
   cluster_->remove_worker(*w);
   to_cluster_.erase(worker);
@@ -56,7 +56,7 @@ void placement_desk::remove_worker(std::uint32_t worker) {
 bool placement_desk::has_worker(std::uint32_t worker) const { return cluster_id(worker) != nullptr; }
 
 int placement_desk::outstanding(std::uint32_t worker) const {
-  const worker_id* w = cluster_id(worker);
+  const worker_slot* w = cluster_id(worker);
   return w == nullptr ? 0 : cluster_->at(*w).outstanding();
 }
 
@@ -73,7 +73,7 @@ query_request placement_desk::request_of(const ticket& t, double now) const {
 }
 
 bool placement_desk::fleet_idle() const {
-  for (const worker_id w : cluster_->accepting_workers())
+  for (const worker_slot w : cluster_->accepting_workers())
     if (cluster_->summary(w).entries > 0) return false;
   return true;
 }
@@ -87,8 +87,8 @@ bool placement_desk::try_place(const ticket& t, double now, bool best_effort,
     ++counters_.rejections;
     const auto accepting = cluster_->accepting_workers();
     if (!best_effort || accepting.empty()) return false;
-    worker_id least = accepting.front();
-    for (const worker_id w : accepting)
+    worker_slot least = accepting.front();
+    for (const worker_slot w : accepting)
       if (cluster_->summary(w).entries < cluster_->summary(least).entries) least = w;
     out = placement_outcome::to(least);
     ++counters_.forced;
@@ -149,11 +149,11 @@ void placement_desk::retry(double now, std::vector<dispatch>& placed, std::vecto
 }
 
 void placement_desk::first_token(std::uint32_t worker, query_id q, double now) {
-  if (const worker_id* w = cluster_id(worker)) cluster_->start_decoding(*w, q, now);
+  if (const worker_slot* w = cluster_id(worker)) cluster_->start_decoding(*w, q, now);
 }
 
 void placement_desk::progress(std::uint32_t worker, query_id q, int generated_tokens, double now) {
-  const worker_id* w = cluster_id(worker);
+  const worker_slot* w = cluster_id(worker);
   if (w == nullptr) return;
   // A heartbeat may list a query as running before its firstToken message was handled.
   cluster_->start_decoding(*w, q, now);
@@ -162,17 +162,17 @@ void placement_desk::progress(std::uint32_t worker, query_id q, int generated_to
 
 void placement_desk::completed(std::uint32_t worker, query_id q, int prompt_tokens,
                                int output_tokens, double now) {
-  if (const worker_id* w = cluster_id(worker)) cluster_->complete(*w, q, now);
+  if (const worker_slot* w = cluster_id(worker)) cluster_->complete(*w, q, now);
   if (prompt_tokens > 0 && output_tokens > 0) predictor_.observe(prompt_tokens, output_tokens);
 }
 
 void placement_desk::removed(std::uint32_t worker, query_id q, double now) {
-  if (const worker_id* w = cluster_id(worker)) cluster_->complete(*w, q, now);
+  if (const worker_slot* w = cluster_id(worker)) cluster_->complete(*w, q, now);
 }
 
 void placement_desk::adopt(std::uint32_t worker, const ticket& t, bool running,
                            int generated_tokens, double now) {
-  const worker_id* w = cluster_id(worker);
+  const worker_slot* w = cluster_id(worker);
   if (w == nullptr || cluster_->at(*w).holds(t.id)) return;
   query_request q = request_of(t, now);
   cluster_->assign(*w, q, {q.input_tokens, -1}, now);

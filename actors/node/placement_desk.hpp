@@ -116,7 +116,7 @@ class placement_desk {
   bool try_place(const ticket& t, double now, bool best_effort, std::vector<dispatch>& placed);
   query_request request_of(const ticket& t, double now) const;
   bool fleet_idle() const;
-  const worker_id* cluster_id(std::uint32_t worker) const;
+  const worker_slot* cluster_id(std::uint32_t worker) const;
 
   desk_options options_;
   length_predictor predictor_;
@@ -124,7 +124,7 @@ class placement_desk {
   std::unique_ptr<cluster_state> cluster_;
   std::unique_ptr<placement_policy> policy_;
   rng random_;
-  std::unordered_map<std::uint32_t, worker_id> to_cluster_;
+  std::unordered_map<std::uint32_t, worker_slot> to_cluster_;
   std::vector<std::uint32_t> to_wire_;  // by cluster id
   std::deque<ticket> waiting_;           // oldest first
   std::vector<ticket> scratch_;

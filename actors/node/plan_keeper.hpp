@@ -26,7 +26,7 @@ namespace aladdin::node {
 struct plan_settings {
   worker_profile shape;
   std::vector<worker_profile> alternatives;  // other shapes of the same model and GPU
-  slo_targets slo;
+  slo_target slo;
   planner_options planner;
   int min_workers = 1;
   int max_workers = 1;

@@ -111,7 +111,7 @@ int run_scale(int argc, char** argv) {
   const worker_profile profile = shape.profile(static_cast<int>(tp));
   // Every autoscaler is sized by the same planner model of this shape and workload.
   const shape_capacity capacity =
-      max_rate(profile, builtin_workload_stats(), slo_targets{ttft, atgt});
+      max_rate(profile, builtin_workload_stats(), slo_target{ttft, atgt});
   if (!capacity.feasible) {
     std::cerr << "aladdin scale: TP" << tp << " cannot meet these SLOs: " << capacity.reason << "\n";
     return 1;

@@ -80,7 +80,7 @@ std::string describe(const std::vector<fleet_action>& actions) {
 }
 
 void print_json(const fleet_plan& plan, const workload_stats& w, const std::string& source,
-                const slo_targets& slo, const planner_options& opt, const std::string& model,
+                const slo_target& slo, const planner_options& opt, const std::string& model,
                 const std::string& gpu, const std::vector<fleet_action>& actions) {
   json_writer j;
   j.begin_object();
@@ -149,7 +149,7 @@ void print_json(const fleet_plan& plan, const workload_stats& w, const std::stri
 }
 
 void print_plan(const fleet_plan& plan, const workload_stats& w, const std::string& source,
-                 const slo_targets& slo, const planner_options& opt, const std::string& model,
+                 const slo_target& slo, const planner_options& opt, const std::string& model,
                  const std::string& gpu, const std::vector<fleet_action>& actions,
                  bool have_current) {
   auto& o = std::cout;
@@ -202,7 +202,7 @@ void print_plan(const fleet_plan& plan, const workload_stats& w, const std::stri
 
 int run_size(int argc, char** argv) {
   double rate = 10;
-  slo_targets slo{2.0, 0.1};
+  slo_target slo{2.0, 0.1};
   planner_options opt;
   std::string trace_path, format = "azure", model = "llama2-70b", gpu = "a100-80gb", current;
   bool json = false;

@@ -28,7 +28,7 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
   // per shape, not once per worker.
   const worker_shape_model* prefill_shape = nullptr;
   double prefill_q = 0;
-  for (const worker_id w : workers) {
+  for (const worker_slot w : workers) {
     const schedule_summary& s = cluster.summary(w);
     if (s.shape != prefill_shape) {
       prefill_q = s.prefill_one_s(in);
@@ -112,7 +112,7 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
   };
   std::make_heap(scratch_.begin(), scratch_.end(), by_high);
   bool found = false;
-  worker_id best{};
+  worker_slot best{};
   double best_tightness = -1;
   while (!scratch_.empty()) {
     const candidate top = scratch_.front();

@@ -45,7 +45,7 @@ class aladdin_policy final : public placement_policy {
   struct candidate {
     double low;   // tightness after the query is at least this
     double high;  // and at most this
-    worker_id worker;
+    worker_slot worker;
     std::uint32_t slot;  // index into fits_
   };
   struct cached_fit {

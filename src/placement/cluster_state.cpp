@@ -7,8 +7,8 @@ namespace aladdin {
 cluster_state::cluster_state(const length_source* lengths, schedule_options options)
     : lengths_(lengths), options_(options) {}
 
-worker_id cluster_state::add_worker(worker_profile profile) {
-  const worker_id id{static_cast<std::uint32_t>(slots_.size())};
+worker_slot cluster_state::add_worker(worker_profile profile) {
+  const worker_slot id{static_cast<std::uint32_t>(slots_.size())};
   // Workers of one shape share its model and calibration. A profile that differs from the
   // shape's first one under the same label gets a shape of its own.
   std::string key = profile.config.label();
@@ -33,21 +33,21 @@ worker_id cluster_state::add_worker(worker_profile profile) {
   return id;
 }
 
-bool cluster_state::exists(worker_id w) const {
+bool cluster_state::exists(worker_slot w) const {
   return w.value < slots_.size() && slots_[w.value].schedule != nullptr;
 }
 
-bool cluster_state::accepting(worker_id w) const {
+bool cluster_state::accepting(worker_slot w) const {
   return exists(w) && slots_[w.value].accepting;
 }
 
-void cluster_state::drain(worker_id w) {
+void cluster_state::drain(worker_slot w) {
   if (!accepting(w)) return;
   slots_[w.value].accepting = false;
   accepting_.erase(std::lower_bound(accepting_.begin(), accepting_.end(), w));
 }
 
-void cluster_state::remove_worker(worker_id w) {
+void cluster_state::remove_worker(worker_slot w) {
   if (!exists(w)) return;
   drain(w);
   slots_[w.value].schedule.reset();
@@ -55,33 +55,33 @@ void cluster_state::remove_worker(worker_id w) {
   --live_;
 }
 
-void cluster_state::assign(worker_id w, const query_request& q, const query_lengths& lengths,
+void cluster_state::assign(worker_slot w, const query_request& q, const query_lengths& lengths,
                            double now) {
   slots_[w.value].schedule->add_queued(q, lengths, now);
   refresh(w);
 }
 
-void cluster_state::start_decoding(worker_id w, query_id q, double now) {
+void cluster_state::start_decoding(worker_slot w, query_id q, double now) {
   slots_[w.value].schedule->start_decoding(q, now);
   refresh(w);
 }
 
-void cluster_state::advance_decode(worker_id w, int iterations, double now) {
+void cluster_state::advance_decode(worker_slot w, int iterations, double now) {
   slots_[w.value].schedule->advance_decode(iterations, now);
   refresh(w);
 }
 
-void cluster_state::set_progress(worker_id w, query_id q, int generated_tokens, double now) {
+void cluster_state::set_progress(worker_slot w, query_id q, int generated_tokens, double now) {
   slots_[w.value].schedule->set_progress(q, generated_tokens, now);
   refresh(w);
 }
 
-void cluster_state::complete(worker_id w, query_id q, double) {
+void cluster_state::complete(worker_slot w, query_id q, double) {
   slots_[w.value].schedule->remove(q);
   refresh(w);
 }
 
-void cluster_state::observe_iteration(worker_id w, int prefill_tokens, int prefill_sequences,
+void cluster_state::observe_iteration(worker_slot w, int prefill_tokens, int prefill_sequences,
                                       int decode_sequences, double measured_s) {
   const worker_schedule& s = *slots_[w.value].schedule;
   latency_calibration* calibration = &slots_[w.value].shape->calibration;

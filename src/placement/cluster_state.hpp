@@ -19,34 +19,34 @@ class cluster_state {
  public:
   explicit cluster_state(const length_source* lengths, schedule_options options = {});
 
-  worker_id add_worker(worker_profile profile);
+  worker_slot add_worker(worker_profile profile);
   // A draining worker keeps its queries but takes no new ones.
-  void drain(worker_id w);
+  void drain(worker_slot w);
   // The worker is gone; whatever it held is the caller's to re-place or fail.
-  void remove_worker(worker_id w);
+  void remove_worker(worker_slot w);
 
-  bool exists(worker_id w) const;
-  bool accepting(worker_id w) const;
+  bool exists(worker_slot w) const;
+  bool accepting(worker_slot w) const;
   // Workers that take new queries, in increasing id (the tie-break order of every policy).
-  std::span<const worker_id> accepting_workers() const { return accepting_; }
+  std::span<const worker_slot> accepting_workers() const { return accepting_; }
   std::size_t worker_count() const { return live_; }
 
-  const worker_schedule& at(worker_id w) const { return *slots_[w.value].schedule; }
+  const worker_schedule& at(worker_slot w) const { return *slots_[w.value].schedule; }
   // Screening numbers of a worker, kept in one contiguous array so a policy can scan thousands
   // of workers without touching their query lists.
-  const schedule_summary& summary(worker_id w) const { return summaries_[w.value]; }
+  const schedule_summary& summary(worker_slot w) const { return summaries_[w.value]; }
 
   // --- what workers report; each keeps the worker's schedule and summary current -------------
-  void assign(worker_id w, const query_request& q, const query_lengths& lengths, double now);
-  void start_decoding(worker_id w, query_id q, double now);
-  void advance_decode(worker_id w, int iterations, double now);
-  void set_progress(worker_id w, query_id q, int generated_tokens, double now);
-  void complete(worker_id w, query_id q, double now);
+  void assign(worker_slot w, const query_request& q, const query_lengths& lengths, double now);
+  void start_decoding(worker_slot w, query_id q, double now);
+  void advance_decode(worker_slot w, int iterations, double now);
+  void set_progress(worker_slot w, query_id q, int generated_tokens, double now);
+  void complete(worker_slot w, query_id q, double now);
   // A finished engine iteration and how long it really took: calibrates the latency model of
   // the worker's shape (see model/calibration.hpp). Mixed (chunked) iterations are not used.
-  void observe_iteration(worker_id w, int prefill_tokens, int prefill_sequences,
+  void observe_iteration(worker_slot w, int prefill_tokens, int prefill_sequences,
                          int decode_sequences, double measured_s);
-  const latency_calibration& calibration(worker_id w) const { return summaries_[w.value].shape->calibration; }
+  const latency_calibration& calibration(worker_slot w) const { return summaries_[w.value].shape->calibration; }
 
   const length_source& lengths() const { return *lengths_; }
   const schedule_options& options() const { return options_; }
@@ -63,11 +63,11 @@ class cluster_state {
   };
   const length_source* lengths_;
   schedule_options options_;
-  void refresh(worker_id w) { summaries_[w.value] = slots_[w.value].schedule->summary(); }
+  void refresh(worker_slot w) { summaries_[w.value] = slots_[w.value].schedule->summary(); }
 
   std::vector<slot> slots_;
   std::vector<schedule_summary> summaries_;
-  std::vector<worker_id> accepting_;
+  std::vector<worker_slot> accepting_;
   std::map<std::string, std::unique_ptr<worker_shape_model>> shapes_;  // by shape label
   std::size_t live_ = 0;
 };

@@ -6,14 +6,14 @@ placement_outcome least_kv_policy::place(const cluster_state& cluster, const que
                                          decision_context&) {
   const auto workers = cluster.accepting_workers();
   if (workers.empty()) return placement_outcome::rejected(reject_reason::no_workers);
-  auto use = [&](worker_id w) {
+  auto use = [&](worker_slot w) {
     const auto& s = cluster.summary(w);
     return s.kv_capacity_tokens > 0 ? s.sum_context_tokens / s.kv_capacity_tokens
                                     : s.sum_context_tokens;
   };
-  worker_id best = workers.front();
+  worker_slot best = workers.front();
   double best_use = use(best);
-  for (const worker_id w : workers.subspan(1)) {
+  for (const worker_slot w : workers.subspan(1)) {
     const double u = use(w);
     if (u < best_use) {
       best_use = u;

@@ -14,8 +14,8 @@ placement_outcome p2c_policy::place(const cluster_state& cluster, const query_re
   const std::uint64_t a = ctx.random->below(n);
   std::uint64_t b = ctx.random->below(n - 1);
   if (b >= a) ++b;  // distinct from a, still uniform
-  const worker_id first = workers[a];
-  const worker_id second = workers[b];
+  const worker_slot first = workers[a];
+  const worker_slot second = workers[b];
   return placement_outcome::to(cluster.summary(second).entries < cluster.summary(first).entries
                                    ? second
                                    : first);

@@ -14,7 +14,7 @@ class rr_policy : public placement_policy {
 
  private:
   bool started_ = false;
-  worker_id last_{};
+  worker_slot last_{};
 };
 
 }  // namespace aladdin

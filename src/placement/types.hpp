@@ -6,8 +6,19 @@
 #include <functional>
 #include <string_view>
 
+#include "model/slo.hpp"
+
 namespace aladdin {
 
+// A worker's place in one cluster_state: dense, reused by nobody, meaningful only to that
+// cluster (a policy's answer, an index into its summaries).
+struct worker_slot {
+  std::uint32_t value = 0;
+  friend auto operator<=>(const worker_slot&, const worker_slot&) = default;
+};
+
+// A worker's stable identity in the fleet: what the state store allocates, the wire carries
+// and the desk is told. Never an index into a cluster_state (that is a worker_slot).
 struct worker_id {
   std::uint32_t value = 0;
   friend auto operator<=>(const worker_id&, const worker_id&) = default;
@@ -18,10 +29,6 @@ struct query_id {
   friend auto operator<=>(const query_id&, const query_id&) = default;
 };
 
-struct slo_target {
-  double ttft_s = 2.0;   // time to first token
-  double atgt_s = 0.1;   // average time per output token after the first
-};
 
 // A new query as placement sees it. The output length is not known: `expected_output_tokens`
 // comes from a length_source (a prediction for every policy; the truth only for the oracle).
@@ -50,17 +57,24 @@ constexpr std::string_view to_string(reject_reason r) {
 
 struct placement_outcome {
   bool placed = false;
-  worker_id worker;
+  worker_slot worker;
   reject_reason reason = reject_reason::none;
   // How full the chosen worker is after the query, in [0, 1] on its most loaded dimension
   // (policies that do not measure it leave 0).
   double fit = 0;
 
-  static placement_outcome to(worker_id w, double fit = 0) { return {true, w, reject_reason::none, fit}; }
-  static placement_outcome rejected(reject_reason r) { return {false, worker_id{}, r, 0}; }
+  static placement_outcome to(worker_slot w, double fit = 0) { return {true, w, reject_reason::none, fit}; }
+  static placement_outcome rejected(reject_reason r) { return {false, worker_slot{}, r, 0}; }
 };
 
 }  // namespace aladdin
+
+template <>
+struct std::hash<aladdin::worker_id> {
+  std::size_t operator()(const aladdin::worker_id& w) const noexcept {
+    return std::hash<std::uint32_t>{}(w.value);
+  }
+};
 
 template <>
 struct std::hash<aladdin::query_id> {

@@ -222,7 +222,7 @@ operating_point evaluate_worker(const worker_profile& profile, const workload_st
 }
 
 shape_capacity max_rate(const worker_profile& profile, const workload_stats& workload,
-                        const slo_targets& slo, const planner_options& options) {
+                        const slo_target& slo, const planner_options& options) {
   if (!(slo.ttft_s > 0) || !(slo.atgt_s > 0))
     throw std::invalid_argument("planner: SLOs must be positive");
   const worker_model m(profile, workload, options);
@@ -319,7 +319,7 @@ std::optional<std::size_t> choose_shape(std::span<const shape_plan> shapes) {
 }
 
 fleet_plan plan_fleet(std::span<const worker_profile> profiles, const workload_stats& workload,
-                      const slo_targets& slo, double demand, const planner_options& options) {
+                      const slo_target& slo, double demand, const planner_options& options) {
   if (!(demand >= 0) || !std::isfinite(demand))
     throw std::invalid_argument("planner: demand must be a non-negative number");
   fleet_plan plan;

@@ -74,14 +74,11 @@
 #include <vector>
 
 #include "model/latency_model.hpp"
+#include "model/slo.hpp"
 #include "trace/builtin_workload.hpp"
 
 namespace aladdin {
 
-struct slo_targets {
-  double ttft_s = 2.0;   // time to first token
-  double atgt_s = 0.1;   // average time per generated token after the first
-};
 
 struct planner_options {
   double atgt_headroom = 0.9;  // plan for ATGT ≤ headroom × SLO, in (0, 1]
@@ -124,7 +121,7 @@ struct shape_capacity {
 };
 
 shape_capacity max_rate(const worker_profile& profile, const workload_stats& workload,
-                        const slo_targets& slo, const planner_options& options = {});
+                        const slo_target& slo, const planner_options& options = {});
 
 // ceil(demand / rate_per_worker) up to a relative 1e-9 (so float noise in an exact multiple
 // does not buy a worker); 0 when demand ≤ 0. Throws std::invalid_argument when demand > 0 and
@@ -147,7 +144,7 @@ struct fleet_plan {
 std::optional<std::size_t> choose_shape(std::span<const shape_plan> shapes);
 
 fleet_plan plan_fleet(std::span<const worker_profile> profiles, const workload_stats& workload,
-                      const slo_targets& slo, double demand, const planner_options& options = {});
+                      const slo_target& slo, double demand, const planner_options& options = {});
 
 // ---------------------------------------------------------------------------------------------
 // Fleet diff. Shapes are identified by their worker_config (model, GPU, TP).

@@ -230,15 +230,15 @@ class simulation {
     return true;
   }
 
-  worker_id least_loaded() const {
+  worker_slot least_loaded() const {
     const auto workers = cluster_->accepting_workers();
-    worker_id best = workers.front();
-    for (const worker_id w : workers)
+    worker_slot best = workers.front();
+    for (const worker_slot w : workers)
       if (cluster_->summary(w).entries < cluster_->summary(best).entries) best = w;
     return best;
   }
 
-  void dispatch(worker_id w, const query_request& q, std::size_t i) {
+  void dispatch(worker_slot w, const query_request& q, std::size_t i) {
     query_state& qs = queries_[i];
     cluster_->assign(w, q, lengths_of(i), now_);
     if (config_.mode == serving_mode::split) cluster_->start_decoding(w, q.id, now_);
@@ -287,7 +287,7 @@ class simulation {
     if (scheduled_[w] != e.time || engines_[w].next_event_time() != e.time) return;  // stale
     scheduled_[w] = kInf;
     const step_result& r = engines_[w].step();
-    const worker_id id{static_cast<std::uint32_t>(w)};
+    const worker_slot id{static_cast<std::uint32_t>(w)};
     if (config_.calibrate)
       cluster_->observe_iteration(id, r.iteration.prefill_tokens, r.iteration.prefill_seqs,
                                   r.iteration.decode_seqs, r.iteration.end_s - r.iteration.start_s);
@@ -352,10 +352,10 @@ class simulation {
     worker_life& l = lives_[life];
     if (l.released_s >= 0 || !l.ready) return;
     const auto w = static_cast<std::size_t>(l.engine);
-    if (engines_[w].busy() || cluster_->at(worker_id{static_cast<std::uint32_t>(w)}).outstanding() > 0)
+    if (engines_[w].busy() || cluster_->at(worker_slot{static_cast<std::uint32_t>(w)}).outstanding() > 0)
       return;
     l.released_s = now_;
-    cluster_->remove_worker(worker_id{static_cast<std::uint32_t>(w)});
+    cluster_->remove_worker(worker_slot{static_cast<std::uint32_t>(w)});
     note_paid();
   }
 
@@ -365,7 +365,7 @@ class simulation {
     for (const auto& l : lives_) {
       if (!l.ready || l.draining || l.released_s >= 0) continue;
       ++active;
-      outstanding += cluster_->summary(worker_id{static_cast<std::uint32_t>(l.engine)}).entries;
+      outstanding += cluster_->summary(worker_slot{static_cast<std::uint32_t>(l.engine)}).entries;
     }
     double want = 0;
     if (sc.kind == autoscaler_kind::planner) {
@@ -418,7 +418,7 @@ class simulation {
         for (std::size_t i = 0; i < lives_.size(); ++i) {
           const worker_life& l = lives_[i];
           if (!l.ready || l.draining || l.released_s >= 0) continue;
-          const int load = cluster_->summary(worker_id{static_cast<std::uint32_t>(l.engine)}).entries;
+          const int load = cluster_->summary(worker_slot{static_cast<std::uint32_t>(l.engine)}).entries;
           if (load <= pick_load) {  // ties: the newest worker goes
             pick_load = load;
             pick = i;
@@ -426,7 +426,7 @@ class simulation {
         }
         if (pick == lives_.size()) break;
         lives_[pick].draining = true;
-        cluster_->drain(worker_id{static_cast<std::uint32_t>(lives_[pick].engine)});
+        cluster_->drain(worker_slot{static_cast<std::uint32_t>(lives_[pick].engine)});
         release_if_empty(pick);
         --surplus;
       }

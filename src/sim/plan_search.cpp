@@ -685,7 +685,7 @@ plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shap
 
   // The planner's prediction: its steady-state model at the mean arrival rate.
   const workload_stats stats = summarize_workload(arrivals, "plan workload");
-  const slo_targets slo{options.slo.ttft_s, options.slo.atgt_s};
+  const slo_target slo{options.slo.ttft_s, options.slo.atgt_s};
   report.planner.rate_qps = report.arrival_span_s > 0 ? n / report.arrival_span_s : n;
   const fleet_plan predicted = plan_fleet(profiles, stats, slo, report.planner.rate_qps);
   if (predicted.best) {

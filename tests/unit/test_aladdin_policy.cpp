@@ -34,7 +34,7 @@ TEST_CASE("aladdin policy: KV is checked at the future peak, not today") {
   decision_context ctx;
   // Today each query holds 100 tokens, but both grow to 1100 before ending together.
   REQUIRE(place_and_commit(c, p, make_query(c, 1, 100, 1000, 0), 1000, ctx).placed);
-  CHECK(c.at(worker_id{0}).kv_used_tokens() == doctest::Approx(100));
+  CHECK(c.at(worker_slot{0}).kv_used_tokens() == doctest::Approx(100));
   auto second = p.place(c, make_query(c, 2, 100, 1000, 0), ctx);
   CHECK(second.placed);  // 2200 ≤ 2500
   REQUIRE(place_and_commit(c, p, make_query(c, 2, 100, 1000, 0), 1000, ctx).placed);
@@ -74,7 +74,7 @@ TEST_CASE("aladdin policy: protects the ATGT of queries already running") {
   // A running query with a tight ATGT SLO: 45 ms per token against ~40 ms iterations.
   auto q1 = make_query(c, 1, 100, 50, 0, {2.0, 0.045});
   REQUIRE(place_and_commit(c, p, q1, 50, ctx).placed);
-  c.start_decoding(worker_id{0}, q1.id, 0.05);
+  c.start_decoding(worker_slot{0}, q1.id, 0.05);
   ctx.now_s = 0.05;
   // A 3000-token prefill (0.62 s) would stall it by more than its whole budget of slack.
   auto big = p.place(c, make_query(c, 2, 3000, 50, 0.05, {10.0, 1.0}), ctx);
@@ -110,7 +110,7 @@ TEST_CASE("aladdin policy: best fit packs the fuller feasible worker, lower id o
   }
   // Load worker 2 beyond worker 0: it becomes the tighter fit.
   for (std::uint64_t i = 10; i < 20; ++i)
-    c.assign(worker_id{2}, make_query(c, i, 1000, 100, 0), {1000, 100}, 0);
+    c.assign(worker_slot{2}, make_query(c, i, 1000, 100, 0), {1000, 100}, 0);
   auto out = p.place(c, make_query(c, 99, 100, 100, 0, {60, 0.1}), ctx);
   REQUIRE(out.placed);
   CHECK(out.worker.value == 2);
@@ -125,7 +125,7 @@ TEST_CASE("aladdin policy: with no feasible worker the reason names the common c
   c.add_worker(test_profile(500));
   c.add_worker(test_profile(100000));
   for (std::uint64_t i = 0; i < 3; ++i)  // fill the big worker's prefill queue
-    c.assign(worker_id{2}, make_query(c, i, 4000, 100, 0), {4000, 100}, 0);
+    c.assign(worker_slot{2}, make_query(c, i, 4000, 100, 0), {4000, 100}, 0);
   aladdin_policy p("aladdin");
   decision_context ctx;
   auto out = p.place(c, make_query(c, 9, 1000, 100, 0), ctx);
@@ -242,7 +242,7 @@ TEST_CASE("aladdin policy: the screened search picks what evaluating every worke
       std::uint64_t next = 0;
       double now = 0;
       for (int w = 0; w < workers; ++w) {
-        const worker_id id{static_cast<std::uint32_t>(w)};
+        const worker_slot id{static_cast<std::uint32_t>(w)};
         const int n = static_cast<int>(random.below(25));
         for (int i = 0; i < n; ++i) {
           auto q = make_query(c, next++, 50 + static_cast<int>(random.below(1500)), 100, now);
@@ -261,7 +261,7 @@ TEST_CASE("aladdin policy: the screened search picks what evaluating every worke
         auto out = p.place(c, q, ctx);
         // Brute force: the tightest fit within comfort, else the least tight fit.
         bool any_within = false, any = false;
-        worker_id best_within{}, least{};
+        worker_slot best_within{}, least{};
         double best_within_t = -1, least_t = 2;
         for (auto w : c.accepting_workers()) {
           auto fit = c.at(w).evaluate(q, now);
@@ -309,7 +309,7 @@ TEST_CASE("aladdin policy: packs up to the comfort level, then balances") {
   CHECK(std::count(seen.begin(), seen.begin() + 5, 0u) == 5);
   CHECK(seen[5] == 1);
   // Past comfort everywhere (15 × 10.5% over 3 workers), the least loaded worker is chosen.
-  const auto load = [&](std::uint32_t w) { return c.at(worker_id{w}).predicted_peak_kv_tokens(); };
+  const auto load = [&](std::uint32_t w) { return c.at(worker_slot{w}).predicted_peak_kv_tokens(); };
   const double spread = std::max({load(0), load(1), load(2)}) - std::min({load(0), load(1), load(2)});
   CHECK(spread <= 2100 + 1e-6);
 }

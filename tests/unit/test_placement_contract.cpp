@@ -32,7 +32,7 @@ std::vector<std::string> run_workload(const policy_info& info, std::uint64_t see
   rng random(seed);
   decision_context ctx{0, &random};
   std::vector<std::string> trace;
-  std::vector<std::pair<worker_id, query_id>> live;
+  std::vector<std::pair<worker_slot, query_id>> live;
   for (std::uint64_t i = 0; i < 300; ++i) {
     ctx.now_s = static_cast<double>(i) * 0.05;
     const int input = 100 + static_cast<int>(random.below(1500));
@@ -87,9 +87,9 @@ TEST_CASE("placement contract: never picks a draining or removed worker") {
   for (const auto& info : policies()) {
     CAPTURE(info.name);
     fleet f(info, 6);
-    f.cluster.drain(worker_id{0});
-    f.cluster.drain(worker_id{2});
-    f.cluster.remove_worker(worker_id{3});
+    f.cluster.drain(worker_slot{0});
+    f.cluster.drain(worker_slot{2});
+    f.cluster.remove_worker(worker_slot{3});
     auto p = info.make();
     rng random(7);
     decision_context ctx{0, &random};

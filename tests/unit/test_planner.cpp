@@ -28,7 +28,7 @@ workload_stats mixed_workload() {
 }
 
 // Generous TTFT so that ATGT or KV binds where a test wants them to.
-const slo_targets loose_ttft{100.0, 0.1};
+const slo_target loose_ttft{100.0, 0.1};
 
 }  // namespace
 
@@ -140,7 +140,7 @@ TEST_CASE("a shape that cannot hold the p99 query is infeasible (kv)") {
 TEST_CASE("TTFT binds when its SLO is tight") {
   const auto w = mixed_workload();
   const auto idle = evaluate_worker(shape(4), w, 0);
-  const slo_targets tight{idle.ttft_s * 1.5, 1.0};
+  const slo_target tight{idle.ttft_s * 1.5, 1.0};
   const auto c = max_rate(shape(4), w, tight);
   REQUIRE(c.feasible);
   CHECK(c.binding == binding_constraint::ttft);

@@ -34,7 +34,6 @@ set(ALADDIN_NODE_PLAIN_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/node/serve_options.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/catalogue.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/intake_rules.cpp
-  ${CMAKE_SOURCE_DIR}/actors/node/placement_desk.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/recovery_book.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/worker_tracker.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/worker_registry.cpp

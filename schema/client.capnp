@@ -91,4 +91,5 @@ enum FailureReason {
   deadlineExceeded @3;
   shuttingDown @4;
   internal @5;
+  unschedulable @6;    # no worker of the fleet can ever hold it (its prompt exceeds every KV cache)
 }

@@ -219,6 +219,7 @@ failure_record::Reason to_record(failure_reason r) {
     case failure_reason::deadline_exceeded: return R::DEADLINE_EXCEEDED;
     case failure_reason::shutting_down: return R::SHUTTING_DOWN;
     case failure_reason::internal: return R::INTERNAL;
+    case failure_reason::unschedulable: return R::UNSCHEDULABLE;
   }
   return R::INTERNAL;
 }
@@ -232,6 +233,7 @@ std::optional<failure_reason> from_record(failure_record::Reason r) {
     case R::DEADLINE_EXCEEDED: return failure_reason::deadline_exceeded;
     case R::SHUTTING_DOWN: return failure_reason::shutting_down;
     case R::INTERNAL: return failure_reason::internal;
+    case R::UNSCHEDULABLE: return failure_reason::unschedulable;
   }
   return std::nullopt;
 }
@@ -322,6 +324,7 @@ std::string_view to_string(failure_reason r) {
     case failure_reason::deadline_exceeded: return "deadline_exceeded";
     case failure_reason::shutting_down: return "shutting_down";
     case failure_reason::internal: return "internal";
+    case failure_reason::unschedulable: return "unschedulable";
   }
   return "unknown";
 }

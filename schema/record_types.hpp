@@ -62,6 +62,7 @@ enum class failure_reason : std::uint8_t {
   deadline_exceeded,
   shutting_down,
   internal,
+  unschedulable,  // no worker of the fleet could ever hold it
 };
 std::string_view to_string(failure_reason r);
 

@@ -118,6 +118,7 @@ struct JournalRecord {
       deadlineExceeded @3;
       shuttingDown @4;
       internal @5;
+      unschedulable @6;
     }
   }
 }

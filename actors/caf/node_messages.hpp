@@ -31,7 +31,6 @@
 
 #include "actors/node/intake_rules.hpp"
 #include "actors/node/node_log.hpp"
-#include "actors/node/placement_desk.hpp"
 #include "actors/node/serve_options.hpp"
 #include "actors/node/ticket.hpp"
 #include "actors/node/worker_tracker.hpp"

@@ -1,9 +1,13 @@
-// Placement: the node's one placement_desk, worker registration and re-adoption after a
-// restart. One actor for the whole node (see placement_desk.hpp for why); the per-worker work
-// that can run in parallel — journal writes, client replies, liveness — is in the proxies.
+// Placement: the node's one placement_desk (src/placement/placement_desk.hpp, the same desk the
+// fleet simulator drives), worker registration and re-adoption after a restart. One actor for
+// the whole node: a decision is the policy's screened best fit over every worker's summary,
+// microseconds in one address space, where asking per-worker actors would cost a message round
+// per worker per query. The per-worker work that can run in parallel — journal writes, client
+// replies, liveness — is in the proxies.
 
 #include <caf/all.hpp>
 
+#include <cstdio>
 #include <memory>
 #include <set>
 #include <unordered_map>
@@ -14,6 +18,10 @@
 namespace aladdin::node {
 
 namespace {
+
+struct placement_state;
+using placement_actor = caf::stateful_actor<placement_state>;
+void offer(placement_actor* self, std::vector<ticket>& batch, bool again);
 
 struct live_worker {
   std::string name;
@@ -26,46 +34,87 @@ struct placement_state {
   static inline const char* name = "placement";
   node_context* ctx = nullptr;
   std::unique_ptr<placement_desk> desk;
+  // Tickets of the queries the desk holds (waiting, or being decided): the desk knows a query
+  // as a desk_query, the proxies need the whole ticket.
+  std::unordered_map<query_id, ticket> held;
+  desk_decisions decisions;
+  std::vector<desk_query> scratch;
   std::unique_ptr<worker_registry> registry;
   recovery_book book;
   caf::actor forecaster;
   caf::actor provisioner;
   std::unordered_map<std::uint32_t, live_worker> live;
   std::set<caf::actor_addr> proxies;  // every proxy still running, live or replaced
-  std::vector<dispatch> placed;
-  std::vector<ticket> expired;
   std::vector<outbound> frames;
 };
-using placement_actor = caf::stateful_actor<placement_state>;
 
 double model_now(placement_actor* self) { return self->state.ctx->clock.model_s(self->clock().now()); }
 
-// Hands what the desk placed to the proxies, one message per worker.
+std::string refusal_detail(const desk_refusal& r, bool expired) {
+  char buf[160];
+  if (expired)
+    std::snprintf(buf, sizeof buf, "waited %.1f s (longer than --max-wait) for a worker; last refused: %s",
+                  r.waited_s, std::string(to_string(r.reason)).c_str());
+  else
+    std::snprintf(buf, sizeof buf, "no worker of the fleet can ever hold it (%s)",
+                  std::string(to_string(r.reason)).c_str());
+  return buf;
+}
+
+// Carries out what the desk decided: placements to the proxies, one message per worker;
+// refusals and expiries to the journal and the clients.
 void route(placement_actor* self) {
   auto& st = self->state;
+  const auto now = self->clock().now();
   std::unordered_map<std::uint32_t, assign_batch> by_worker;
   std::vector<ticket> homeless;
-  for (auto& d : st.placed) {
-    if (st.live.count(d.worker) != 0)
-      by_worker[d.worker].items.push_back(std::move(d));
+  auto take = [&](query_id q) {
+    auto it = st.held.find(q);
+    ticket t = std::move(it->second);
+    st.held.erase(it);
+    return t;
+  };
+  for (const desk_dispatch& d : st.decisions.placed) {
+    ticket t = take(d.query);
+    if (st.live.count(d.worker.value) != 0)
+      by_worker[d.worker.value].items.push_back({d.worker, std::move(t), d.output_hint});
     else
-      homeless.push_back(std::move(d.query));  // cannot happen; kept safe anyway
+      homeless.push_back(std::move(t));  // cannot happen; kept safe anyway
   }
-  st.placed.clear();
+  const std::uint64_t wall = st.ctx->clock.wall_micros(now);
+  for (const desk_refusal& r : st.decisions.refused)
+    fail_query(*st.ctx->store, st.frames, take(r.query), failure_code::unschedulable,
+               refusal_detail(r, false), wall);
+  for (const desk_refusal& r : st.decisions.expired)
+    fail_query(*st.ctx->store, st.frames, take(r.query), failure_code::deadline_exceeded,
+               refusal_detail(r, true), wall);
+  st.decisions.clear();
+  st.ctx->out->post_all(st.frames);
   for (auto& [w, batch] : by_worker) self->send(st.live[w].proxy, std::move(batch));
-  if (!homeless.empty()) st.desk->reoffer(homeless, model_now(self), st.placed);
+  if (!homeless.empty()) offer(self, homeless, true);
   st.ctx->waiting.store(st.desk->waiting(), std::memory_order_relaxed);
+}
+
+// Hands tickets to the desk (new ones, or `again`: lost their worker) and carries out the result.
+void offer(placement_actor* self, std::vector<ticket>& batch, bool again) {
+  auto& st = self->state;
+  st.scratch.clear();
+  for (auto& t : batch) {
+    st.scratch.push_back(desk_query_of(t));
+    const query_id id = t.id;
+    st.held.insert_or_assign(id, std::move(t));
+  }
+  batch.clear();
+  if (again)
+    st.desk->reoffer(st.scratch, model_now(self), st.decisions);
+  else
+    st.desk->offer(st.scratch, model_now(self), st.decisions);
+  route(self);
 }
 
 void retry(placement_actor* self) {
   auto& st = self->state;
-  const auto now = self->clock().now();
-  st.desk->retry(st.ctx->clock.model_s(now), st.placed, st.expired);
-  for (const auto& t : st.expired)
-    fail_query(*st.ctx->store, st.frames, t, failure_code::deadline_exceeded,
-               "waited longer than --max-wait for a worker", st.ctx->clock.wall_micros(now));
-  st.expired.clear();
-  st.ctx->out->post_all(st.frames);
+  st.desk->retry(model_now(self), st.decisions);
   route(self);
 }
 
@@ -87,12 +136,12 @@ void on_hello(placement_actor* self, hello_msg& m) {
   }
   // The same name from another connection: the old incarnation (and what it held) is gone.
   if (auto it = st.live.find(a.worker); it != st.live.end()) {
-    st.desk->remove_worker(a.worker);
+    st.desk->remove_worker(worker_id{a.worker});
     ctx.directory.remove(it->second.peer, it->second.proxy);
     self->send(it->second.proxy, lose_atom::value);
     st.live.erase(it);
   }
-  st.desk->add_worker(a.worker, a.profile);
+  st.desk->add_worker(worker_id{a.worker}, a.profile);
   auto proxy = spawn_proxy(self, ctx, {a.worker, m.hello.worker_name, m.peer, {}}, self);
   st.proxies.insert(proxy.address());
   st.live[a.worker] = {m.hello.worker_name, m.peer, proxy, false};
@@ -110,20 +159,21 @@ void on_report(placement_actor* self, tracker_report& r) {
   const auto now = self->clock().now();
   const double now_s = st.ctx->clock.model_s(now);
   placement_desk& desk = *st.desk;
-  for (const auto q : r.first_tokens) desk.first_token(r.worker, q, now_s);
-  for (const auto& [q, n] : r.progress) desk.progress(r.worker, q, n, now_s);
+  const worker_id worker{r.worker};
+  for (const auto q : r.first_tokens) desk.first_token(worker, q, now_s);
+  desk.progress(worker, r.progress, now_s);
   completions_msg learnt;
   for (const auto& c : r.completed) {
-    desk.completed(r.worker, c.id, c.prompt_tokens, c.output_tokens, now_s);
+    desk.completed(worker, c.id, c.prompt_tokens, c.output_tokens, now_s);
     learnt.items.push_back({c.prompt_tokens, c.output_tokens});
   }
-  for (const auto q : r.removed) desk.removed(r.worker, q, now_s);
+  for (const auto q : r.removed) desk.removed(worker, q, now_s);
   if (!learnt.items.empty()) self->send(st.forecaster, std::move(learnt));
 
   adopt_msg adopt;
   const readoption back = readopt(st.book, *st.ctx->store, r, st.ctx->clock, now, st.frames);
   for (const auto& a : back.adopt) {
-    desk.adopt(r.worker, a.query, a.running, a.generated_tokens, now_s);
+    desk.adopt(worker, desk_query_of(a.query), a.running, a.generated_tokens, now_s);
     adopt.adopted.emplace_back(a.query, a.running);
   }
   adopt.cancel = back.cancel;
@@ -131,10 +181,10 @@ void on_report(placement_actor* self, tracker_report& r) {
   auto it = st.live.find(r.worker);
   if (it != st.live.end() && (!adopt.adopted.empty() || !adopt.cancel.empty()))
     self->send(it->second.proxy, std::move(adopt));
-  if (!r.orphaned.empty()) desk.reoffer(r.orphaned, now_s, st.placed);
-  if (it != st.live.end() && it->second.draining && desk.outstanding(r.worker) == 0 && st.provisioner)
+  if (!r.orphaned.empty()) offer(self, r.orphaned, true);
+  if (it != st.live.end() && it->second.draining && desk.outstanding(worker) == 0 && st.provisioner)
     self->send(st.provisioner, roster_event{roster_event::kind::idle, it->second.name});
-  if (r.frees_capacity() || !st.placed.empty()) retry(self);
+  if (r.frees_capacity()) retry(self);
 }
 
 void on_lost(placement_actor* self, lost_msg& m) {
@@ -148,14 +198,13 @@ void on_lost(placement_actor* self, lost_msg& m) {
     else
       st.ctx->log.warn("worker %s lost: %s (%zu queries to place again)", m.name.c_str(), m.why.c_str(),
                        m.requeue.size());
-    st.desk->remove_worker(m.worker);
+    st.desk->remove_worker(worker_id{m.worker});
     st.ctx->directory.remove(it->second.peer, it->second.proxy);
     st.registry->set_state(m.worker, worker_state::gone);
     st.live.erase(it);
     if (st.provisioner) self->send(st.provisioner, roster_event{roster_event::kind::lost, m.name});
   }
-  st.desk->reoffer(m.requeue, model_now(self), st.placed);
-  route(self);
+  offer(self, m.requeue, true);
 }
 
 void on_drain(placement_actor* self, const std::string& name, bool retire) {
@@ -165,14 +214,14 @@ void on_drain(placement_actor* self, const std::string& name, bool retire) {
   if (it == st.live.end()) return;
   if (!retire) {
     it->second.draining = true;
-    st.desk->drain_worker(*id);
+    st.desk->drain_worker(worker_id{*id});
     st.registry->set_state(*id, worker_state::draining);
     self->send(it->second.proxy, drain_atom::value);
-    if (st.desk->outstanding(*id) == 0 && st.provisioner)
+    if (st.desk->outstanding(worker_id{*id}) == 0 && st.provisioner)
       self->send(st.provisioner, roster_event{roster_event::kind::idle, name});
     return;
   }
-  st.desk->remove_worker(*id);
+  st.desk->remove_worker(worker_id{*id});
   st.ctx->directory.remove(it->second.peer, it->second.proxy);
   st.registry->set_state(*id, worker_state::gone);
   self->send(it->second.proxy, retire_atom::value);
@@ -217,10 +266,7 @@ caf::behavior placement(placement_actor* self, node_context* ctx, desk_options d
     self->quit(m.reason);
   });
   return {
-      [=](place_batch& b) {
-        self->state.desk->offer(b.items, model_now(self), self->state.placed);
-        route(self);
-      },
+      [=](place_batch& b) { offer(self, b.items, false); },
       [=](hello_msg& m) { on_hello(self, m); },
       [=](report_msg& m) { on_report(self, m.report); },
       [=](lost_msg& m) { on_lost(self, m); },
@@ -243,8 +289,7 @@ caf::behavior placement(placement_actor* self, node_context* ctx, desk_options d
         std::vector<ticket> again;
         const auto now = self->clock().now();
         for (const auto& e : rest) again.push_back(ticket_from_journal(e, self->state.ctx->clock, now));
-        self->state.desk->reoffer(again, model_now(self), self->state.placed);
-        route(self);
+        offer(self, again, true);
       },
       [=](drain_msg& m) { on_drain(self, m.name, false); },
       [=](retire_msg& m) { on_drain(self, m.name, true); },

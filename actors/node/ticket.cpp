@@ -25,4 +25,13 @@ ticket ticket_from_journal(const journal_entry& e, const node_clock& clock, node
   return t;
 }
 
+desk_query desk_query_of(const ticket& t) {
+  desk_query q;
+  q.id = t.id;
+  q.prompt_tokens = static_cast<int>(t.prompt_tokens);
+  q.arrival_s = t.arrival_s;
+  q.slo = t.slo;
+  return q;
+}
+
 }  // namespace aladdin::node

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "actors/wire/messages.hpp"
+#include "placement/placement_desk.hpp"
 #include "placement/types.hpp"
 #include "schema/record_types.hpp"
 
@@ -75,6 +76,17 @@ struct ticket {
   double arrival_s = 0;               // model time of acceptance
   std::uint64_t accepted_micros = 0;  // wall, as journaled
   int placements = 0;                 // times it was dispatched (re-placement after a loss)
+};
+
+// The ticket as the placement desk sees it (never the client's maxOutputTokens: in emulation
+// that is the true length, and placement must not see the truth).
+desk_query desk_query_of(const ticket& t);
+
+// A placement to carry out: tell worker `worker` to run `query`.
+struct dispatch {
+  worker_id worker;
+  ticket query;
+  std::uint32_t output_hint = 0;  // the predicted output length, for the engine's planning
 };
 
 // A ticket from the journal after a restart.

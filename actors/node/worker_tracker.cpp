@@ -16,6 +16,7 @@ failure_reason to_store(failure_code c) {
     case failure_code::deadline_exceeded: return failure_reason::deadline_exceeded;
     case failure_code::shutting_down: return failure_reason::shutting_down;
     case failure_code::internal: return failure_reason::internal;
+    case failure_code::unschedulable: return failure_reason::unschedulable;
   }
   return failure_reason::internal;
 }
@@ -149,7 +150,7 @@ void worker_tracker::on_heartbeat(const heartbeat& hb, node_clock::steady now,
   for (const auto& r : hb.running) {
     listed.insert(r.query_id);
     if (flights_.count(r.query_id) != 0)
-      report.progress.emplace_back(query_id{r.query_id}, static_cast<int>(r.generated_tokens));
+      report.progress.push_back({query_id{r.query_id}, static_cast<int>(r.generated_tokens)});
     else
       report.unknown_running.emplace_back(query_id{r.query_id}, static_cast<int>(r.generated_tokens));
   }

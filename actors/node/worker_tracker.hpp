@@ -27,7 +27,6 @@
 #include <utility>
 #include <vector>
 
-#include "actors/node/placement_desk.hpp"
 #include "actors/node/ticket.hpp"
 #include "actors/wire/outbox.hpp"
 #include "storage/state_store.hpp"
@@ -43,7 +42,7 @@ struct tracker_report {
   };
   std::uint32_t worker = 0;
   std::vector<query_id> first_tokens;
-  std::vector<std::pair<query_id, int>> progress;  // running queries and tokens generated
+  std::vector<progress_report> progress;           // running queries and tokens generated
   std::vector<done> completed;
   std::vector<query_id> removed;                   // ended without a length to learn from
   std::vector<ticket> orphaned;                    // to re-place (not started yet)

@@ -22,7 +22,7 @@ enum class channel : std::uint8_t { client, worker };
 // ---- client channel ----------------------------------------------------------------------------
 enum class reject_code : std::uint8_t { no_capacity, kv, ttft, atgt, invalid, overloaded, draining };
 enum class failure_code : std::uint8_t {
-  worker_lost, engine_rejected, cancelled, deadline_exceeded, shutting_down, internal
+  worker_lost, engine_rejected, cancelled, deadline_exceeded, shutting_down, internal, unschedulable
 };
 // common.capnp ErrorCode.
 enum class error_code : std::uint8_t {

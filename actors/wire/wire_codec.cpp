@@ -31,6 +31,7 @@ const char* to_string(failure_code c) {
     case failure_code::deadline_exceeded: return "deadline_exceeded";
     case failure_code::shutting_down: return "shutting_down";
     case failure_code::internal: return "internal";
+    case failure_code::unschedulable: return "unschedulable";
   }
   return "unknown";
 }
@@ -221,7 +222,7 @@ codec::result<client_message> decode_client(std::span<const std::byte> bytes,
       case cw::Envelope::QUERY_FAILED: {
         const auto r = env.getQueryFailed();
         query_failed x{r.getQueryId(), failure_code::internal, codec::str(r.getDetail())};
-        if (!known_enum<failure_code, failure_code::internal>(r.getReason(), &x.reason))
+        if (!known_enum<failure_code, failure_code::unschedulable>(r.getReason(), &x.reason))
           return unknown_enum("failure reason");
         return client_message{std::move(x)};
       }

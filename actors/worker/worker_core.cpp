@@ -229,15 +229,15 @@ void worker_core::on_assign(const assign_query_msg& m, micros now) {
   r.arrival_s = t;
 
   switch (engine_.enqueue(r, t)) {
-    case sim::admission::accepted:
+    case sim::enqueue_result::accepted:
       live_.emplace(m.query_id, live_query{});
       ++active_;
       ++stats_.accepted;
       return;
-    case sim::admission::rejected_too_large:
+    case sim::enqueue_result::rejected_too_large:
       too_large();
       return;
-    case sim::admission::rejected_invalid:
+    case sim::enqueue_result::rejected_invalid:
       reject(m.query_id, reject_reason::invalid, "a query needs at least one prompt token");
       return;
   }

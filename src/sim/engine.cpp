@@ -6,11 +6,11 @@
 
 namespace aladdin::sim {
 
-const char* to_string(admission a) {
+const char* to_string(enqueue_result a) {
   switch (a) {
-    case admission::accepted: return "accepted";
-    case admission::rejected_too_large: return "rejected_too_large";
-    case admission::rejected_invalid: return "rejected_invalid";
+    case enqueue_result::accepted: return "accepted";
+    case enqueue_result::rejected_too_large: return "rejected_too_large";
+    case enqueue_result::rejected_invalid: return "rejected_invalid";
   }
   return "?";
 }
@@ -92,7 +92,7 @@ void engine::release(std::uint32_t slot) {
   free_slots_.push_back(slot);
 }
 
-admission engine::enqueue(const request& r, double now) {
+enqueue_result engine::enqueue(const request& r, double now) {
   if (!std::isfinite(now)) throw std::logic_error("engine::enqueue: time is not finite");
   if (busy() && now > current_.end_s)
     throw std::logic_error(
@@ -102,11 +102,11 @@ admission engine::enqueue(const request& r, double now) {
   if (r.input_tokens <= 0 || r.output_tokens <= 0 || (decode_only && r.output_tokens < 2) ||
       !std::isfinite(r.arrival_s)) {
     ++rejected_;
-    return admission::rejected_invalid;
+    return enqueue_result::rejected_invalid;
   }
   if (blocks_for(static_cast<long long>(r.input_tokens) + r.output_tokens) > total_blocks_) {
     ++rejected_;
-    return admission::rejected_too_large;
+    return enqueue_result::rejected_too_large;
   }
   const std::uint32_t slot = new_slot();
   sequence& s = slots_[slot];
@@ -132,7 +132,7 @@ admission engine::enqueue(const request& r, double now) {
     undo_plan_from_idle();
     plan(start, noise);
   }
-  return admission::accepted;
+  return enqueue_result::accepted;
 }
 
 void engine::undo_plan_from_idle() {

@@ -107,8 +107,8 @@ struct request {
   double arrival_s = 0;
 };
 
-enum class admission : std::uint8_t { accepted, rejected_too_large, rejected_invalid };
-const char* to_string(admission a);
+enum class enqueue_result : std::uint8_t { accepted, rejected_too_large, rejected_invalid };
+const char* to_string(enqueue_result a);
 
 enum class event_kind : std::uint8_t { first_token, completed, handoff, preempted };
 const char* to_string(event_kind k);
@@ -172,7 +172,7 @@ class engine {
   // Admits a request at time now (≥ the start of the current iteration). On an idle engine the
   // next iteration starts at max(now, end of the last one). Throws std::logic_error when now is
   // past the end of the current iteration (step() was due first) or not finite.
-  admission enqueue(const request& r, double now);
+  enqueue_result enqueue(const request& r, double now);
 
   bool busy() const { return current_.kind != iteration_kind::none; }
   // End of the current iteration; +infinity when idle.

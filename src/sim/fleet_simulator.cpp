@@ -8,11 +8,10 @@
 #include <queue>
 #include <stdexcept>
 
-#include "placement/cluster_state.hpp"
-#include "placement/length_source.hpp"
+#include "placement/placement_desk.hpp"
 #include "placement/registry.hpp"
+#include "plan/autoscaler.hpp"
 #include "plan/forecaster.hpp"
-#include "util/rng.hpp"
 
 namespace aladdin::sim {
 
@@ -93,29 +92,54 @@ struct query_state {
   double finish = -1;
   bool queued_at_intake = false;
   bool failed = false;
+  bool expired = false;
 };
+
+desk_options desk_options_of(const simulation_config& c, bool oracle) {
+  desk_options d;
+  d.policy = c.policy;
+  d.schedule = c.schedule;
+  // Split mode: the decode pool sees no prefill stalls (see simulation_config).
+  if (c.mode == serving_mode::split) d.schedule.atgt_headroom = c.decode_pool_atgt_headroom;
+  d.predictor = c.predictor;
+  d.true_lengths = oracle;
+  d.seed = mix_seed(c.seed, 0);
+  d.retry_batch = c.retry_batch;
+  d.max_wait_s = c.max_wait_s;
+  return d;
+}
+
+bool uses_true_lengths(const std::string& policy) {
+  const policy_info* info = find_policy(policy);
+  if (info == nullptr)
+    throw std::invalid_argument("unknown policy '" + policy + "' (known: " + policy_names() + ")");
+  return info->uses_true_lengths;
+}
+
+std::unique_ptr<stabilised_autoscaler> make_autoscaler(const scaling_config& sc) {
+  std::unique_ptr<autoscaler> inner;
+  switch (sc.kind) {
+    case autoscaler_kind::none: return nullptr;
+    case autoscaler_kind::planner:
+      inner = std::make_unique<planner_autoscaler>(sc.startup_s + sc.interval_s, sc.max_workers);
+      break;
+    case autoscaler_kind::reactive:
+      inner = std::make_unique<reactive_autoscaler>(sc.target_outstanding_per_worker);
+      break;
+  }
+  return std::make_unique<stabilised_autoscaler>(
+      std::move(inner), scaling_limits{sc.min_workers, sc.max_workers, sc.stabilization_intervals});
+}
 
 class simulation {
  public:
   simulation(const trace& arrivals, const simulation_config& c)
-      : arrivals_(arrivals), config_(c), predictor_(c.predictor), random_(mix_seed(c.seed, 0)) {
-    const policy_info* info = find_policy(c.policy);
-    if (info == nullptr)
-      throw std::invalid_argument("unknown policy '" + c.policy + "' (known: " + policy_names() + ")");
+      : arrivals_(arrivals), config_(c), desk_(desk_options_of(c, uses_true_lengths(c.policy))) {
     if (!c.truth) throw std::invalid_argument("the simulation needs the workers' ground truth");
     if (c.workers < 1) throw std::invalid_argument("the fleet needs at least one worker");
     if (c.mode == serving_mode::split && c.prefill_workers < 1)
       throw std::invalid_argument("split mode needs at least one prefill worker");
-    oracle_ = info->uses_true_lengths;
-    policy_ = info->make();
-    if (oracle_)
-      lengths_ = std::make_unique<true_lengths>();
-    else
-      lengths_ = std::make_unique<predicted_lengths>(predictor_);
     const bool split = c.mode == serving_mode::split;
-    schedule_options schedule = c.schedule;
-    if (split) schedule.atgt_headroom = c.decode_pool_atgt_headroom;
-    cluster_ = std::make_unique<cluster_state>(lengths_.get(), schedule);
 
     worker_profile decode_profile = c.profile;
     if (split) decode_profile.prefill = {};  // prompts arrive prefilled: no stall on decode workers
@@ -137,6 +161,7 @@ class simulation {
     if (c.scaling.kind != autoscaler_kind::none) {
       if (split) throw std::invalid_argument("scaling in the loop runs in the unified modes only");
       forecaster_ = demand_forecaster({.window_s = c.scaling.interval_s});
+      autoscaler_ = make_autoscaler(c.scaling);
       events_.push({c.scaling.interval_s, event_type::scaling_tick, 0});
     }
     if (split) {
@@ -177,7 +202,7 @@ class simulation {
       }
       // Nothing runs and nothing arrives: whatever still waits at the intake can only be served
       // best effort now (its SLO is long lost); without this it would wait forever.
-      if (!pending_.empty() && force_pending()) continue;
+      if (desk_.waiting() > 0 && force_waiting()) continue;
       break;
     }
     return summarise();
@@ -196,80 +221,70 @@ class simulation {
       send_to_prefill(i);
       return;
     }
-    if (!try_place(i)) {
-      q.queued_at_intake = true;
-      pending_.push_back(i);
-    }
+    offer(i);
   }
 
-  query_lengths lengths_of(std::size_t i) const {
-    return {queries_[i].input, oracle_ ? queries_[i].output : -1};
-  }
-
-  // Asks the policy for a worker and dispatches the query there. False when no worker takes it.
-  bool try_place(std::size_t i, bool best_effort = false) {
+  desk_query desk_query_of(std::size_t i) const {
     const query_state& qs = queries_[i];
-    query_request q;
+    desk_query q;
     q.id = query_id{i};
-    q.input_tokens = qs.input;
+    q.prompt_tokens = qs.input;
+    q.true_output_tokens = qs.output;  // read only by the oracle's desk
     q.arrival_s = qs.arrival;
     q.slo = config_.slo;
-    const bool split = config_.mode == serving_mode::split;
-    // In split mode the TTFT was decided on the prefill pool; once a query has waited past its
-    // TTFT SLO that SLO is lost, and holding it back would only hurt its ATGT too.
-    if (split || now_ - qs.arrival > config_.slo.ttft_s) q.slo.ttft_s = kInf;
-    q.expected_output_tokens = cluster_->expected_output(lengths_of(i));
-    decision_context ctx{now_, &random_};
-    placement_outcome out = policy_->place(*cluster_, q, ctx);
-    if (!out.placed) {
-      ++placement_rejections_;
-      if (!best_effort || cluster_->accepting_workers().empty()) return false;
-      out = placement_outcome::to(least_loaded());
+    // In split mode the TTFT was decided on the prefill pool.
+    if (config_.mode == serving_mode::split) q.slo.ttft_s = kInf;
+    return q;
+  }
+
+  // A query the fleet has not seen yet: placed at once, or it waits at the intake.
+  void offer(std::size_t i) {
+    const desk_query q = desk_query_of(i);
+    desk_.offer({&q, 1}, now_, decisions_);
+    if (decisions_.placed.empty() && decisions_.refused.empty()) queries_[i].queued_at_intake = true;
+    carry_out();
+  }
+
+  // What the desk decided: dispatch to the engines, fail what can never fit or waited too long.
+  void carry_out() {
+    for (const desk_dispatch& d : decisions_.placed) dispatch(d);
+    for (const desk_refusal& r : decisions_.refused) queries_[r.query.value].failed = true;
+    for (const desk_refusal& r : decisions_.expired) {
+      queries_[r.query.value].failed = true;
+      queries_[r.query.value].expired = true;
     }
-    dispatch(out.worker, q, i);
-    return true;
+    decisions_.clear();
   }
 
-  worker_slot least_loaded() const {
-    const auto workers = cluster_->accepting_workers();
-    worker_slot best = workers.front();
-    for (const worker_slot w : workers)
-      if (cluster_->summary(w).entries < cluster_->summary(best).entries) best = w;
-    return best;
-  }
-
-  void dispatch(worker_slot w, const query_request& q, std::size_t i) {
+  void dispatch(const desk_dispatch& d) {
+    const std::size_t i = d.query.value;
     query_state& qs = queries_[i];
-    cluster_->assign(w, q, lengths_of(i), now_);
-    if (config_.mode == serving_mode::split) cluster_->start_decoding(w, q.id, now_);
-    engine& e = engines_[w.value];
-    const admission a = e.enqueue({i, qs.input, qs.output, qs.arrival}, now_);
-    if (a != admission::accepted) {
-      cluster_->complete(w, q.id, now_);
+    if (config_.mode == serving_mode::split) desk_.first_token(d.worker, d.query, now_);
+    engine& e = engines_[d.worker.value];
+    const enqueue_result a = e.enqueue({i, qs.input, qs.output, qs.arrival}, now_);
+    if (a != enqueue_result::accepted) {
+      desk_.removed(d.worker, d.query, now_);
       qs.failed = true;
       return;
     }
-    reschedule(w.value);
+    reschedule(d.worker.value);
   }
 
-  void retry_pending() {
-    if (pending_.empty()) return;
-    const std::size_t attempts = std::min(config_.retry_batch, pending_.size());
-    retry_scratch_.clear();
-    for (std::size_t k = 0; k < attempts; ++k) {
-      const std::size_t i = pending_.front();
-      pending_.pop_front();
-      if (!try_place(i)) retry_scratch_.push_back(i);
-    }
-    for (auto it = retry_scratch_.rbegin(); it != retry_scratch_.rend(); ++it) pending_.push_front(*it);
+  void retry_waiting() {
+    if (desk_.waiting() == 0) return;
+    desk_.retry(now_, decisions_);
+    carry_out();
   }
 
-  bool force_pending() {
+  // Nothing runs and nothing arrives: the desk places what waits best effort, one by one.
+  bool force_waiting() {
     bool any = false;
-    while (!pending_.empty()) {
-      const std::size_t i = pending_.front();
-      pending_.pop_front();
-      any |= try_place(i, /*best_effort=*/true);
+    while (desk_.waiting() > 0) {
+      desk_.retry(now_, decisions_);
+      const bool progressed = !decisions_.empty();
+      carry_out();
+      if (!progressed) break;
+      any = true;
     }
     return any;
   }
@@ -287,24 +302,23 @@ class simulation {
     if (scheduled_[w] != e.time || engines_[w].next_event_time() != e.time) return;  // stale
     scheduled_[w] = kInf;
     const step_result& r = engines_[w].step();
-    const worker_slot id{static_cast<std::uint32_t>(w)};
+    const worker_id id{static_cast<std::uint32_t>(w)};
     if (config_.calibrate)
-      cluster_->observe_iteration(id, r.iteration.prefill_tokens, r.iteration.prefill_seqs,
-                                  r.iteration.decode_seqs, r.iteration.end_s - r.iteration.start_s);
-    if (r.iteration.decode_seqs > 0) cluster_->advance_decode(id, 1, now_);
+      desk_.observe_iteration(id, r.iteration.prefill_tokens, r.iteration.prefill_seqs,
+                              r.iteration.decode_seqs, r.iteration.end_s - r.iteration.start_s);
+    if (r.iteration.decode_seqs > 0) desk_.advance_decode(id, 1, now_);
     bool freed = false;
     for (const engine_event& ev : r.events) {
       query_state& q = queries_[ev.query_id];
       switch (ev.kind) {
         case event_kind::first_token:
           if (q.first_token < 0) q.first_token = ev.time_s;
-          cluster_->start_decoding(id, query_id{ev.query_id}, now_);
+          desk_.first_token(id, query_id{ev.query_id}, now_);
           break;
         case event_kind::completed:
           if (q.first_token < 0) q.first_token = ev.time_s;
           q.finish = ev.time_s;
-          cluster_->complete(id, query_id{ev.query_id}, now_);
-          predictor_.observe(q.input, q.output);
+          desk_.completed(id, query_id{ev.query_id}, q.input, q.output, now_);
           if (config_.scaling.kind != autoscaler_kind::none) forecaster_.observe_completion(q.output);
           freed = true;
           break;
@@ -314,7 +328,7 @@ class simulation {
       }
     }
     reschedule(w);
-    if (freed) retry_pending();
+    if (freed) retry_waiting();
     if (engine_life_[w] >= 0 && lives_[engine_life_[w]].draining) release_if_empty(engine_life_[w]);
   }
 
@@ -323,7 +337,7 @@ class simulation {
     worker_life& l = lives_[life];
     l.ready = true;
     l.engine = static_cast<int>(engines_.size());
-    cluster_->add_worker(decode_profile_);
+    desk_.add_worker(worker_id{static_cast<std::uint32_t>(engines_.size())}, decode_profile_);
     engines_.emplace_back(engine_options_, *config_.truth,
                           mix_seed(config_.seed, 1000 + static_cast<std::uint64_t>(engines_.size())));
     scheduled_.push_back(kInf);
@@ -333,7 +347,7 @@ class simulation {
   void on_worker_ready(std::size_t life) {
     if (lives_[life].cancelled) return;
     make_ready(life);
-    retry_pending();
+    retry_waiting();
   }
 
   int paid_workers() const {
@@ -352,40 +366,26 @@ class simulation {
     worker_life& l = lives_[life];
     if (l.released_s >= 0 || !l.ready) return;
     const auto w = static_cast<std::size_t>(l.engine);
-    if (engines_[w].busy() || cluster_->at(worker_slot{static_cast<std::uint32_t>(w)}).outstanding() > 0)
-      return;
+    const worker_id id{static_cast<std::uint32_t>(w)};
+    if (engines_[w].busy() || desk_.outstanding(id) > 0) return;
     l.released_s = now_;
-    cluster_->remove_worker(worker_slot{static_cast<std::uint32_t>(w)});
+    desk_.remove_worker(id);
     note_paid();
   }
 
   int desired_workers() {
     const scaling_config& sc = config_.scaling;
-    int active = 0, outstanding = static_cast<int>(pending_.size());
+    scaling_signal sig;
+    sig.backlog = desk_.waiting();
+    sig.outstanding = static_cast<int>(desk_.waiting());
     for (const auto& l : lives_) {
       if (!l.ready || l.draining || l.released_s >= 0) continue;
-      ++active;
-      outstanding += cluster_->summary(worker_slot{static_cast<std::uint32_t>(l.engine)}).entries;
+      ++sig.active_workers;
+      sig.outstanding += desk_.outstanding(worker_id{static_cast<std::uint32_t>(l.engine)});
     }
-    double want = 0;
-    if (sc.kind == autoscaler_kind::planner) {
-      const double horizon = sc.startup_s + sc.interval_s;
-      const demand_forecast f = forecaster_.forecast(now_, horizon);
-      // Queries already waiting at the intake are demand too: clear them within the horizon.
-      const double backlog = static_cast<double>(pending_.size()) / horizon;
-      want = std::ceil((f.rate_per_s + backlog) / sc.max_rate_per_worker - 1e-9);
-    } else {
-      const double per_worker = active > 0 ? static_cast<double>(outstanding) / active : outstanding;
-      want = std::ceil(std::max(active, 1) * per_worker / sc.target_outstanding_per_worker - 1e-9);
-    }
-    // Scale up at once; scale down only when every recent recommendation agrees (Kubernetes'
-    // HPA does the same), so a dip between two bursts does not release workers it must restart.
-    history_.push_back(want);
-    if (history_.size() > static_cast<std::size_t>(std::max(sc.stabilization_intervals, 1)))
-      history_.erase(history_.begin());
-    want = *std::max_element(history_.begin(), history_.end());
-    return static_cast<int>(std::clamp(want, static_cast<double>(sc.min_workers),
-                                       static_cast<double>(sc.max_workers)));
+    sig.forecast_rate_per_s = forecaster_.forecast(now_, sc.startup_s + sc.interval_s).rate_per_s;
+    sig.max_rate_per_worker = sc.max_rate_per_worker;
+    return autoscaler_->desired(sig);
   }
 
   void on_scaling_tick() {
@@ -418,7 +418,7 @@ class simulation {
         for (std::size_t i = 0; i < lives_.size(); ++i) {
           const worker_life& l = lives_[i];
           if (!l.ready || l.draining || l.released_s >= 0) continue;
-          const int load = cluster_->summary(worker_slot{static_cast<std::uint32_t>(l.engine)}).entries;
+          const int load = desk_.outstanding(worker_id{static_cast<std::uint32_t>(l.engine)});
           if (load <= pick_load) {  // ties: the newest worker goes
             pick_load = load;
             pick = i;
@@ -426,13 +426,13 @@ class simulation {
         }
         if (pick == lives_.size()) break;
         lives_[pick].draining = true;
-        cluster_->drain(worker_slot{static_cast<std::uint32_t>(lives_[pick].engine)});
+        desk_.drain_worker(worker_id{static_cast<std::uint32_t>(lives_[pick].engine)});
         release_if_empty(pick);
         --surplus;
       }
       note_paid();
     }
-    bool work_left = next_arrival_ < arrivals_.size() || !pending_.empty();
+    bool work_left = next_arrival_ < arrivals_.size() || desk_.waiting() > 0;
     for (const auto& e : engines_) work_left |= e.busy();
     if (work_left) events_.push({now_ + sc.interval_s, event_type::scaling_tick, 0});
   }
@@ -443,8 +443,8 @@ class simulation {
     for (std::size_t p = 1; p < prefill_engines_.size(); ++p)
       if (prefill_pending_tokens_[p] < prefill_pending_tokens_[best]) best = p;
     const query_state& q = queries_[i];
-    const admission a = prefill_engines_[best].enqueue({i, q.input, q.output, q.arrival}, now_);
-    if (a != admission::accepted) {
+    const enqueue_result a = prefill_engines_[best].enqueue({i, q.input, q.output, q.arrival}, now_);
+    if (a != enqueue_result::accepted) {
       queries_[i].failed = true;
       return;
     }
@@ -477,18 +477,13 @@ class simulation {
         q.first_token = q.first_token < 0 ? ev.time_s : q.first_token;
         q.finish = ev.time_s;
         prefill_pending_tokens_[p] -= q.input;
-        predictor_.observe(q.input, q.output);
+        desk_.learn_length(q.input, q.output);
       }
     }
     reschedule_prefill(p);
   }
 
-  void on_kv_arrival(std::size_t i) {
-    if (!try_place(i)) {
-      queries_[i].queued_at_intake = true;
-      pending_.push_back(i);
-    }
-  }
+  void on_kv_arrival(std::size_t i) { offer(i); }
 
   // --- results ----------------------------------------------------------------------------------
   simulation_result summarise() const {
@@ -506,6 +501,7 @@ class simulation {
       auto& win = r.timeline[static_cast<std::size_t>(q.arrival / window)];
       ++win.arrivals;
       r.queued_at_intake += q.queued_at_intake;
+      r.expired += q.expired;
       if (q.failed) {
         ++r.failed;
         continue;
@@ -560,12 +556,8 @@ class simulation {
 
   const trace& arrivals_;
   const simulation_config& config_;
-  length_predictor predictor_;
-  rng random_;
-  bool oracle_ = false;
-  std::unique_ptr<placement_policy> policy_;
-  std::unique_ptr<length_source> lengths_;
-  std::unique_ptr<cluster_state> cluster_;
+  placement_desk desk_;
+  desk_decisions decisions_;
   std::vector<engine> engines_;
   std::vector<double> scheduled_;
   std::vector<engine> prefill_engines_;
@@ -573,9 +565,6 @@ class simulation {
   std::vector<double> prefill_pending_tokens_;
   std::vector<query_state> queries_;
   std::priority_queue<event, std::vector<event>, std::greater<>> events_;
-  std::deque<std::size_t> pending_;
-  std::vector<std::size_t> retry_scratch_;
-  std::uint64_t placement_rejections_ = 0;
   double now_ = 0;
   std::size_t next_arrival_ = 0;
 
@@ -585,7 +574,7 @@ class simulation {
   std::vector<worker_life> lives_;
   std::vector<int> engine_life_;  // engine index → its life
   demand_forecaster forecaster_;
-  std::vector<double> history_;   // reactive recommendations, newest last
+  std::unique_ptr<stabilised_autoscaler> autoscaler_;
   std::vector<std::pair<double, int>> paid_changes_;
   int peak_paid_ = 0;
   std::size_t scale_ups_ = 0, scale_downs_ = 0, workers_started_ = 0;

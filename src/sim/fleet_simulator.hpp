@@ -85,6 +85,9 @@ struct simulation_config {
   length_predictor_options predictor;
   double timeline_window_s = 60;    // attainment reported per window of arrivals
   std::size_t retry_batch = 32;     // queued queries retried per freed-capacity event
+  // A query that waits at the intake longer than this (model seconds) expires and counts as
+  // failed, as on the live node (serve --max-wait).
+  double max_wait_s = 600;
   scaling_config scaling;           // unified modes only
 };
 
@@ -99,7 +102,8 @@ struct simulation_result {
   std::size_t queries = 0;
   std::size_t finished = 0;
   std::size_t met_slo = 0;          // finished with TTFT and ATGT within their SLOs
-  std::size_t failed = 0;           // refused by every engine (too large for the KV cache)
+  std::size_t failed = 0;           // too large for every worker's KV cache, or expired
+  std::size_t expired = 0;          // of those: waited at the intake longer than max_wait_s
   std::size_t unfinished = 0;       // still queued or running at the end
   std::size_t queued_at_intake = 0; // queries that had to wait at the intake at least once
   std::size_t missed_ttft = 0;      // finished queries over their TTFT SLO

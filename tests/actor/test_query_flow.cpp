@@ -108,7 +108,7 @@ TEST_CASE("actor flow: queries wait at the intake without workers and are placed
 
 TEST_CASE("actor flow: a query that waits past --max-wait fails with deadlineExceeded") {
   actor_fixture f;
-  node::desk_options desk;
+  desk_options desk;
   desk.max_wait_s = 3;
   f.forecaster = f.keep(spawn_forecaster(f.sys, f.ctx, {}));
   f.placement = f.keep(spawn_placement(f.sys, f.ctx, desk, f.forecaster, {}, {}));

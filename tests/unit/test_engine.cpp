@@ -34,7 +34,7 @@ struct timed_progress {
 };
 
 struct run_log {
-  std::vector<admission> admissions;
+  std::vector<enqueue_result> admissions;
   std::vector<engine_event> events;
   std::vector<timed_progress> progress;
   std::vector<iteration_info> iterations;
@@ -90,7 +90,7 @@ TEST_SUITE("engine") {
 TEST_CASE("a lone request takes exactly the ground truth's times without noise") {
   engine e(exact(), truth(), 1);
   CHECK_FALSE(e.busy());
-  CHECK(e.enqueue({1, 512, 3, 0.0}, 0.0) == admission::accepted);
+  CHECK(e.enqueue({1, 512, 3, 0.0}, 0.0) == enqueue_result::accepted);
   CHECK(e.busy());
   const double prefill = truth().prefill_s(512, 1);
   CHECK(e.next_event_time() == prefill);
@@ -163,9 +163,9 @@ TEST_CASE("prefill-first: a new arrival's prefill stalls the running decodes") {
 
 TEST_CASE("arrivals at the same instant on an idle engine share one prefill") {
   engine e(exact(), truth(), 1);
-  CHECK(e.enqueue({1, 300, 5, 2.0}, 2.0) == admission::accepted);
-  CHECK(e.enqueue({2, 400, 5, 2.0}, 2.0) == admission::accepted);
-  CHECK(e.enqueue({3, 500, 5, 2.0}, 2.0) == admission::accepted);
+  CHECK(e.enqueue({1, 300, 5, 2.0}, 2.0) == enqueue_result::accepted);
+  CHECK(e.enqueue({2, 400, 5, 2.0}, 2.0) == enqueue_result::accepted);
+  CHECK(e.enqueue({3, 500, 5, 2.0}, 2.0) == enqueue_result::accepted);
   const auto& it = e.current_iteration();
   CHECK(it.kind == iteration_kind::prefill);
   CHECK(it.prefill_seqs == 3);
@@ -174,7 +174,7 @@ TEST_CASE("arrivals at the same instant on an idle engine share one prefill") {
   CHECK(it.end_s == doctest::Approx(2.0 + truth().prefill_s(1200, 3)));
   CHECK(e.check_invariants().empty());
   // A later arrival waits for the next scheduling point.
-  CHECK(e.enqueue({4, 100, 5, 2.01}, 2.01) == admission::accepted);
+  CHECK(e.enqueue({4, 100, 5, 2.01}, 2.01) == enqueue_result::accepted);
   CHECK(e.current_iteration().prefill_seqs == 3);
   CHECK(e.waiting_count() == 1);
   CHECK(e.check_invariants().empty());
@@ -256,15 +256,15 @@ TEST_CASE("KV exhaustion preempts the latest arrival by recompute and it still f
 
 TEST_CASE("a request that can never fit is rejected at once") {
   engine e(exact(1000), truth(), 1);
-  CHECK(e.enqueue({1, 1200, 10, 0.0}, 0.0) == admission::rejected_too_large);
-  CHECK(e.enqueue({2, 900, 200, 0.0}, 0.0) == admission::rejected_too_large);  // whole sequence
+  CHECK(e.enqueue({1, 1200, 10, 0.0}, 0.0) == enqueue_result::rejected_too_large);
+  CHECK(e.enqueue({2, 900, 200, 0.0}, 0.0) == enqueue_result::rejected_too_large);  // whole sequence
   CHECK_FALSE(e.busy());
   CHECK(e.waiting_count() == 0);
-  CHECK(e.enqueue({3, 0, 10, 0.0}, 0.0) == admission::rejected_invalid);
-  CHECK(e.enqueue({4, 10, 0, 0.0}, 0.0) == admission::rejected_invalid);
+  CHECK(e.enqueue({3, 0, 10, 0.0}, 0.0) == enqueue_result::rejected_invalid);
+  CHECK(e.enqueue({4, 10, 0, 0.0}, 0.0) == enqueue_result::rejected_invalid);
   CHECK(e.rejected() == 4);
-  CHECK(e.enqueue({5, 900, 90, 0.0}, 0.0) == admission::accepted);  // 990 ≤ 992 tokens of blocks
-  CHECK(std::string(to_string(admission::rejected_too_large)) == "rejected_too_large");
+  CHECK(e.enqueue({5, 900, 90, 0.0}, 0.0) == enqueue_result::accepted);  // 990 ≤ 992 tokens of blocks
+  CHECK(std::string(to_string(enqueue_result::rejected_too_large)) == "rejected_too_large");
 }
 
 TEST_CASE("misuse of the clock is an error, not silent corruption") {
@@ -356,8 +356,8 @@ TEST_CASE("decode-only role starts from a transferred cache") {
   engine_options o = exact();
   o.role = engine_role::decode_only;
   engine e(o, truth(), 1);
-  CHECK(e.enqueue({9, 50, 1, 0.0}, 0.0) == admission::rejected_invalid);  // nothing to decode
-  CHECK(e.enqueue({1, 1000, 5, 0.0}, 0.0) == admission::accepted);
+  CHECK(e.enqueue({9, 50, 1, 0.0}, 0.0) == enqueue_result::rejected_invalid);  // nothing to decode
+  CHECK(e.enqueue({1, 1000, 5, 0.0}, 0.0) == enqueue_result::accepted);
   CHECK(e.current_iteration().kind == iteration_kind::decode);
   CHECK(e.kv_blocks_used() == (1001 + 1 + 15) / 16);
   // Context 1001: the prompt and the first token made by the prefill instance.
@@ -384,7 +384,7 @@ TEST_CASE("decode-only admission leaves room for the running sequences' next blo
   // 6 blocks free, but one of them is query 1's next block. Admitting it would only get it
   // preempted (it is the latest arrival) and its transferred cache thrown away.
   const double now = e.current_iteration().start_s;
-  CHECK(e.enqueue({2, 79, 3, now}, now) == admission::accepted);
+  CHECK(e.enqueue({2, 79, 3, now}, now) == enqueue_result::accepted);
   e.step();
   // Planned: query 1 took its 5th block for the step now running; query 2 still waits.
   CHECK(e.kv_blocks_free() == 5);
@@ -444,7 +444,7 @@ TEST_CASE("block accounting holds after every step of randomized workloads") {
     std::size_t accepted = 0;
     for (std::size_t i = 0; i < reqs.size(); ++i) {
       // drive admits in arrival order; reqs are generated in arrival order.
-      if (log.admissions[i] != admission::accepted) continue;
+      if (log.admissions[i] != enqueue_result::accepted) continue;
       ++accepted;
       output[reqs[i].query_id] = reqs[i].output_tokens;
     }

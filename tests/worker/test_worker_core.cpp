@@ -98,7 +98,7 @@ struct harness {
 std::vector<sim::engine_event> reference_events(const worker_core_options& o,
                                                 std::vector<sim::request> requests, double at) {
   sim::engine e(o.engine, truth(), o.seed);
-  for (const auto& r : requests) REQUIRE(e.enqueue(r, at) == sim::admission::accepted);
+  for (const auto& r : requests) REQUIRE(e.enqueue(r, at) == sim::enqueue_result::accepted);
   std::vector<sim::engine_event> out;
   while (e.busy()) {
     const auto& r = e.step();

@@ -1,0 +1,245 @@
+#include "placement/placement_desk.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "placement/registry.hpp"
+
+namespace aladdin {
+
+namespace {
+constexpr double kInf = std::numeric_limits<double>::infinity();
+}
+
+placement_desk::placement_desk(desk_options options)
+    : options_(std::move(options)), predictor_(options_.predictor), random_(options_.seed) {
+  const policy_info* info = find_policy(options_.policy);
+  if (info == nullptr)
+    throw std::invalid_argument("unknown policy '" + options_.policy + "' (known: " + policy_names() + ")");
+  if (info->uses_true_lengths && !options_.true_lengths)
+    throw std::invalid_argument("policy '" + options_.policy +
+                                "' needs true output lengths, which a live node never knows");
+  if (options_.true_lengths)
+    lengths_ = std::make_unique<true_lengths>();
+  else
+    lengths_ = std::make_unique<predicted_lengths>(predictor_);
+  cluster_ = std::make_unique<cluster_state>(lengths_.get(), options_.schedule);
+  policy_ = info->make();
+}
+
+const worker_slot* placement_desk::slot_of(worker_id worker) const {
+  const auto it = slot_of_.find(worker);
+  return it == slot_of_.end() ? nullptr : &it->second;
+}
+
+bool placement_desk::add_worker(worker_id worker, worker_profile profile) {
+  if (slot_of_.count(worker) != 0) return false;
+  const worker_slot slot = cluster_->add_worker(std::move(profile));
+  slot_of_.emplace(worker, slot);
+  if (id_of_.size() <= slot.value) id_of_.resize(slot.value + 1);
+  id_of_[slot.value] = worker;
+  return true;
+}
+
+void placement_desk::drain_worker(worker_id worker) {
+  if (const worker_slot* w = slot_of(worker)) cluster_->drain(*w);
+}
+
+void placement_desk::remove_worker(worker_id worker) {
+  const worker_slot* w = slot_of(worker);
+  if (w == nullptr) return;
+  cluster_->remove_worker(*w);
+  slot_of_.erase(worker);
+}
+
+bool placement_desk::has_worker(worker_id worker) const { return slot_of(worker) != nullptr; }
+
+int placement_desk::outstanding(worker_id worker) const {
+  const worker_slot* w = slot_of(worker);
+  return w == nullptr ? 0 : cluster_->at(*w).outstanding();
+}
+
+query_lengths placement_desk::lengths_of(const desk_query& q) const {
+  return {q.prompt_tokens, options_.true_lengths ? q.true_output_tokens : -1};
+}
+
+query_request placement_desk::request_of(const desk_query& d, double now) const {
+  query_request q;
+  q.id = d.id;
+  q.input_tokens = d.prompt_tokens;
+  q.arrival_s = d.arrival_s;
+  q.slo = d.slo;
+  // Its TTFT is lost already: holding it back further would only hurt its ATGT too.
+  if (now - d.arrival_s > d.slo.ttft_s) q.slo.ttft_s = kInf;
+  q.expected_output_tokens = cluster_->expected_output(lengths_of(d));
+  return q;
+}
+
+bool placement_desk::fleet_idle() const {
+  for (const worker_slot w : cluster_->accepting_workers())
+    if (cluster_->summary(w).entries > 0) return false;
+  return true;
+}
+
+bool placement_desk::never_fits(const desk_query& q) const {
+  const auto accepting = cluster_->accepting_workers();
+  if (accepting.empty()) return false;  // workers may come; nothing is known yet
+  for (const worker_slot w : accepting)
+    if (static_cast<double>(q.prompt_tokens) < cluster_->at(w).kv_capacity_tokens()) return false;
+  return true;
+}
+
+void placement_desk::count_refusal(reject_reason r) {
+  ++counters_.rejections;
+  switch (r) {
+    case reject_reason::no_workers: ++counters_.refused_no_workers; break;
+    case reject_reason::kv: ++counters_.refused_kv; break;
+    case reject_reason::ttft: ++counters_.refused_ttft; break;
+    case reject_reason::atgt: ++counters_.refused_atgt; break;
+    case reject_reason::none: break;
+  }
+}
+
+bool placement_desk::try_place(const desk_query& d, double now, bool best_effort,
+                               desk_decisions& out, placement_outcome& why) {
+  const query_request q = request_of(d, now);
+  decision_context ctx{now, &random_};
+  placement_outcome chosen = policy_->place(*cluster_, q, ctx);
+  bool forced = false;
+  if (!chosen.placed) {
+    count_refusal(chosen.reason);
+    why = chosen;
+    const auto accepting = cluster_->accepting_workers();
+    if (!best_effort || accepting.empty()) return false;
+    worker_slot least = accepting.front();
+    for (const worker_slot w : accepting)
+      if (cluster_->summary(w).entries < cluster_->summary(least).entries) least = w;
+    chosen = placement_outcome::to(least);
+    forced = true;
+    ++counters_.forced;
+  }
+  cluster_->assign(chosen.worker, q, lengths_of(d), now);
+  ++counters_.placed;
+  const double hint = std::max(1.0, std::round(q.expected_output_tokens));
+  out.placed.push_back({id_of_[chosen.worker.value], d.id,
+                        static_cast<std::uint32_t>(std::min(hint, 4294967295.0)), chosen.fit, forced});
+  return true;
+}
+
+void placement_desk::offer_one(const desk_query& q, double now, bool in_arrival_order,
+                               desk_decisions& out) {
+  placement_outcome why;
+  if (try_place(q, now, false, out, why)) return;
+  if (never_fits(q)) {
+    ++counters_.never_fit;
+    out.refused.push_back({q.id, reject_reason::kv, wait_scope::never_fits, 0});
+    return;
+  }
+  ++counters_.waited;
+  notes_[q.id].last = why.reason;
+  if (!in_arrival_order) {
+    waiting_.push_back(q);
+    return;
+  }
+  const auto at = std::upper_bound(waiting_.begin(), waiting_.end(), q.arrival_s,
+                                   [](double a, const desk_query& w) { return a < w.arrival_s; });
+  waiting_.insert(at, q);
+}
+
+void placement_desk::offer(std::span<const desk_query> batch, double now, desk_decisions& out) {
+  for (const auto& q : batch) offer_one(q, now, false, out);
+}
+
+void placement_desk::reoffer(std::span<const desk_query> batch, double now, desk_decisions& out) {
+  for (const auto& q : batch) offer_one(q, now, true, out);
+}
+
+void placement_desk::retry(double now, desk_decisions& out) {
+  // Waiting is (nearly) in arrival order, so the expired ones are at the front.
+  while (!waiting_.empty() && now - waiting_.front().arrival_s > options_.max_wait_s) {
+    const desk_query& q = waiting_.front();
+    const auto note = notes_.find(q.id);
+    out.expired.push_back({q.id, note == notes_.end() ? reject_reason::none : note->second.last,
+                           wait_scope::retry, now - q.arrival_s});
+    if (note != notes_.end()) notes_.erase(note);
+    waiting_.pop_front();
+    ++counters_.expired;
+  }
+  if (waiting_.empty()) return;
+  const std::size_t attempts = std::min(options_.retry_batch, waiting_.size());
+  scratch_.clear();
+  placement_outcome why;
+  for (std::size_t k = 0; k < attempts; ++k) {
+    desk_query q = waiting_.front();
+    waiting_.pop_front();
+    if (try_place(q, now, false, out, why)) {
+      notes_.erase(q.id);
+      continue;
+    }
+    notes_[q.id].last = why.reason;
+    scratch_.push_back(q);
+  }
+  for (auto it = scratch_.rbegin(); it != scratch_.rend(); ++it) waiting_.push_front(*it);
+  scratch_.clear();
+  // Nothing runs anywhere, yet the oldest still does not fit: no completion will ever free room
+  // for it, so it goes best effort (one at a time; the next waits for this one's effect).
+  if (!waiting_.empty() && fleet_idle() && !cluster_->accepting_workers().empty()) {
+    desk_query q = waiting_.front();
+    waiting_.pop_front();
+    notes_.erase(q.id);
+    try_place(q, now, true, out, why);
+  }
+}
+
+void placement_desk::first_token(worker_id worker, query_id q, double now) {
+  if (const worker_slot* w = slot_of(worker)) cluster_->start_decoding(*w, q, now);
+}
+
+void placement_desk::progress(worker_id worker, std::span<const progress_report> running, double now) {
+  const worker_slot* w = slot_of(worker);
+  if (w == nullptr) return;
+  for (const auto& p : running) {
+    // A heartbeat may list a query as running before its firstToken message was handled.
+    cluster_->start_decoding(*w, p.id, now);
+    cluster_->set_progress(*w, p.id, p.generated_tokens, now);
+  }
+}
+
+void placement_desk::advance_decode(worker_id worker, int iterations, double now) {
+  if (const worker_slot* w = slot_of(worker)) cluster_->advance_decode(*w, iterations, now);
+}
+
+void placement_desk::observe_iteration(worker_id worker, int prefill_tokens, int prefill_sequences,
+                                       int decode_sequences, double measured_s) {
+  if (const worker_slot* w = slot_of(worker))
+    cluster_->observe_iteration(*w, prefill_tokens, prefill_sequences, decode_sequences, measured_s);
+}
+
+void placement_desk::completed(worker_id worker, query_id q, int prompt_tokens, int output_tokens,
+                               double now) {
+  if (const worker_slot* w = slot_of(worker)) cluster_->complete(*w, q, now);
+  learn_length(prompt_tokens, output_tokens);
+}
+
+void placement_desk::learn_length(int prompt_tokens, int output_tokens) {
+  if (prompt_tokens > 0 && output_tokens > 0) predictor_.observe(prompt_tokens, output_tokens);
+}
+
+void placement_desk::removed(worker_id worker, query_id q, double now) {
+  if (const worker_slot* w = slot_of(worker)) cluster_->complete(*w, q, now);
+}
+
+void placement_desk::adopt(worker_id worker, const desk_query& d, bool running, int generated_tokens,
+                           double now) {
+  const worker_slot* w = slot_of(worker);
+  if (w == nullptr || cluster_->at(*w).holds(d.id)) return;
+  const query_request q = request_of(d, now);
+  cluster_->assign(*w, q, lengths_of(d), now);
+  if (running) {
+    cluster_->start_decoding(*w, d.id, now);
+    cluster_->set_progress(*w, d.id, std::max(1, generated_tokens), now);
+  }
+}
+
+}  // namespace aladdin

@@ -1,0 +1,90 @@
+#pragma once
+// Autoscaling: how many workers of one shape the fleet should have next, from what it sees now.
+// One interface, used by the fleet simulator's scaling loop (src/sim/fleet_simulator.cpp) and by
+// the live node's planning (actors/node/plan_keeper.cpp), so both scale by the same rule with the
+// same stabilisation.
+//
+//   planner   aladdin: the demand forecast over the horizon (start-up + one interval), plus the
+//             intake's backlog cleared within that horizon, over the highest rate one worker
+//             sustains within the SLOs (plan::max_rate);
+//   reactive  a utilisation autoscaler (as Kubernetes' HPA on a queue metric): outstanding
+//             queries per active worker against a target.
+// `stabilised` wraps either: it scales up at once, but down only when every recommendation of
+// the last `stabilization_intervals` rounds asked for fewer (HPA's scale-down window), so a dip
+// between two bursts does not release workers that must be restarted; and it clamps to
+// [min_workers, max_workers].
+//
+// Decisions are pure functions of the signals passed in; nothing here reads a clock.
+
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <string_view>
+
+namespace aladdin {
+
+// What the fleet looks like at one scaling round.
+struct scaling_signal {
+  double forecast_rate_per_s = 0;   // demand forecast over the horizon
+  std::size_t backlog = 0;          // queries waiting at the intake
+  int active_workers = 0;           // accepting new queries (not starting, not draining)
+  int outstanding = 0;              // queued + running on active workers, plus the backlog
+  double max_rate_per_worker = 0;   // the planner's sustainable rate of one worker (0: infeasible)
+};
+
+class autoscaler {
+ public:
+  virtual ~autoscaler() = default;
+  virtual std::string_view name() const = 0;
+  // The raw recommendation of one round (before stabilisation and limits).
+  virtual double recommend(const scaling_signal& s) = 0;
+};
+
+class planner_autoscaler final : public autoscaler {
+ public:
+  // horizon_s: start-up plus one interval, the time within which the backlog must clear.
+  // infeasible_workers: what to ask for when one worker cannot meet the SLOs at all.
+  planner_autoscaler(double horizon_s, double infeasible_workers)
+      : horizon_s_(horizon_s), infeasible_(infeasible_workers) {}
+  std::string_view name() const override { return "planner"; }
+  double recommend(const scaling_signal& s) override;
+  // Forecast plus backlog, per second: the demand the recommendation serves.
+  double demand_per_s(const scaling_signal& s) const;
+
+ private:
+  double horizon_s_;
+  double infeasible_;
+};
+
+class reactive_autoscaler final : public autoscaler {
+ public:
+  explicit reactive_autoscaler(double target_outstanding_per_worker)
+      : target_(target_outstanding_per_worker) {}
+  std::string_view name() const override { return "reactive"; }
+  double recommend(const scaling_signal& s) override;
+
+ private:
+  double target_;
+};
+
+struct scaling_limits {
+  int min_workers = 1;
+  int max_workers = 100000;
+  int stabilization_intervals = 5;
+};
+
+class stabilised_autoscaler {
+ public:
+  stabilised_autoscaler(std::unique_ptr<autoscaler> inner, scaling_limits limits);
+  // The worker count to run after this round.
+  int desired(const scaling_signal& s);
+  const autoscaler& inner() const { return *inner_; }
+  const scaling_limits& limits() const { return limits_; }
+
+ private:
+  std::unique_ptr<autoscaler> inner_;
+  scaling_limits limits_;
+  std::deque<double> history_;  // recent raw recommendations, newest last
+};
+
+}  // namespace aladdin

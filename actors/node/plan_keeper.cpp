@@ -7,8 +7,19 @@
 
 namespace aladdin::node {
 
+namespace {
+std::unique_ptr<planner_autoscaler> planner_of(const plan_settings& s) {
+  return std::make_unique<planner_autoscaler>(s.horizon_s, s.max_workers);
+}
+}  // namespace
+
 plan_keeper::plan_keeper(state_store& store, plan_settings settings)
-    : store_(store), settings_(std::move(settings)), builtin_(builtin_workload_stats()) {
+    : store_(store),
+      settings_(std::move(settings)),
+      builtin_(builtin_workload_stats()),
+      autoscaler_(planner_of(settings_),
+                  scaling_limits{settings_.min_workers, settings_.max_workers,
+                                 settings_.stabilization_intervals}) {
   auto p = store_.current_plan();
   if (p) {
     current_ = std::move(p).value();
@@ -60,17 +71,12 @@ plan_round plan_keeper::plan(const demand_forecast& forecast, std::span<const le
                                       : builtin_;
   const shape_capacity cap = max_rate(settings_.shape, observed, settings_.slo, settings_.planner);
   r.max_rate_per_worker = cap.max_rate_per_worker;
-  // Queries already waiting are demand too: clear them within the horizon (as the simulator).
-  r.demand_per_s = forecast.rate_per_s + static_cast<double>(backlog) / std::max(settings_.horizon_s, 1e-9);
-  int want = settings_.max_workers;
-  if (cap.feasible) {
-    try {
-      want = workers_needed(r.demand_per_s, cap.max_rate_per_worker);
-    } catch (const std::exception&) {
-      want = settings_.max_workers;
-    }
-  }
-  r.workers = std::clamp(want, settings_.min_workers, settings_.max_workers);
+  scaling_signal signal;
+  signal.forecast_rate_per_s = forecast.rate_per_s;
+  signal.backlog = backlog;
+  signal.max_rate_per_worker = cap.feasible ? cap.max_rate_per_worker : 0;
+  r.demand_per_s = planned_demand_per_s(signal, settings_.horizon_s);
+  r.workers = autoscaler_.desired(signal);
 
   std::string note;
   char buf[256];

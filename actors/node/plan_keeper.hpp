@@ -1,7 +1,9 @@
 #pragma once
 // Configuration planning on a live node: from the demand forecast, the observed lengths and the
 // intake's backlog, how many workers of the node's shape the SLOs need (plan::max_rate), and a
-// PlanRecord in the state store whenever that number changes. Epochs only grow: each new plan
+// PlanRecord in the state store whenever that number changes. The count comes from the same
+// stabilised planner autoscaler the fleet simulator scales with (src/plan/autoscaler.hpp): up at
+// once, down only when the last `stabilization_intervals` rounds all asked for fewer. Epochs only grow: each new plan
 // takes the stored epoch + 1, also across restarts, and a store that already holds a newer
 // epoch (stale_epoch) makes the keeper catch up rather than go back.
 //
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "model/latency_model.hpp"
+#include "plan/autoscaler.hpp"
 #include "plan/forecaster.hpp"
 #include "plan/planner.hpp"
 #include "storage/state_store.hpp"
@@ -32,6 +35,7 @@ struct plan_settings {
   int max_workers = 1;
   double horizon_s = 120;                    // model: start-up plus one interval
   std::size_t min_samples = 200;             // observed lengths before they replace the built-in mix
+  int stabilization_intervals = 5;           // rounds that must agree before a scale-down
 };
 
 struct plan_round {
@@ -65,6 +69,7 @@ class plan_keeper {
   plan_settings settings_;
   plan_record current_;
   workload_stats builtin_;
+  stabilised_autoscaler autoscaler_;
 };
 
 }  // namespace aladdin::node

@@ -8,15 +8,15 @@
 
 namespace aladdin {
 
-double planner_autoscaler::demand_per_s(const scaling_signal& s) const {
+double planned_demand_per_s(const scaling_signal& s, double horizon_s) {
   // Queries already waiting are demand too: clear them within the horizon.
-  return s.forecast_rate_per_s + static_cast<double>(s.backlog) / std::max(horizon_s_, 1e-9);
+  return s.forecast_rate_per_s + static_cast<double>(s.backlog) / std::max(horizon_s, 1e-9);
 }
 
 double planner_autoscaler::recommend(const scaling_signal& s) {
   if (!(s.max_rate_per_worker > 0)) return infeasible_;
   try {
-    return workers_needed(demand_per_s(s), s.max_rate_per_worker);
+    return workers_needed(planned_demand_per_s(s, horizon_s_), s.max_rate_per_worker);
   } catch (const std::exception&) {  // more workers than an int holds: as many as allowed
     return infeasible_;
   }

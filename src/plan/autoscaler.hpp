@@ -32,6 +32,9 @@ struct scaling_signal {
   double max_rate_per_worker = 0;   // the planner's sustainable rate of one worker (0: infeasible)
 };
 
+// The demand the planner sizes for: the forecast plus the backlog cleared within the horizon.
+double planned_demand_per_s(const scaling_signal& s, double horizon_s);
+
 class autoscaler {
  public:
   virtual ~autoscaler() = default;
@@ -48,8 +51,7 @@ class planner_autoscaler final : public autoscaler {
       : horizon_s_(horizon_s), infeasible_(infeasible_workers) {}
   std::string_view name() const override { return "planner"; }
   double recommend(const scaling_signal& s) override;
-  // Forecast plus backlog, per second: the demand the recommendation serves.
-  double demand_per_s(const scaling_signal& s) const;
+  double horizon_s() const { return horizon_s_; }
 
  private:
   double horizon_s_;

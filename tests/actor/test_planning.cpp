@@ -24,6 +24,7 @@ plan_settings settings() {
   s.min_workers = 1;
   s.max_workers = 8;
   s.horizon_s = 120;
+  s.stabilization_intervals = 1;  // every round decides alone (stabilisation: its own test)
   return s;
 }
 
@@ -79,4 +80,19 @@ TEST_CASE("actor planning: plan epochs only grow, across rounds, a newer plan fr
     auto p = f.store.get_plan(e);
     if (p) CHECK(p.value().epoch == e);
   }
+}
+
+TEST_CASE("actor planning: the node scales down only after every recent round agreed, as the simulator") {
+  memory_store store;
+  plan_settings s = settings();
+  s.stabilization_intervals = 3;
+  plan_keeper keeper(store, s);
+  keeper.start(2, 1);
+  const demand_forecast busy{.rate_per_s = 5.0};
+  const demand_forecast quiet{.rate_per_s = 0.01};
+  const plan_round up = keeper.plan(busy, {}, 0, 2);
+  CHECK(up.workers > 2);  // up at once
+  CHECK(keeper.plan(quiet, {}, 0, 3).workers == up.workers);
+  CHECK(keeper.plan(quiet, {}, 0, 4).workers == up.workers);
+  CHECK(keeper.plan(quiet, {}, 0, 5).workers == 1);  // three quiet rounds in a row
 }

@@ -76,8 +76,8 @@ if(ALADDIN_BUILD_TESTS)
   doctest_discover_tests(aladdin_actor_tests PROPERTIES LABELS actor TIMEOUT 60)
 
   # Real ZeroMQ on loopback, real RocksDB in temp dirs, the node as a child process for the
-  # crash test. Workers are fake (tests/integration/fake_worker.hpp) until the emulated worker
-  # can be swapped in.
+  # crash test; fake workers (tests/support/fake_worker.hpp) and the real emulated ones
+  # (test_emulated_workers.cpp runs `aladdin worker` processes).
   file(GLOB ALADDIN_INTEGRATION_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.cpp)
   add_executable(aladdin_integration_tests
     ${CMAKE_SOURCE_DIR}/tests/integration/main.cpp ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp

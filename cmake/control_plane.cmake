@@ -1,4 +1,5 @@
-# The live control plane on top of the pure core: schema ← storage (← actors, later).
+# The live control plane on top of the pure core: schema ← storage ← actors (cmake/actors.cmake)
+# and the worker (cmake/worker.cmake).
 # Included from the top-level CMakeLists.txt. Follows ../shared/docs/stack.md: C is enabled at
 # the top (CapnProtoConfig.cmake needs it), RocksDB is linked shared, schema code is generated
 # at build time and never committed.

@@ -5,16 +5,6 @@
 
 namespace aladdin::node {
 
-std::string canonical_model(std::string_view name) {
-  const auto m = find_model(name);
-  return m ? m->name : std::string(name);
-}
-
-std::string canonical_gpu(std::string_view name) {
-  const auto g = find_gpu(name);
-  return g ? g->name : std::string(name);
-}
-
 store_status seed_catalogue(state_store& store) {
   for (const auto& m : builtin_models()) {
     if (store.get_model(m.name)) continue;

@@ -75,18 +75,6 @@ std::vector<worker_profile> make_profiles() {
   return out;
 }
 
-// Resolves aliases ("Llama-2-70b-hf", "a100") to the catalogue's spelling; names the catalogue
-// does not know are compared as given.
-std::string canonical_model(std::string_view name) {
-  const auto m = find_model(name);
-  return m ? m->name : std::string(name);
-}
-
-std::string canonical_gpu(std::string_view name) {
-  const auto g = find_gpu(name);
-  return g ? g->name : std::string(name);
-}
-
 }  // namespace
 
 const std::vector<worker_profile>& builtin_profiles() {

@@ -59,4 +59,14 @@ std::optional<gpu_spec> find_gpu(std::string_view name) {
   return std::nullopt;
 }
 
+std::string canonical_model(std::string_view name) {
+  const auto m = find_model(name);
+  return m ? m->name : std::string(name);
+}
+
+std::string canonical_gpu(std::string_view name) {
+  const auto g = find_gpu(name);
+  return g ? g->name : std::string(name);
+}
+
 }  // namespace aladdin

@@ -36,5 +36,9 @@ const std::vector<model_spec>& builtin_models();
 const std::vector<gpu_spec>& builtin_gpus();
 std::optional<model_spec> find_model(std::string_view name);
 std::optional<gpu_spec> find_gpu(std::string_view name);
+// The catalogue's spelling of a name or alias ("Llama-2-70b-hf" → "llama2-70b"); names the
+// catalogue does not know are returned as given.
+std::string canonical_model(std::string_view name);
+std::string canonical_gpu(std::string_view name);
 
 }  // namespace aladdin

@@ -26,14 +26,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-bool binary_has_worker() {
-  node::spawn_spec spec{ALADDIN_BINARY, {"--help"}, "", true};
-  auto c = node::child_process::spawn(spec);
-  while (auto line = c.read_line(5s))
-    if (line->rfind("  worker ", 0) == 0) return true;
-  return false;
-}
-
 int free_port() {
   zmq::context_t ctx(1);
   zmq::socket_t s(ctx, zmq::socket_type::router);
@@ -60,10 +52,6 @@ struct orphan_guard {
 }  // namespace
 
 TEST_CASE("control node with emulated workers: a replay through the local provisioner loses nothing") {
-  if (!binary_has_worker()) {
-    MESSAGE("skipped: this aladdin has no `worker` command yet");
-    return;
-  }
   temp_dir dir("emulated");
   node::serve_options o = loopback_node(dir.str(), "");
   o.provisioner = "local";
@@ -91,10 +79,6 @@ TEST_CASE("control node with emulated workers: a replay through the local provis
 }
 
 TEST_CASE("control node killed with SIGKILL: its emulated workers carry on and are re-adopted by the restarted node") {
-  if (!binary_has_worker()) {
-    MESSAGE("skipped: this aladdin has no `worker` command yet");
-    return;
-  }
   temp_dir dir("emulated-crash");
   const std::string data = (dir.path() / "state").string();
   const std::string client_ep = "tcp://127.0.0.1:" + std::to_string(free_port());

@@ -8,6 +8,7 @@
 #include <string_view>
 
 #include "model/latency_model.hpp"
+#include "model/hardware.hpp"
 #include "storage/state_store.hpp"
 
 namespace aladdin::node {
@@ -15,10 +16,9 @@ namespace aladdin::node {
 // Stores every built-in model, GPU type and worker profile the store does not hold yet.
 store_status seed_catalogue(state_store& store);
 
-// The canonical spelling of a model or GPU name ("Llama-2-70b-hf" → "llama2-70b"); the name
-// itself when the built-in catalogue does not know it.
-std::string canonical_model(std::string_view name);
-std::string canonical_gpu(std::string_view name);
+// canonical_model / canonical_gpu (names as the catalogue spells them): model/hardware.hpp.
+using aladdin::canonical_gpu;
+using aladdin::canonical_model;
 
 // The stored profile of a shape (names canonicalised), if any.
 std::optional<worker_profile> stored_profile(const state_store& store, std::string_view model,

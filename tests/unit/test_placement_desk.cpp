@@ -103,7 +103,6 @@ TEST_CASE("placement desk: a query waiting past max_wait expires") {
   o.max_wait_s = 5;
   placement_desk desk(o);
   desk_decisions out;
-  auto& placed = out.placed;
   std::vector<desk_query> batch = {query(1, 100, 0), query(2, 100, 3)};
   desk.offer(batch, 3, out);  // no workers at all
   desk.retry(5.5, out);

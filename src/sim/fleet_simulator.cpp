@@ -95,12 +95,34 @@ struct query_state {
   bool expired = false;
 };
 
+// The serving topology, decided once from the configuration: the rest of the simulation asks
+// this (or whether it has a prefill pool), never the mode flag.
+struct topology {
+  batching_mode batching = batching_mode::prefill_first;
+  engine_role placed_role = engine_role::unified;  // what the workers placement packs do
+  int prefill_workers = 0;                         // a prefill pool in front (split serving)
+
+  static topology of(const simulation_config& c) {
+    topology t;
+    t.batching = c.mode == serving_mode::chunked ? batching_mode::chunked : batching_mode::prefill_first;
+    if (c.mode == serving_mode::split) {
+      if (c.prefill_workers < 1) throw std::invalid_argument("split mode needs at least one prefill worker");
+      t.placed_role = engine_role::decode_only;
+      t.prefill_workers = c.prefill_workers;
+    }
+    return t;
+  }
+  // Split serving: a prompt's TTFT is decided on the prefill pool, before placement, and the
+  // placed worker receives it prefilled (no prefill stall on the decode pool).
+  bool split() const { return prefill_workers > 0; }
+};
+
 desk_options desk_options_of(const simulation_config& c, bool oracle) {
   desk_options d;
   d.policy = c.policy;
   d.schedule = c.schedule;
   // Split mode: the decode pool sees no prefill stalls (see simulation_config).
-  if (c.mode == serving_mode::split) d.schedule.atgt_headroom = c.decode_pool_atgt_headroom;
+  if (topology::of(c).split()) d.schedule.atgt_headroom = c.decode_pool_atgt_headroom;
   d.predictor = c.predictor;
   d.true_lengths = oracle;
   d.seed = mix_seed(c.seed, 0);
@@ -131,22 +153,73 @@ std::unique_ptr<stabilised_autoscaler> make_autoscaler(const scaling_config& sc)
       std::move(inner), scaling_limits{sc.min_workers, sc.max_workers, sc.stabilization_intervals});
 }
 
+// Split serving's front: prefill-only engines; a prompt goes to the one with the least queued
+// prefill work, and leaves it (handoff) with its first token and its KV cache.
+class prefill_pool {
+ public:
+  prefill_pool(int workers, engine_options options, const ground_truth& truth, std::uint64_t seed) {
+    options.role = engine_role::prefill_only;
+    for (int w = 0; w < workers; ++w) {
+      engines_.emplace_back(options, truth, mix_seed(seed, 500000 + static_cast<std::uint64_t>(w)));
+      scheduled_.push_back(kInf);
+      pending_tokens_.push_back(0);
+    }
+  }
+  // False when no prefill engine can take it.
+  bool admit(std::size_t i, const query_state& q, double now, std::size_t* engine_out) {
+    std::size_t best = 0;
+    for (std::size_t p = 1; p < engines_.size(); ++p)
+      if (pending_tokens_[p] < pending_tokens_[best]) best = p;
+    if (engines_[best].enqueue({i, q.input, q.output, q.arrival}, now) != enqueue_result::accepted)
+      return false;
+    pending_tokens_[best] += q.input;
+    *engine_out = best;
+    return true;
+  }
+  // The engine's next step time when it is not scheduled yet (kInf: nothing new to schedule).
+  double to_schedule(std::size_t p) {
+    const double t = engines_[p].next_event_time();
+    if (t == scheduled_[p] || t == kInf) return kInf;
+    scheduled_[p] = t;
+    return t;
+  }
+  // Null for a stale event.
+  const step_result* step(std::size_t p, double at) {
+    if (scheduled_[p] != at || engines_[p].next_event_time() != at) return nullptr;
+    scheduled_[p] = kInf;
+    return &engines_[p].step();
+  }
+  void left(std::size_t p, int input_tokens) { pending_tokens_[p] -= input_tokens; }
+  std::uint64_t iterations() const {
+    std::uint64_t n = 0;
+    for (const auto& e : engines_) n += e.iterations();
+    return n;
+  }
+  int workers() const { return static_cast<int>(engines_.size()); }
+
+ private:
+  std::vector<engine> engines_;
+  std::vector<double> scheduled_;
+  std::vector<double> pending_tokens_;
+};
+
 class simulation {
  public:
   simulation(const trace& arrivals, const simulation_config& c)
-      : arrivals_(arrivals), config_(c), desk_(desk_options_of(c, uses_true_lengths(c.policy))) {
+      : arrivals_(arrivals),
+        config_(c),
+        topology_(topology::of(c)),
+        desk_(desk_options_of(c, uses_true_lengths(c.policy))) {
     if (!c.truth) throw std::invalid_argument("the simulation needs the workers' ground truth");
     if (c.workers < 1) throw std::invalid_argument("the fleet needs at least one worker");
-    if (c.mode == serving_mode::split && c.prefill_workers < 1)
-      throw std::invalid_argument("split mode needs at least one prefill worker");
-    const bool split = c.mode == serving_mode::split;
+    const bool split = topology_.split();
 
     worker_profile decode_profile = c.profile;
     if (split) decode_profile.prefill = {};  // prompts arrive prefilled: no stall on decode workers
 
     engine_options opts;
-    opts.mode = c.mode == serving_mode::chunked ? batching_mode::chunked : batching_mode::prefill_first;
-    opts.role = split ? engine_role::decode_only : engine_role::unified;
+    opts.mode = topology_.batching;
+    opts.role = topology_.placed_role;
     opts.max_num_seqs = c.max_num_seqs;
     opts.max_batched_tokens = c.max_batched_tokens;
     opts.kv_capacity_tokens = c.profile.kv.capacity_tokens;
@@ -164,16 +237,7 @@ class simulation {
       autoscaler_ = make_autoscaler(c.scaling);
       events_.push({c.scaling.interval_s, event_type::scaling_tick, 0});
     }
-    if (split) {
-      engine_options popts = opts;
-      popts.role = engine_role::prefill_only;
-      for (int w = 0; w < c.prefill_workers; ++w) {
-        prefill_engines_.emplace_back(popts, *c.truth,
-                                      mix_seed(c.seed, 500000 + static_cast<std::uint64_t>(w)));
-        prefill_scheduled_.push_back(kInf);
-        prefill_pending_tokens_.push_back(0);
-      }
-    }
+    if (split) prefill_ = std::make_unique<prefill_pool>(topology_.prefill_workers, opts, *c.truth, c.seed);
     queries_.resize(arrivals.size());
   }
 
@@ -217,7 +281,7 @@ class simulation {
     q.input = r.input_tokens;
     q.output = r.output_tokens;
     if (config_.scaling.kind != autoscaler_kind::none) forecaster_.observe_arrival(r.arrival_s, r.input_tokens);
-    if (config_.mode == serving_mode::split) {
+    if (prefill_) {
       send_to_prefill(i);
       return;
     }
@@ -233,7 +297,7 @@ class simulation {
     q.arrival_s = qs.arrival;
     q.slo = config_.slo;
     // In split mode the TTFT was decided on the prefill pool.
-    if (config_.mode == serving_mode::split) q.slo.ttft_s = kInf;
+    if (topology_.split()) q.slo.ttft_s = kInf;
     return q;
   }
 
@@ -259,7 +323,7 @@ class simulation {
   void dispatch(const desk_dispatch& d) {
     const std::size_t i = d.query.value;
     query_state& qs = queries_[i];
-    if (config_.mode == serving_mode::split) desk_.first_token(d.worker, d.query, now_);
+    if (topology_.split()) desk_.first_token(d.worker, d.query, now_);
     engine& e = engines_[d.worker.value];
     const enqueue_result a = e.enqueue({i, qs.input, qs.output, qs.arrival}, now_);
     if (a != enqueue_result::accepted) {
@@ -439,36 +503,28 @@ class simulation {
 
   // --- split phase ----------------------------------------------------------------------------
   void send_to_prefill(std::size_t i) {
-    std::size_t best = 0;
-    for (std::size_t p = 1; p < prefill_engines_.size(); ++p)
-      if (prefill_pending_tokens_[p] < prefill_pending_tokens_[best]) best = p;
-    const query_state& q = queries_[i];
-    const enqueue_result a = prefill_engines_[best].enqueue({i, q.input, q.output, q.arrival}, now_);
-    if (a != enqueue_result::accepted) {
+    std::size_t p = 0;
+    if (!prefill_->admit(i, queries_[i], now_, &p)) {
       queries_[i].failed = true;
       return;
     }
-    prefill_pending_tokens_[best] += q.input;
-    reschedule_prefill(best);
+    reschedule_prefill(p);
   }
 
   void reschedule_prefill(std::size_t p) {
-    const double t = prefill_engines_[p].next_event_time();
-    if (t == prefill_scheduled_[p] || t == kInf) return;
-    prefill_scheduled_[p] = t;
-    events_.push({t, event_type::prefill_step, p});
+    const double t = prefill_->to_schedule(p);
+    if (t < kInf) events_.push({t, event_type::prefill_step, p});
   }
 
   void on_prefill_step(const event& e) {
     const std::size_t p = e.index;
-    if (prefill_scheduled_[p] != e.time || prefill_engines_[p].next_event_time() != e.time) return;
-    prefill_scheduled_[p] = kInf;
-    const step_result& r = prefill_engines_[p].step();
-    for (const engine_event& ev : r.events) {
+    const step_result* r = prefill_->step(p, e.time);
+    if (r == nullptr) return;  // stale
+    for (const engine_event& ev : r->events) {
       query_state& q = queries_[ev.query_id];
       if (ev.kind == event_kind::handoff) {
         q.first_token = ev.time_s;
-        prefill_pending_tokens_[p] -= q.input;
+        prefill_->left(p, q.input);
         const double transfer =
             static_cast<double>(ev.tokens) * config_.profile.kv.bytes_per_token /
             config_.kv_transfer_bytes_per_s;
@@ -476,7 +532,7 @@ class simulation {
       } else if (ev.kind == event_kind::completed) {  // a one-token answer never leaves
         q.first_token = q.first_token < 0 ? ev.time_s : q.first_token;
         q.finish = ev.time_s;
-        prefill_pending_tokens_[p] -= q.input;
+        prefill_->left(p, q.input);
         desk_.learn_length(q.input, q.output);
       }
     }
@@ -531,10 +587,10 @@ class simulation {
       r.preemptions += e.preemptions();
       r.iterations += e.iterations();
     }
-    for (const auto& e : prefill_engines_) r.iterations += e.iterations();
+    if (prefill_) r.iterations += prefill_->iterations();
     r.makespan_s = std::max(now_, last_arrival);
     const int tp = config_.profile.config.tp;
-    const int prefill = config_.mode == serving_mode::split ? config_.prefill_workers : 0;
+    const int prefill = prefill_ ? prefill_->workers() : 0;
     r.gpus = (std::max(peak_paid_, config_.workers) + prefill) * tp;
     double worker_seconds = prefill * r.makespan_s;
     for (const auto& l : lives_)
@@ -556,13 +612,12 @@ class simulation {
 
   const trace& arrivals_;
   const simulation_config& config_;
+  topology topology_;
   placement_desk desk_;
   desk_decisions decisions_;
   std::vector<engine> engines_;
   std::vector<double> scheduled_;
-  std::vector<engine> prefill_engines_;
-  std::vector<double> prefill_scheduled_;
-  std::vector<double> prefill_pending_tokens_;
+  std::unique_ptr<prefill_pool> prefill_;  // split serving only
   std::vector<query_state> queries_;
   std::priority_queue<event, std::vector<event>, std::greater<>> events_;
   double now_ = 0;

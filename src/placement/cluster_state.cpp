@@ -76,6 +76,12 @@ void cluster_state::set_progress(worker_slot w, query_id q, int generated_tokens
   refresh(w);
 }
 
+void cluster_state::apply_progress(worker_slot w, std::span<const progress_report> running,
+                                   double now) {
+  slots_[w.value].schedule->apply_progress(running, now);
+  refresh(w);
+}
+
 void cluster_state::complete(worker_slot w, query_id q, double) {
   slots_[w.value].schedule->remove(q);
   refresh(w);

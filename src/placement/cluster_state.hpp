@@ -41,6 +41,8 @@ class cluster_state {
   void start_decoding(worker_slot w, query_id q, double now);
   void advance_decode(worker_slot w, int iterations, double now);
   void set_progress(worker_slot w, query_id q, int generated_tokens, double now);
+  // A heartbeat of worker w (see worker_schedule::apply_progress): one rebuild, one refresh.
+  void apply_progress(worker_slot w, std::span<const progress_report> running, double now);
   void complete(worker_slot w, query_id q, double now);
   // A finished engine iteration and how long it really took: calibrates the latency model of
   // the worker's shape (see model/calibration.hpp). Mixed (chunked) iterations are not used.

@@ -29,6 +29,12 @@ struct query_id {
   friend auto operator<=>(const query_id&, const query_id&) = default;
 };
 
+// One running query as a worker's heartbeat lists it: how many output tokens it has produced.
+struct progress_report {
+  query_id id;
+  int generated_tokens = 0;
+};
+
 
 // A new query as placement sees it. The output length is not known: `expected_output_tokens`
 // comes from a length_source (a prediction for every policy; the truth only for the oracle).

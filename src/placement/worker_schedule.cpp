@@ -28,15 +28,13 @@ worker_schedule::worker_schedule(const worker_shape_model* shape, const length_s
 }
 
 worker_schedule::entry* worker_schedule::find(query_id q) {
-  for (auto& e : entries_)
-    if (e.id == q) return &e;
-  return nullptr;
+  const auto it = index_.find(q);
+  return it == index_.end() ? nullptr : &entries_[it->second];
 }
 
 const worker_schedule::entry* worker_schedule::find(query_id q) const {
-  for (const auto& e : entries_)
-    if (e.id == q) return &e;
-  return nullptr;
+  const auto it = index_.find(q);
+  return it == index_.end() ? nullptr : &entries_[it->second];
 }
 
 bool worker_schedule::holds(query_id q) const { return find(q) != nullptr; }
@@ -65,6 +63,7 @@ double worker_schedule::iteration_s() const {
 
 void worker_schedule::add_queued(const query_request& q, const query_lengths& lengths,
                                  double now) {
+  if (!index_.try_emplace(q.id, entries_.size()).second) return;
   entry e;
   e.id = q.id;
   e.lengths = lengths;
@@ -83,13 +82,17 @@ void worker_schedule::add_queued(const query_request& q, const query_lengths& le
 void worker_schedule::start_decoding(query_id q, double now) {
   entry* e = find(q);
   if (e == nullptr || e->running) return;
-  e->running = true;
-  pending_prefill_s_ -= e->prefill_s;
-  if (pending_prefill_s_ < 1e-12) pending_prefill_s_ = 0;
-  e->first_token_s = now;
-  e->base = e->lengths.input_tokens + 1 - iteration_;  // the prefill produced token 1
-  repredict(*e, 1);
+  begin_decoding(*e, now);
   rebuild(now);
+}
+
+void worker_schedule::begin_decoding(entry& e, double now) {
+  e.running = true;
+  pending_prefill_s_ -= e.prefill_s;
+  if (pending_prefill_s_ < 1e-12) pending_prefill_s_ = 0;
+  e.first_token_s = now;
+  e.base = e.lengths.input_tokens + 1 - iteration_;  // the prefill produced token 1
+  repredict(e, 1);
 }
 
 void worker_schedule::repredict(entry& e, double generated) {
@@ -127,23 +130,46 @@ void worker_schedule::advance_decode(int iterations, double now) {
   if (changed) rebuild(now);
 }
 
+void worker_schedule::resync(entry& e, int generated_tokens) {
+  e.base = e.lengths.input_tokens + generated_tokens - iteration_;
+  repredict(e, generated_tokens);
+}
+
 void worker_schedule::set_progress(query_id q, int generated_tokens, double now) {
   entry* e = find(q);
   if (e == nullptr || !e->running) return;
-  e->base = e->lengths.input_tokens + generated_tokens - iteration_;
-  repredict(*e, generated_tokens);
+  resync(*e, generated_tokens);
   rebuild(now);
 }
 
+void worker_schedule::apply_progress(std::span<const progress_report> running, double now) {
+  bool changed = false;
+  for (const progress_report& r : running) {
+    entry* e = find(r.id);
+    if (e == nullptr) continue;
+    if (!e->running) begin_decoding(*e, now);
+    resync(*e, r.generated_tokens);
+    changed = true;
+  }
+  // The rebuild reads only the entries and `now`, so one at the end leaves exactly the state
+  // that one after every query would.
+  if (changed) rebuild(now);
+}
+
 void worker_schedule::remove(query_id q) {
-  auto it = std::find_if(entries_.begin(), entries_.end(),
-                         [&](const entry& e) { return e.id == q; });
-  if (it == entries_.end()) return;
-  if (!it->running) {
-    pending_prefill_s_ -= it->prefill_s;
+  const auto found = index_.find(q);
+  if (found == index_.end()) return;
+  const std::size_t k = found->second;
+  index_.erase(found);
+  entry& e = entries_[k];
+  if (!e.running) {
+    pending_prefill_s_ -= e.prefill_s;
     if (pending_prefill_s_ < 1e-12 || entries_.size() == 1) pending_prefill_s_ = 0;
   }
-  *it = entries_.back();
+  if (k + 1 != entries_.size()) {
+    e = entries_.back();
+    index_[e.id] = k;
+  }
   entries_.pop_back();
   rebuild(last_now_);
 }

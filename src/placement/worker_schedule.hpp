@@ -22,6 +22,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
+#include <unordered_map>
 #include <vector>
 
 #include "model/calibration.hpp"
@@ -106,14 +108,22 @@ class worker_schedule {
                   schedule_options options = {});
 
   // --- lifecycle, driven by what the worker reports -----------------------------------------
-  // Assigned, waiting for its prefill.
+  // Every call costs O(1) to find its query (entries are indexed by id) plus, when something
+  // changed, one rebuild of the derived arrays (O(n log n)).
+  // Assigned, waiting for its prefill. A query the schedule already holds is not added again.
   void add_queued(const query_request& q, const query_lengths& lengths, double now);
   // Its prefill ended: the first token is out and it joins the decode batch.
   void start_decoding(query_id q, double now);
   // Every running query produced `iterations` more tokens.
   void advance_decode(int iterations, double now);
-  // Resynchronise one query's progress (heartbeats of a live worker).
+  // Resynchronise one running query's progress; a queued one is left alone.
   void set_progress(query_id q, int generated_tokens, double now);
+  // A heartbeat: the queries the worker reports running and their progress. Each listed query
+  // the schedule holds is resynchronised as set_progress does, after starting to decode if it
+  // was still queued (a heartbeat may list a query before its first-token report was handled);
+  // unknown ids are ignored. One rebuild for the whole batch, none when no listed id is held.
+  // The result is exactly that of start_decoding + set_progress per listed query, in order.
+  void apply_progress(std::span<const progress_report> running, double now);
   // Finished, failed or moved elsewhere.
   void remove(query_id q);
 
@@ -152,6 +162,9 @@ class worker_schedule {
 
   entry* find(query_id q);
   const entry* find(query_id q) const;
+  // The state changes of start_decoding and set_progress, without the rebuild.
+  void begin_decoding(entry& e, double now);
+  void resync(entry& e, int generated_tokens);
   void repredict(entry& e, double generated);
   void rebuild(double now);
   int generated_of(const entry& e) const;
@@ -166,6 +179,7 @@ class worker_schedule {
   const length_source* lengths_;
   schedule_options options_;
   std::vector<entry> entries_;
+  std::unordered_map<query_id, std::size_t> index_;  // id → position in entries_
   int running_ = 0;
   double iteration_ = 0;           // absolute decode iterations since the worker started
   double sum_base_ = 0;            // Σ base over all entries

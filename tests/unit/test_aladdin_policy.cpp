@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "placement/aladdin_policy.hpp"
+#include "placement/length_source.hpp"
 #include "placement_fixtures.hpp"
 
 using namespace aladdin;
@@ -312,4 +313,191 @@ TEST_CASE("aladdin policy: packs up to the comfort level, then balances") {
   const auto load = [&](std::uint32_t w) { return c.at(worker_slot{w}).predicted_peak_kv_tokens(); };
   const double spread = std::max({load(0), load(1), load(2)}) - std::min({load(0), load(1), load(2)});
   CHECK(spread <= 2100 + 1e-6);
+}
+
+namespace {
+
+// Everything a policy can learn from a worker: its summary, its counters and what evaluate
+// says about a spread of probe queries. Two schedules that agree on all of it are the same
+// schedule as far as placement can tell.
+void check_same_schedule(const cluster_state& a, const cluster_state& b, worker_slot w, double now) {
+  const schedule_summary& x = a.summary(w);
+  const schedule_summary& y = b.summary(w);
+  CHECK(x.entries == y.entries);
+  CHECK(x.running == y.running);
+  CHECK(x.sum_context_tokens == y.sum_context_tokens);
+  CHECK(x.iteration_s == y.iteration_s);
+  CHECK(x.pending_prefill_s == y.pending_prefill_s);
+  CHECK(x.min_queued_atgt_s == y.min_queued_atgt_s);
+  CHECK(x.peak_kv_tokens == y.peak_kv_tokens);
+  CHECK(x.kv_capacity_tokens == y.kv_capacity_tokens);
+  CHECK(x.has_budget_probe == y.has_budget_probe);
+  CHECK(x.probe_anchor == y.probe_anchor);
+  CHECK(x.probe_remaining == y.probe_remaining);
+  CHECK(a.at(w).running() == b.at(w).running());
+  CHECK(a.at(w).queued() == b.at(w).queued());
+  CHECK(a.at(w).running_context_tokens() == b.at(w).running_context_tokens());
+  for (int input : {10, 300, 1500, 4000}) {
+    for (double atgt : {0.045, 0.06, 0.1}) {
+      query_request q;
+      q.id = query_id{1u << 30};
+      q.input_tokens = input;
+      q.arrival_s = now;
+      q.slo = {2.0, atgt};
+      q.expected_output_tokens = 150;
+      const fit_result fa = a.at(w).evaluate(q, now);
+      const fit_result fb = b.at(w).evaluate(q, now);
+      CAPTURE(input);
+      CAPTURE(atgt);
+      CHECK(fa.feasible == fb.feasible);
+      CHECK(fa.reason == fb.reason);
+      CHECK(fa.tightness == fb.tightness);
+      CHECK(fa.predicted_ttft_s == fb.predicted_ttft_s);
+      CHECK(fa.predicted_iteration_s == fb.predicted_iteration_s);
+      CHECK(fa.predicted_peak_kv_tokens == fb.predicted_peak_kv_tokens);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("cluster state: a heartbeat as one batch leaves the schedule the per-query calls leave") {
+  rng random(17);
+  length_predictor predictor;
+  for (int i = 0; i < 300; ++i)
+    predictor.observe(50 + static_cast<int>(random.below(2000)), 1 + static_cast<int>(random.below(600)));
+  const predicted_lengths lengths(predictor);
+  for (int round = 0; round < 30; ++round) {
+    CAPTURE(round);
+    cluster_state per_query(&lengths), batched(&lengths);
+    const worker_slot w = per_query.add_worker(test_profile(60000));
+    REQUIRE(batched.add_worker(test_profile(60000)) == w);
+    std::vector<progress_report> held;  // every query either schedule holds, with its progress
+    double now = 0;
+    std::uint64_t next = 0;
+    const auto both = [&](auto&& f) {
+      f(per_query);
+      f(batched);
+    };
+    for (int beat = 0; beat < 8; ++beat) {
+      // New work, some of which starts decoding through its first-token report.
+      const int arrivals = static_cast<int>(random.below(12));
+      for (int i = 0; i < arrivals; ++i) {
+        const auto q = make_query(per_query, next++, 20 + static_cast<int>(random.below(2500)), 100,
+                                  now, {2.0, 0.05 + random.uniform() * 0.1});
+        both([&](cluster_state& c) { c.assign(w, q, {q.input_tokens, -1}, now); });
+        held.push_back({q.id, 1});
+        if (random.below(3) == 0)
+          both([&](cluster_state& c) { c.start_decoding(w, q.id, now); });
+        now += 0.01;
+      }
+      const int steps = static_cast<int>(random.below(20));
+      both([&](cluster_state& c) { c.advance_decode(w, steps, now); });
+      // Some complete.
+      for (std::size_t k = 0; k < held.size();) {
+        if (random.below(6) == 0) {
+          both([&](cluster_state& c) { c.complete(w, held[k].id, now); });
+          held.erase(held.begin() + static_cast<std::ptrdiff_t>(k));
+        } else {
+          ++k;
+        }
+      }
+      // The heartbeat: most held queries (queued ones included, as a worker may list a query
+      // before its first token was reported), their progress, and ids nobody holds.
+      now += 0.1 + random.uniform();
+      std::vector<progress_report> beat_list;
+      for (auto& h : held) {
+        if (random.below(5) == 0) continue;
+        h.generated_tokens += 1 + static_cast<int>(random.below(40));
+        beat_list.push_back(h);
+      }
+      beat_list.push_back({query_id{900000 + static_cast<std::uint64_t>(beat)}, 7});
+      for (std::size_t k = beat_list.size(); k > 1; --k)
+        std::swap(beat_list[k - 1], beat_list[random.below(k)]);
+      for (const auto& r : beat_list) {
+        per_query.start_decoding(w, r.id, now);
+        per_query.set_progress(w, r.id, r.generated_tokens, now);
+      }
+      batched.apply_progress(w, beat_list, now);
+      check_same_schedule(per_query, batched, w, now);
+    }
+  }
+}
+
+TEST_CASE("worker schedule: a heartbeat starts the queued queries it lists as running") {
+  fixed_lengths lengths(100);
+  worker_schedule s(test_profile(), &lengths);
+  query_request a, b;
+  a.id = query_id{1};
+  a.input_tokens = 500;
+  a.expected_output_tokens = 100;
+  a.slo = {2, 0.1};
+  b = a;
+  b.id = query_id{2};
+  b.input_tokens = 300;
+  s.add_queued(a, {500, -1}, 0);
+  s.add_queued(b, {300, -1}, 0);
+  REQUIRE(s.queued() == 2);
+  const std::vector<progress_report> beat = {{a.id, 12}};
+  s.apply_progress(beat, 0.5);
+  CHECK(s.running() == 1);
+  CHECK(s.queued() == 1);
+  CHECK(s.pending_prefill_s() == doctest::Approx(2e-4 * 300 + 0.02));  // only b's prefill is left
+  CHECK(s.kv_used_tokens() == doctest::Approx(512 + 300));
+  // set_progress alone leaves a queued query queued, as it always did.
+  s.set_progress(b.id, 5, 0.6);
+  CHECK(s.queued() == 1);
+}
+
+TEST_CASE("worker schedule: a heartbeat ignores unknown ids, and an empty one changes nothing") {
+  fixed_lengths lengths(100);
+  cluster_state c(&lengths);
+  const worker_slot w = c.add_worker(test_profile());
+  const auto q = make_query(c, 1, 800, 100, 0);
+  c.assign(w, q, {800, -1}, 0);
+  c.start_decoding(w, q.id, 0.2);
+  c.advance_decode(w, 5, 0.4);
+  cluster_state same(&lengths);
+  same.add_worker(test_profile());
+  same.assign(w, q, {800, -1}, 0);
+  same.start_decoding(w, q.id, 0.2);
+  same.advance_decode(w, 5, 0.4);
+  // Neither call rebuilds, so not even the time of the last rebuild moves: the schedule stays
+  // the one left at 0.4 s, which a probe at 0.4 s shows.
+  c.apply_progress(w, {}, 3.0);
+  const std::vector<progress_report> strangers = {{query_id{77}, 40}, {query_id{78}, 1}};
+  c.apply_progress(w, strangers, 3.0);
+  CHECK_FALSE(c.at(w).holds(query_id{77}));
+  CHECK(c.at(w).outstanding() == 1);
+  check_same_schedule(c, same, w, 0.4);
+}
+
+TEST_CASE("worker schedule: finding queries by id survives removals from the middle") {
+  fixed_lengths lengths(100);
+  worker_schedule s(test_profile(1e9), &lengths);
+  for (std::uint64_t i = 0; i < 10; ++i) {
+    query_request q;
+    q.id = query_id{i};
+    q.input_tokens = 100;
+    q.expected_output_tokens = 100;
+    s.add_queued(q, {100, -1}, 0);
+  }
+  s.remove(query_id{3});
+  s.remove(query_id{0});
+  s.remove(query_id{9});
+  s.remove(query_id{42});  // not held: nothing happens
+  CHECK(s.outstanding() == 7);
+  query_request again;
+  again.id = query_id{4};
+  again.input_tokens = 5000;
+  s.add_queued(again, {5000, -1}, 0);  // held already: not added twice
+  CHECK(s.outstanding() == 7);
+  CHECK(s.kv_used_tokens() == doctest::Approx(700));
+  for (std::uint64_t i = 0; i < 10; ++i) CHECK(s.holds(query_id{i}) == (i != 0 && i != 3 && i != 9));
+  // The moved entries are still found: each can start and be removed.
+  for (std::uint64_t i : {1, 2, 4, 5, 6, 7, 8}) s.start_decoding(query_id{i}, 0.1);
+  CHECK(s.running() == 7);
+  for (std::uint64_t i : {8, 1, 5, 2, 7, 4, 6}) s.remove(query_id{i});
+  CHECK(s.outstanding() == 0);
+  CHECK(s.kv_used_tokens() == doctest::Approx(0));
 }

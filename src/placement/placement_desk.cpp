@@ -199,11 +199,9 @@ void placement_desk::first_token(worker_id worker, query_id q, double now) {
 void placement_desk::progress(worker_id worker, std::span<const progress_report> running, double now) {
   const worker_slot* w = slot_of(worker);
   if (w == nullptr) return;
-  for (const auto& p : running) {
-    // A heartbeat may list a query as running before its firstToken message was handled.
-    cluster_->start_decoding(*w, p.id, now);
-    cluster_->set_progress(*w, p.id, p.generated_tokens, now);
-  }
+  // One schedule update; queries listed as running before their firstToken message was handled
+  // start decoding here.
+  cluster_->apply_progress(*w, running, now);
 }
 
 void placement_desk::advance_decode(worker_id worker, int iterations, double now) {

@@ -47,12 +47,6 @@
 
 namespace aladdin {
 
-// One running query of a heartbeat.
-struct progress_report {
-  query_id id;
-  int generated_tokens = 0;
-};
-
 struct desk_options {
   std::string policy = "aladdin";
   schedule_options schedule;

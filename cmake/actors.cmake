@@ -23,10 +23,10 @@ if(NOT TARGET CAF::core)
 endif()
 
 # ---------------------------------------------------------------------------------------------
-# Plain logic (no CAF): the wire codec, the bridge, the node's bookkeeping, the load generator.
-# Kept apart from the CAF translation units, which cost 2–3 s each in headers alone.
+# Plain logic (no CAF): the outbox, the bridge, the node's bookkeeping, the load generator (the
+# channels' codecs are in aladdin_schema). Kept apart from the CAF translation units, which cost
+# 2–3 s each in headers alone.
 set(ALADDIN_NODE_PLAIN_SOURCES
-  ${CMAKE_SOURCE_DIR}/actors/wire/wire_codec.cpp
   ${CMAKE_SOURCE_DIR}/actors/wire/outbox.cpp
   ${CMAKE_SOURCE_DIR}/actors/wire/zmq_bridge.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/ticket.cpp

@@ -8,7 +8,9 @@ find_package(CapnProto 0.9 CONFIG REQUIRED)
 find_package(RocksDB 7.8 CONFIG REQUIRED)
 
 # ---------------------------------------------------------------------------------------------
-# schema/: one Cap'n Proto file per channel plus the persisted records, and the codec.
+# schema/: one Cap'n Proto file per channel plus the persisted records, the codec, and one
+# module per channel (its plain structs and their codec), linked once by the worker and the
+# actors alike.
 # The output directory must exist before capnp runs.
 set(ALADDIN_SCHEMA_OUT ${CMAKE_BINARY_DIR}/schema)
 file(MAKE_DIRECTORY ${ALADDIN_SCHEMA_OUT})
@@ -25,6 +27,9 @@ unset(CAPNPC_OUTPUT_DIR)
 add_library(aladdin_schema STATIC
   ${ALADDIN_SCHEMA_SRCS} ${ALADDIN_SCHEMA_HDRS}
   ${CMAKE_SOURCE_DIR}/schema/codec.cpp
+  ${CMAKE_SOURCE_DIR}/schema/channel_common.cpp
+  ${CMAKE_SOURCE_DIR}/schema/client_channel.cpp
+  ${CMAKE_SOURCE_DIR}/schema/worker_channel.cpp
   ${CMAKE_SOURCE_DIR}/schema/record_codec.cpp)
 # Generated headers by bare name ("client.capnp.h"); our own headers as "schema/codec.hpp".
 target_include_directories(aladdin_schema PUBLIC ${CMAKE_SOURCE_DIR} ${ALADDIN_SCHEMA_OUT})

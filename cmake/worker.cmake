@@ -3,11 +3,11 @@
 
 find_package(cppzmq 4.9 CONFIG REQUIRED)  # the target is `cppzmq`, found through pkg-config
 
-# The state machine (pure: the engine and plain messages), the envelope conversions and the
-# ZeroMQ loop. One library; only worker_process.cpp touches ZeroMQ, hence PRIVATE.
+# The state machine (pure: the engine and the worker channel's plain messages) and the ZeroMQ
+# loop; the channel's codec is schema/worker_channel.cpp in aladdin_schema. One library; only
+# worker_process.cpp touches ZeroMQ, hence PRIVATE.
 add_library(aladdin_worker STATIC
   ${CMAKE_SOURCE_DIR}/actors/worker/worker_core.cpp
-  ${CMAKE_SOURCE_DIR}/actors/worker/worker_wire.cpp
   ${CMAKE_SOURCE_DIR}/actors/worker/worker_process.cpp)
 target_link_libraries(aladdin_worker PUBLIC aladdin_schema PRIVATE cppzmq)
 target_compile_options(aladdin_worker PRIVATE ${ALADDIN_WARNINGS})
@@ -27,14 +27,11 @@ if(ALADDIN_BUILD_TESTS)
   target_compile_definitions(aladdin_worker_tests PRIVATE ALADDIN_BINARY="$<TARGET_FILE:aladdin>")
   add_dependencies(aladdin_worker_tests aladdin)
 
-  # Labels by test-name prefix: the state machine and the envelopes run alone on a fake clock
-  # (actor); the process tests spawn `aladdin worker` and talk to it over loopback TCP
-  # (integration).
+  # Labels by test-name prefix: the state machine runs alone on a fake clock (actor); the
+  # process tests spawn `aladdin worker` and talk to it over loopback TCP (integration). The
+  # channel's codec is tested with the schema (tests/schema/test_channels.cpp).
   doctest_discover_tests(aladdin_worker_tests
     TEST_SPEC "worker core*"
-    PROPERTIES LABELS actor TIMEOUT 120)
-  doctest_discover_tests(aladdin_worker_tests
-    TEST_SPEC "worker wire*"
     PROPERTIES LABELS actor TIMEOUT 120)
   doctest_discover_tests(aladdin_worker_tests
     TEST_SPEC "worker process*"

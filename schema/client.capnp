@@ -17,6 +17,8 @@ struct Envelope {
     queryRejected @3 :QueryRejected;
     # intake -> client: progress of an accepted query
     firstToken @4 :FirstToken;
+    # Reserved until the HTTP front door streams tokens: nothing sends it, and a receiver
+    # answers it with error{unknownMessage}. Kept because union ordinals must stay contiguous.
     tokenProgress @5 :TokenProgress;
     queryFinished @6 :QueryFinished;
     queryFailed @7 :QueryFailed;
@@ -65,6 +67,7 @@ struct FirstToken {
   atMicros @1 :UInt64;
 }
 
+# Reserved (see tokenProgress above).
 struct TokenProgress {
   queryId @0 :UInt64;
   generatedTokens @1 :UInt32;

@@ -58,6 +58,10 @@ wire::ErrorCode to_wire(decode_errc code);
 struct decode_error {
   decode_errc code = decode_errc::internal;
   std::string detail;  // for humans; bounded in length
+  // False when the input was itself an error reply that this build cannot read (an error code
+  // from a newer peer): a receiver counts it and does not answer, so that two peers can never
+  // bounce errors back and forth.
+  bool answerable = true;
 };
 
 struct decode_limits {
@@ -66,8 +70,9 @@ struct decode_limits {
   int nesting_limit = 16;              // our schemas nest at most 4 deep
   // Step 5 (the schema-driven visit of every field). Turn it off only where the caller copies
   // every field out of the message at once under a try/catch of its own — reading is then the
-  // validation, still under the traversal limit — as the node's wire codec does for every
-  // frame (actors/wire/wire_codec.cpp): there the visit doubled the cost of a decode.
+  // validation, still under the traversal limit — as the channel codecs do for every frame
+  // (schema/client_channel.cpp, schema/worker_channel.cpp): there the visit doubled the cost of
+  // a decode.
   bool visit_fields = true;
 
   // Client and worker channels: small messages from untrusted peers.

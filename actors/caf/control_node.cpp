@@ -28,7 +28,7 @@ class actor_sink final : public inbound_sink {
     caf::anon_send(intake, submit_batch{std::move(batch)});
     batch.clear();
   }
-  void worker_register(const routing_id& worker, register_worker hello) override {
+  void worker_register(const routing_id& worker, worker_channel::register_worker hello) override {
     caf::anon_send(placement, hello_msg{worker, std::move(hello)});
   }
   bool worker_events(const routing_id& worker, std::vector<worker_event>& events) override {
@@ -38,7 +38,7 @@ class actor_sink final : public inbound_sink {
     }
     // Completions may still end journaled queries (a restart beat the worker's re-registration).
     const bool completions = std::any_of(events.begin(), events.end(), [](const worker_event& e) {
-      return std::holds_alternative<query_completed>(e);
+      return std::holds_alternative<worker_channel::query_completed>(e);
     });
     if (completions) caf::anon_send(placement, stray_batch{worker, std::move(events)});
     return false;

@@ -20,7 +20,7 @@ struct intake_state {
   node_context* ctx = nullptr;
   caf::actor placement;
   caf::actor forecaster;
-  std::vector<outbound> frames;
+  std::vector<outbound_frame> frames;
   std::uint64_t accepted = 0;
   std::uint64_t rejected = 0;
 };

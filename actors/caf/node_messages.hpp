@@ -98,7 +98,7 @@ struct place_batch {
 };
 struct hello_msg {
   routing_id peer;
-  register_worker hello;
+  worker_channel::register_worker hello;
 };
 struct worker_batch {
   std::vector<worker_event> events;

@@ -45,7 +45,7 @@ struct placement_state {
   caf::actor provisioner;
   std::unordered_map<std::uint32_t, live_worker> live;
   std::set<caf::actor_addr> proxies;  // every proxy still running, live or replaced
-  std::vector<outbound> frames;
+  std::vector<outbound_frame> frames;
 };
 
 double model_now(placement_actor* self) { return self->state.ctx->clock.model_s(self->clock().now()); }
@@ -83,10 +83,10 @@ void route(placement_actor* self) {
   }
   const std::uint64_t wall = st.ctx->clock.wall_micros(now);
   for (const desk_refusal& r : st.decisions.refused)
-    fail_query(*st.ctx->store, st.frames, take(r.query), failure_code::unschedulable,
+    fail_query(*st.ctx->store, st.frames, take(r.query), client_channel::failure_code::unschedulable,
                refusal_detail(r, false), wall);
   for (const desk_refusal& r : st.decisions.expired)
-    fail_query(*st.ctx->store, st.frames, take(r.query), failure_code::deadline_exceeded,
+    fail_query(*st.ctx->store, st.frames, take(r.query), client_channel::failure_code::deadline_exceeded,
                refusal_detail(r, true), wall);
   st.decisions.clear();
   st.ctx->out->post_all(st.frames);
@@ -124,14 +124,15 @@ void on_hello(placement_actor* self, hello_msg& m) {
   admission a = st.registry->admit(m.hello, m.peer, ctx.epoch.load());
   if (!a.ok) {
     ctx.log.warn("refused worker %s: %s", m.hello.worker_name.c_str(), a.error.c_str());
-    ctx.out->post(outbound::worker(m.peer, worker_message{wire_error{error_code::malformed, a.error}}));
+    ctx.out->post(outbound_frame::worker(
+        m.peer, worker_channel::wire_error{worker_channel::error_code::malformed, a.error}));
     return;
   }
   if (auto it = st.live.find(a.worker); it != st.live.end() && it->second.peer == m.peer) {
     // The same worker on the same connection: a retry (the worker re-sends until answered) or
     // a restarted process under its stable name. Answer again and change nothing; a restarted
     // process no longer lists what it held, which its proxy notices (orphans).
-    ctx.out->post(outbound::worker(m.peer, worker_message{registered{a.worker, ctx.epoch.load()}}));
+    ctx.out->post(outbound_frame::worker(m.peer, worker_channel::registered{a.worker, ctx.epoch.load()}));
     return;
   }
   // The same name from another connection: the old incarnation (and what it held) is gone.
@@ -146,7 +147,7 @@ void on_hello(placement_actor* self, hello_msg& m) {
   st.proxies.insert(proxy.address());
   st.live[a.worker] = {m.hello.worker_name, m.peer, proxy, false};
   ctx.directory.add(m.peer, proxy);
-  ctx.out->post(outbound::worker(m.peer, worker_message{registered{a.worker, ctx.epoch.load()}}));
+  ctx.out->post(outbound_frame::worker(m.peer, worker_channel::registered{a.worker, ctx.epoch.load()}));
   ctx.log.info("worker %s registered as %u (%s)", m.hello.worker_name.c_str(), a.worker,
                a.profile.config.label().c_str());
   if (st.provisioner) self->send(st.provisioner, roster_event{roster_event::kind::registered, m.hello.worker_name});
@@ -262,7 +263,8 @@ caf::behavior placement(placement_actor* self, node_context* ctx, desk_options d
     // static fleet belongs to someone else and keeps running for the next start.
     if (self->state.ctx->options.provisioner == "local")
       for (auto& [w, lw] : self->state.live)
-        self->state.ctx->out->post(outbound::worker(lw.peer, worker_message{shutdown_worker{"the control node stops"}}));
+        self->state.ctx->out->post(
+            outbound_frame::worker(lw.peer, worker_channel::shutdown_worker{"the control node stops"}));
     self->quit(m.reason);
   });
   return {
@@ -274,7 +276,8 @@ caf::behavior placement(placement_actor* self, node_context* ctx, desk_options d
         tracker_report r;  // completions that beat their worker's re-registration
         r.worker = 0;
         for (auto& e : m.events)
-          if (auto* done = std::get_if<query_completed>(&e)) r.unknown_completed.push_back(*done);
+          if (auto* done = std::get_if<worker_channel::query_completed>(&e))
+            r.unknown_completed.push_back(*done);
         if (!r.unknown_completed.empty()) on_report(self, r);
       },
       [=](retry_atom) {

@@ -11,10 +11,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/wire/wire_codec.hpp"
+#include "schema/client_channel.hpp"
 #include "util/json.hpp"
 
 namespace aladdin::node {
+
+namespace cc = client_channel;
 
 namespace {
 
@@ -116,18 +118,18 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
   const auto start = clock::now();
   const double scale = o.time_scale;
 
-  auto handle = [&](const client_message& m, clock::time_point now) {
+  auto handle = [&](const cc::message& m, clock::time_point now) {
     std::visit(
         [&](const auto& x) {
           using T = std::decay_t<decltype(x)>;
-          if constexpr (std::is_same_v<T, query_accepted>) {
+          if constexpr (std::is_same_v<T, cc::query_accepted>) {
             if (x.client_query_id >= tracks.size()) return;
             auto& t = tracks[x.client_query_id];
             if (t.replied) return;
             t.replied = t.accepted = true;
             ++r.accepted;
             by_query_id[x.query_id] = x.client_query_id;
-          } else if constexpr (std::is_same_v<T, query_rejected>) {
+          } else if constexpr (std::is_same_v<T, cc::query_rejected>) {
             if (x.client_query_id >= tracks.size()) return;
             auto& t = tracks[x.client_query_id];
             if (t.replied) return;
@@ -135,7 +137,7 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
             ++r.rejected;
             ++r.rejected_by[to_string(x.reason)];
             --open;
-          } else if constexpr (std::is_same_v<T, client_first_token>) {
+          } else if constexpr (std::is_same_v<T, cc::first_token>) {
             const auto it = by_query_id.find(x.query_id);
             if (it == by_query_id.end()) return;
             auto& t = tracks[it->second];
@@ -143,7 +145,7 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
               t.has_first = true;
               t.first = now;
             }
-          } else if constexpr (std::is_same_v<T, query_finished>) {
+          } else if constexpr (std::is_same_v<T, cc::query_finished>) {
             const auto it = by_query_id.find(x.query_id);
             if (it == by_query_id.end() || tracks[it->second].ended) return;
             auto& t = tracks[it->second];
@@ -156,14 +158,14 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
             ttfts.push_back(ttft);
             atgts.push_back(atgt);
             if (ttft <= o.slo_ttft_s && atgt <= o.slo_atgt_s) ++r.met_slo;
-          } else if constexpr (std::is_same_v<T, query_failed>) {
+          } else if constexpr (std::is_same_v<T, cc::query_failed>) {
             const auto it = by_query_id.find(x.query_id);
             if (it == by_query_id.end() || tracks[it->second].ended) return;
             tracks[it->second].ended = true;
             --open;
             ++r.failed;
             ++r.failed_by[to_string(x.reason)];
-          } else if constexpr (std::is_same_v<T, wire_error>) {
+          } else if constexpr (std::is_same_v<T, cc::wire_error>) {
             ++r.errors;
             ++r.errors_by[to_string(x.code)];
           }
@@ -176,13 +178,13 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
     zmq::poll(&item, 1, wait);
     zmq::message_t msg;
     while (s.recv(msg, zmq::recv_flags::dontwait)) {
-      auto m = decode_client({static_cast<const std::byte*>(msg.data()), msg.size()});
+      auto m = cc::decode({static_cast<const std::byte*>(msg.data()), msg.size()}, cc::party::client);
       if (!m) {
         ++r.errors;
         ++r.errors_by["undecodable reply"];
         continue;
       }
-      handle(m.value(), clock::now());
+      handle(m.value().body, clock::now());
     }
   };
 
@@ -204,14 +206,13 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
                                                 std::chrono::duration<double>(arrivals[next].arrival_s / scale)) <= now;
          ++next) {
       const trace_record& q = arrivals[next];
-      submit_query sq{next,
-                      static_cast<std::uint32_t>(std::max(1, q.input_tokens)),
-                      static_cast<std::uint32_t>(std::max(1, q.output_tokens)),
-                      static_cast<std::uint64_t>(o.slo_ttft_s * 1e6),
-                      static_cast<std::uint64_t>(o.slo_atgt_s * 1e6),
-                      o.model};
-      const auto bytes = encode(codec::envelope_header{codec::protocol_version, o.client_id, 0, ++seq},
-                                client_message{sq});
+      cc::submit_query sq{next,
+                          static_cast<std::uint32_t>(std::max(1, q.input_tokens)),
+                          static_cast<std::uint32_t>(std::max(1, q.output_tokens)),
+                          static_cast<std::uint64_t>(o.slo_ttft_s * 1e6),
+                          static_cast<std::uint64_t>(o.slo_atgt_s * 1e6),
+                          o.model};
+      const auto bytes = cc::encode(codec::envelope_header{codec::protocol_version, o.client_id, 0, ++seq}, sq);
       tracks[next].sent = clock::now();
       (void)s.send(zmq::const_buffer(bytes.bytes().data(), bytes.size()), zmq::send_flags::none);
       ++r.sent;

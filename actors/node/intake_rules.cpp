@@ -4,6 +4,11 @@
 
 namespace aladdin::node {
 
+using client_channel::query_accepted;
+using client_channel::query_rejected;
+using client_channel::reject_code;
+using client_channel::submit_query;
+
 namespace {
 
 query_rejected refuse(const submit_query& q, reject_code code, std::string detail) {
@@ -41,11 +46,11 @@ std::optional<query_rejected> check_submission(const submit_query& q, const inta
 
 intake_result admit(std::vector<client_submit>& batch, state_store& store, const intake_limits& limits,
                     const intake_state_view& state, double now_s, std::uint64_t now_micros,
-                    std::vector<outbound>& frames) {
+                    std::vector<outbound_frame>& frames) {
   intake_result r;
   auto refuse = [&](client_submit& s, reject_code code, std::string detail) {
     ++r.refused;
-    frames.push_back(outbound::client(std::move(s.client),
+    frames.push_back(outbound_frame::client(std::move(s.client),
                                       query_rejected{s.query.client_query_id, code, std::move(detail)}));
   };
   std::vector<journal_entry> entries;
@@ -97,7 +102,7 @@ intake_result admit(std::vector<client_submit>& batch, state_store& store, const
       continue;
     }
     const journal_entry& e = entries[k];
-    frames.push_back(outbound::client(s.client, query_accepted{s.query.client_query_id, e.id.value}));
+    frames.push_back(outbound_frame::client(s.client, query_accepted{s.query.client_query_id, e.id.value}));
     ticket t;
     t.id = e.id;
     t.client = std::move(s.client);

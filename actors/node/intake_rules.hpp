@@ -43,12 +43,13 @@ struct intake_result {
 // appending every reply to `frames`. `now_s` is model time, `now_micros` wall time.
 intake_result admit(std::vector<client_submit>& batch, state_store& store, const intake_limits& limits,
                     const intake_state_view& state, double now_s, std::uint64_t now_micros,
-                    std::vector<outbound>& frames);
+                    std::vector<outbound_frame>& frames);
 
 // nullopt when the submission may be accepted.
-std::optional<query_rejected> check_submission(const submit_query& q, const intake_limits& limits);
+std::optional<client_channel::query_rejected> check_submission(const client_channel::submit_query& q,
+                                                              const intake_limits& limits);
 
 // The query's SLOs in model seconds: the client's, or the defaults where it set 0.
-slo_target slo_of(const submit_query& q, const intake_limits& limits);
+slo_target slo_of(const client_channel::submit_query& q, const intake_limits& limits);
 
 }  // namespace aladdin::node

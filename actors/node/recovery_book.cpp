@@ -28,7 +28,7 @@ std::vector<journal_entry> recovery_book::take_rest() {
 }
 
 readoption readopt(recovery_book& book, state_store& store, const tracker_report& report,
-                   const node_clock& clock, node_clock::steady now, std::vector<outbound>& frames) {
+                   const node_clock& clock, node_clock::steady now, std::vector<outbound_frame>& frames) {
   readoption r;
   auto consider = [&](query_id q, bool running, int generated) {
     auto e = book.claim(q);

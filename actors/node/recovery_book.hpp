@@ -53,6 +53,6 @@ struct readoption {
 // the claimed completed ones are ended (journal, then a reply appended to `frames`), the
 // unclaimed running and waiting ones are to be cancelled.
 readoption readopt(recovery_book& book, state_store& store, const tracker_report& report,
-                   const node_clock& clock, node_clock::steady now, std::vector<outbound>& frames);
+                   const node_clock& clock, node_clock::steady now, std::vector<outbound_frame>& frames);
 
 }  // namespace aladdin::node

@@ -25,8 +25,8 @@ worker_registry::worker_registry(state_store& store, std::string model, std::vec
   for (auto& w : known) by_name_[w.name] = std::move(w);
 }
 
-admission worker_registry::admit(const register_worker& hello, const routing_id& peer,
-                                 std::uint64_t epoch) {
+admission worker_registry::admit(const worker_channel::register_worker& hello,
+                                 const routing_id& peer, std::uint64_t epoch) {
   admission a;
   if (hello.worker_name.empty() || hello.worker_name.size() > 128) {
     a.error = "workerName must be 1 to 128 characters";

@@ -29,7 +29,8 @@ class worker_registry {
   // `model`: the canonical name of the served model. `known`: the registry read at start.
   worker_registry(state_store& store, std::string model, std::vector<worker_record> known);
 
-  admission admit(const register_worker& hello, const routing_id& peer, std::uint64_t epoch);
+  admission admit(const worker_channel::register_worker& hello, const routing_id& peer,
+                  std::uint64_t epoch);
   void set_state(std::uint32_t worker, worker_state state);
   std::optional<std::uint32_t> id_of(const std::string& name) const;
   // Workers of a previous run that were active or starting: expected back.

@@ -6,6 +6,10 @@
 
 namespace aladdin::node {
 
+namespace cc = client_channel;
+namespace wc = worker_channel;
+using client_channel::failure_code;
+
 namespace {
 
 failure_reason to_store(failure_code c) {
@@ -28,7 +32,7 @@ void journal_problem(const char* what, query_id q, const store_error& e) {
 
 }  // namespace
 
-bool fail_query(state_store& store, std::vector<outbound>& frames, const ticket& t,
+bool fail_query(state_store& store, std::vector<outbound_frame>& frames, const ticket& t,
                 failure_code code, const std::string& detail, std::uint64_t wall_micros) {
   failure_info info{to_store(code), detail, wall_micros};
   if (auto s = store.mark_failed(t.id, info); !s) {
@@ -36,12 +40,12 @@ bool fail_query(state_store& store, std::vector<outbound>& frames, const ticket&
     return false;
   }
   if (!t.client.empty())
-    frames.push_back(outbound::client(t.client, query_failed{t.id.value, code, detail}));
+    frames.push_back(outbound_frame::client(t.client, cc::query_failed{t.id.value, code, detail}));
   return true;
 }
 
-bool finish_recovered(state_store& store, std::vector<outbound>& frames, const journal_entry& e,
-                      const query_completed& done, std::uint64_t wall_micros) {
+bool finish_recovered(state_store& store, std::vector<outbound_frame>& frames, const journal_entry& e,
+                      const wc::query_completed& done, std::uint64_t wall_micros) {
   finish_info fin;
   fin.output_tokens = done.output_tokens;
   fin.finished_micros = wall_micros;
@@ -51,7 +55,7 @@ bool finish_recovered(state_store& store, std::vector<outbound>& frames, const j
     return false;
   }
   if (!e.client_id.empty())
-    frames.push_back(outbound::client(e.client_id, query_finished{e.id.value, done.output_tokens, 0, 0}));
+    frames.push_back(outbound_frame::client(e.client_id, cc::query_finished{e.id.value, done.output_tokens, 0, 0}));
   return true;
 }
 
@@ -66,8 +70,8 @@ worker_tracker::worker_tracker(std::uint32_t worker, std::string name, routing_i
       clock_(clock),
       options_(options) {}
 
-void worker_tracker::to_client(const ticket& t, client_message m) {
-  if (!t.client.empty()) frames_.push_back(outbound::client(t.client, std::move(m)));
+void worker_tracker::to_client(const ticket& t, cc::message m) {
+  if (!t.client.empty()) frames_.push_back(outbound_frame::client(t.client, std::move(m)));
 }
 
 void worker_tracker::assign(std::vector<dispatch>& batch, node_clock::steady now,
@@ -89,9 +93,9 @@ void worker_tracker::assign(std::vector<dispatch>& batch, node_clock::steady now
       continue;
     }
     ++d.query.placements;
-    frames_.push_back(outbound::worker(
-        peer_, worker_message{assign_query{d.query.id.value, d.query.prompt_tokens, d.output_hint,
-                                           d.query.max_output_tokens, d.query.accepted_micros}}));
+    frames_.push_back(outbound_frame::worker(
+        peer_, wc::assign_query{d.query.id.value, d.query.prompt_tokens, d.output_hint,
+                                d.query.max_output_tokens, d.query.accepted_micros}));
     flights_[d.query.id.value] = flight{std::move(d.query), 0, 0};
   }
   batch.clear();
@@ -105,7 +109,7 @@ void worker_tracker::adopt(const ticket& t, bool started, node_clock::steady now
   // better than it was.
   flights_[t.id.value] = flight{t, started ? clock_.wall_micros(now) : 0, 0};
   if (auto it = early_.find(t.id.value); it != early_.end()) {
-    const query_completed done = it->second;
+    const wc::query_completed done = it->second;
     early_.erase(it);
     on_completed(done, now, report);
     finish_pending(report);
@@ -114,26 +118,26 @@ void worker_tracker::adopt(const ticket& t, bool started, node_clock::steady now
 }
 
 void worker_tracker::cancel(query_id q) {
-  out_.post(outbound::worker(peer_, worker_message{cancel_query{q.value}}));
+  out_.post(outbound_frame::worker(peer_, wc::cancel_query{q.value}));
 }
 
-void worker_tracker::drain() { out_.post(outbound::worker(peer_, worker_message{drain_worker{0}})); }
+void worker_tracker::drain() { out_.post(outbound_frame::worker(peer_, wc::drain_worker{0})); }
 
 void worker_tracker::shutdown(const std::string& reason) {
-  out_.post(outbound::worker(peer_, worker_message{shutdown_worker{reason}}));
+  out_.post(outbound_frame::worker(peer_, wc::shutdown_worker{reason}));
 }
 
 void worker_tracker::handle(std::vector<worker_event>& events, node_clock::steady now,
                             tracker_report& report) {
   report.worker = worker_;
   for (auto& e : events) {
-    if (auto* hb = std::get_if<heartbeat>(&e)) {
+    if (auto* hb = std::get_if<wc::heartbeat>(&e)) {
       on_heartbeat(*hb, now, report);
-    } else if (auto* ft = std::get_if<worker_first_token>(&e)) {
+    } else if (auto* ft = std::get_if<wc::first_token>(&e)) {
       on_first_token(*ft, now, report);
-    } else if (auto* done = std::get_if<query_completed>(&e)) {
+    } else if (auto* done = std::get_if<wc::query_completed>(&e)) {
       on_completed(*done, now, report);
-    } else if (auto* rej = std::get_if<engine_rejected>(&e)) {
+    } else if (auto* rej = std::get_if<wc::engine_rejected>(&e)) {
       on_rejected(*rej, now, report);
     }
   }
@@ -141,7 +145,7 @@ void worker_tracker::handle(std::vector<worker_event>& events, node_clock::stead
   out_.post_all(frames_);
 }
 
-void worker_tracker::on_heartbeat(const heartbeat& hb, node_clock::steady now,
+void worker_tracker::on_heartbeat(const wc::heartbeat& hb, node_clock::steady now,
                                   tracker_report& report) {
   ++generation_;
   report.heartbeat = true;
@@ -181,16 +185,16 @@ void worker_tracker::on_heartbeat(const heartbeat& hb, node_clock::steady now,
   }
 }
 
-void worker_tracker::on_first_token(const worker_first_token& m, node_clock::steady now,
+void worker_tracker::on_first_token(const wc::first_token& m, node_clock::steady now,
                                     tracker_report& report) {
   const auto it = flights_.find(m.query_id);
   if (it == flights_.end() || it->second.first_token_micros != 0) return;
   it->second.first_token_micros = clock_.wall_micros(now);
   report.first_tokens.push_back(query_id{m.query_id});
-  to_client(it->second.query, client_first_token{m.query_id, it->second.first_token_micros});
+  to_client(it->second.query, cc::first_token{m.query_id, it->second.first_token_micros});
 }
 
-void worker_tracker::on_completed(const query_completed& m, node_clock::steady now,
+void worker_tracker::on_completed(const wc::query_completed& m, node_clock::steady now,
                                   tracker_report& report) {
   const auto it = flights_.find(m.query_id);
   if (it == flights_.end()) {
@@ -231,19 +235,19 @@ void worker_tracker::finish_pending(tracker_report& report) {
       continue;
     }
     report.completed.push_back({t.id, static_cast<int>(t.prompt_tokens), static_cast<int>(fin.output_tokens)});
-    to_client(t, query_finished{t.id.value, fin.output_tokens, fin.ttft_micros, fin.atgt_micros});
+    to_client(t, cc::query_finished{t.id.value, fin.output_tokens, fin.ttft_micros, fin.atgt_micros});
   }
   finishing_.clear();
 }
 
-void worker_tracker::on_rejected(const engine_rejected& m, node_clock::steady now,
+void worker_tracker::on_rejected(const wc::engine_rejected& m, node_clock::steady now,
                                  tracker_report& report) {
   const auto it = flights_.find(m.query_id);
   if (it == flights_.end()) return;
   ticket t = std::move(it->second.query);
   flights_.erase(it);
   fail(t, failure_code::engine_rejected,
-       (m.reason == engine_reject_code::too_large ? "too large for the engine: " : "invalid: ") + m.detail,
+       (m.reason == wc::engine_reject_code::too_large ? "too large for the engine: " : "invalid: ") + m.detail,
        now);
   report.removed.push_back(t.id);
 }

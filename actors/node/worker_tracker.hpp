@@ -50,7 +50,7 @@ struct tracker_report {
   // (or leftovers to cancel).
   std::vector<std::pair<query_id, int>> unknown_running;
   std::vector<query_id> unknown_waiting;
-  std::vector<query_completed> unknown_completed;
+  std::vector<worker_channel::query_completed> unknown_completed;
   bool heartbeat = false;                          // a heartbeat was among the messages
 
   bool frees_capacity() const { return !completed.empty() || !removed.empty() || !orphaned.empty(); }
@@ -58,12 +58,14 @@ struct tracker_report {
 
 // Ends a query that will not run: the journal first (failed), then its client. False when the
 // journal says it had ended already (its client heard of it then) or could not be written.
-bool fail_query(state_store& store, std::vector<outbound>& frames, const ticket& t,
-                failure_code code, const std::string& detail, std::uint64_t wall_micros);
+bool fail_query(state_store& store, std::vector<outbound_frame>& frames, const ticket& t,
+                client_channel::failure_code code, const std::string& detail,
+                std::uint64_t wall_micros);
 
 // Ends a query from the journal that a worker completed while the node was down.
-bool finish_recovered(state_store& store, std::vector<outbound>& frames, const journal_entry& e,
-                      const query_completed& done, std::uint64_t wall_micros);
+bool finish_recovered(state_store& store, std::vector<outbound_frame>& frames,
+                      const journal_entry& e, const worker_channel::query_completed& done,
+                      std::uint64_t wall_micros);
 
 struct tracker_options {
   int max_placements = 3;
@@ -104,14 +106,19 @@ class worker_tracker {
     std::uint64_t first_token_micros = 0;  // wall; 0 until the first token
     int missed = 0;                        // consecutive complete heartbeats without it
   };
-  void on_heartbeat(const heartbeat& hb, node_clock::steady now, tracker_report& report);
-  void on_first_token(const worker_first_token& m, node_clock::steady now, tracker_report& report);
-  void on_completed(const query_completed& m, node_clock::steady now, tracker_report& report);
-  void on_rejected(const engine_rejected& m, node_clock::steady now, tracker_report& report);
+  void on_heartbeat(const worker_channel::heartbeat& hb, node_clock::steady now,
+                    tracker_report& report);
+  void on_first_token(const worker_channel::first_token& m, node_clock::steady now,
+                      tracker_report& report);
+  void on_completed(const worker_channel::query_completed& m, node_clock::steady now,
+                    tracker_report& report);
+  void on_rejected(const worker_channel::engine_rejected& m, node_clock::steady now,
+                   tracker_report& report);
   // Journals the completions collected by on_completed in one write, then tells their clients.
   void finish_pending(tracker_report& report);
-  void fail(const ticket& t, failure_code code, const std::string& detail, node_clock::steady now);
-  void to_client(const ticket& t, client_message m);
+  void fail(const ticket& t, client_channel::failure_code code, const std::string& detail,
+            node_clock::steady now);
+  void to_client(const ticket& t, client_channel::message m);
 
   std::uint32_t worker_;
   std::string name_;
@@ -122,12 +129,12 @@ class worker_tracker {
   tracker_options options_;
   std::unordered_map<std::uint64_t, flight> flights_;
   std::uint64_t generation_ = 0;
-  std::vector<outbound> frames_;  // scratch: posted once per call
+  std::vector<outbound_frame> frames_;  // scratch: posted once per call
   std::vector<std::pair<ticket, finish_info>> finishing_;  // completions of the current batch
   // Completions of queries not (yet) tracked here, newest last, bounded: a worker that
   // re-registers reports a query in a heartbeat and its completion right after, before the
   // adoption decided by placement comes back.
-  std::unordered_map<std::uint64_t, query_completed> early_;
+  std::unordered_map<std::uint64_t, worker_channel::query_completed> early_;
   std::vector<std::uint64_t> early_order_;
 };
 

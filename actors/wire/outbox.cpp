@@ -19,7 +19,7 @@ void wakeup_outbox::wake_locked() {
   }
 }
 
-void wakeup_outbox::post(outbound frame) {
+void wakeup_outbox::post(outbound_frame frame) {
   std::lock_guard lock(mutex_);
   const bool was_empty = queue_.empty();
   queue_.push_back(std::move(frame));
@@ -28,7 +28,7 @@ void wakeup_outbox::post(outbound frame) {
   if (was_empty) wake_locked();
 }
 
-void wakeup_outbox::post_all(std::vector<outbound>& frames) {
+void wakeup_outbox::post_all(std::vector<outbound_frame>& frames) {
   if (frames.empty()) return;
   std::lock_guard lock(mutex_);
   const bool was_empty = queue_.empty();
@@ -43,7 +43,7 @@ void wakeup_outbox::post_all(std::vector<outbound>& frames) {
   if (was_empty) wake_locked();
 }
 
-void wakeup_outbox::take(std::vector<outbound>& into) {
+void wakeup_outbox::take(std::vector<outbound_frame>& into) {
   into.clear();
   std::lock_guard lock(mutex_);
   into.swap(queue_);

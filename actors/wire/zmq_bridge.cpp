@@ -5,12 +5,19 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <optional>
 #include <stdexcept>
+#include <type_traits>
 #include <unordered_map>
 
-#include "actors/wire/wire_codec.hpp"
+#include "schema/client_channel.hpp"
+#include "schema/worker_channel.hpp"
 
 namespace aladdin::node {
+
+namespace cc = client_channel;
+namespace wc = worker_channel;
+using channel_common::error_code;
 
 namespace {
 
@@ -31,12 +38,12 @@ zmq::context_t named_context() {
   return c;
 }
 
-void configure_router(zmq::socket_t& s, const bridge_options& o) {
+void configure_router(zmq::socket_t& s, const bridge_options& o, std::int64_t max_transport_bytes) {
   s.set(zmq::sockopt::linger, 0);
   s.set(zmq::sockopt::router_mandatory, 1);
   s.set(zmq::sockopt::sndhwm, o.send_hwm);
   s.set(zmq::sockopt::rcvhwm, o.receive_hwm);
-  s.set(zmq::sockopt::maxmsgsize, o.max_transport_bytes);
+  s.set(zmq::sockopt::maxmsgsize, max_transport_bytes);
 }
 
 std::string bind_or_throw(zmq::socket_t& s, const std::string& endpoint, const char* what) {
@@ -64,7 +71,7 @@ struct zmq_bridge::impl {
   std::unordered_map<routing_id, std::size_t> worker_batch_index;
   std::unordered_map<routing_id, std::uint64_t> sequences[2];
   std::deque<pending_frame> retry;
-  std::vector<outbound> outgoing;
+  std::vector<outbound_frame> outgoing;
   struct parked_peer {
     std::chrono::steady_clock::time_point deadline;
     std::deque<codec::encoded_message> frames;
@@ -87,9 +94,9 @@ zmq_bridge::~zmq_bridge() { stop(); }
 
 void zmq_bridge::bind() {
   if (outbox_) return;
-  configure_router(client_, options_);
+  configure_router(client_, options_, cc::max_transport_bytes);
   client_.set(zmq::sockopt::router_handover, 1);
-  configure_router(worker_, options_);
+  configure_router(worker_, options_, wc::max_transport_bytes);
   client_bound_ = bind_or_throw(client_, options_.client_endpoint, "clients");
   worker_bound_ = bind_or_throw(worker_, options_.worker_endpoint, "workers");
   // One wake endpoint per bridge, so that several nodes can live in one process (tests).
@@ -177,37 +184,43 @@ void zmq_bridge::receive(channel ch, zmq::socket_t& socket) {
     }
     codec::decode_limits limits = codec::decode_limits::channel();
     limits.max_bytes = options_.max_frame_bytes;
+    // A frame that cannot be decoded is answered, unless it was an error reply itself.
+    auto refuse = [&](const codec::decode_error& e) {
+      if (e.answerable)
+        reply_error(ch, peer, channel_common::to_error_code(e.code), e.detail);
+      else
+        counters_.peer_errors.fetch_add(1, std::memory_order_relaxed);
+    };
     if (ch == channel::client) {
-      auto m = decode_client(bytes_of(payload), limits);
+      auto m = cc::decode(bytes_of(payload), cc::party::intake, limits);
       if (!m) {
-        reply_error(ch, peer, to_error_code(m.error().code), m.error().detail);
+        refuse(m.error());
         continue;
       }
-      if (auto* submit = std::get_if<submit_query>(&m.value())) {
+      // The intake receives submissions and errors only (decode refuses the rest).
+      if (auto* submit = std::get_if<cc::submit_query>(&m.value().body))
         impl_->submits.push_back({peer, std::move(*submit)});
-      } else if (std::holds_alternative<wire_error>(m.value())) {
+      else
         counters_.peer_errors.fetch_add(1, std::memory_order_relaxed);
-      } else {
-        reply_error(ch, peer, error_code::malformed,
-                    std::string(message_name(m.value())) + " is sent by the intake, not to it");
-      }
       continue;
     }
-    auto m = decode_worker(bytes_of(payload), limits);
+    auto m = wc::decode(bytes_of(payload), wc::party::control_plane, limits);
     if (!m) {
-      reply_error(ch, peer, to_error_code(m.error().code), m.error().detail);
+      refuse(m.error());
       continue;
     }
-    worker_message& wm = m.value();
-    std::optional<worker_event> event;
-    if (auto* hello = std::get_if<register_worker>(&wm)) {
+    wc::message& wm = m.value().body;
+    if (auto* hello = std::get_if<wc::register_worker>(&wm)) {
       sink_.worker_register(peer, std::move(*hello));
       continue;
     }
-    if (std::holds_alternative<wire_error>(wm)) {
+    if (std::holds_alternative<wc::wire_error>(wm)) {
       counters_.peer_errors.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
+    // What is left is what a control plane receives from a registered worker (decode refuses
+    // the members a worker is sent).
+    std::optional<worker_event> event;
     std::visit(
         [&](auto& x) {
           using T = std::decay_t<decltype(x)>;
@@ -215,8 +228,8 @@ void zmq_bridge::receive(channel ch, zmq::socket_t& socket) {
         },
         wm);
     if (!event) {
-      reply_error(ch, peer, error_code::malformed,
-                  std::string(message_name(wm)) + " is sent by the control node, not to it");
+      reply_error(ch, peer, error_code::internal,
+                  std::string(wc::message_name(wm)) + " has no handler in the control node");
       continue;
     }
     auto [it, fresh] = impl_->worker_batch_index.try_emplace(peer, impl_->worker_batches.size());
@@ -233,9 +246,8 @@ void zmq_bridge::dispatch_inbound() {
   for (auto& [peer, events] : impl_->worker_batches) {
     if (!sink_.worker_events(peer, events)) {
       counters_.unknown_worker.fetch_add(1, std::memory_order_relaxed);
-      outbox_->post(outbound::worker(
-          peer, worker_message{wire_error{error_code::unknown_worker,
-                                          "not registered here: send registerWorker"}}));
+      outbox_->post(outbound_frame::worker(
+          peer, wc::wire_error{error_code::unknown_worker, "not registered here: send registerWorker"}));
     }
   }
   impl_->worker_batches.clear();
@@ -252,11 +264,11 @@ std::uint64_t zmq_bridge::next_sequence(channel ch, const routing_id& peer) {
 void zmq_bridge::reply_error(channel ch, const routing_id& peer, error_code code,
                              const std::string& detail) {
   counters_.bad_frames.fetch_add(1, std::memory_order_relaxed);
-  wire_error e{code, detail};
+  channel_common::wire_error e{code, detail};
   if (ch == channel::client)
-    outbox_->post(outbound::client(peer, client_message{std::move(e)}));
+    outbox_->post(outbound_frame::client(peer, std::move(e)));
   else
-    outbox_->post(outbound::worker(peer, worker_message{std::move(e)}));
+    outbox_->post(outbound_frame::worker(peer, std::move(e)));
 }
 
 zmq_bridge::sent zmq_bridge::send_frame(channel ch, const routing_id& peer, const void* data,
@@ -357,8 +369,8 @@ void zmq_bridge::flush_outbound() {
                                    epoch_.load(std::memory_order_relaxed),
                                    next_sequence(o.to, o.peer)};
     codec::encoded_message bytes =
-        o.to == channel::client ? encode(h, std::get<client_message>(o.message))
-                                : encode(h, std::get<worker_message>(o.message));
+        o.to == channel::client ? cc::encode(h, std::get<cc::message>(o.message))
+                                : wc::encode(h, std::get<wc::message>(o.message));
     deliver(o.to, std::move(o.peer), std::move(bytes));
   }
   impl_->outgoing.clear();

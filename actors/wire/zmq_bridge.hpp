@@ -2,11 +2,12 @@
 // The node's only contact with the network: one thread polling two ROUTER sockets (clients and
 // workers) and the outbox's wake-up socket.
 //
-// Inbound, every frame is untrusted. It is decoded with the channel's limits (schema/codec.hpp);
-// whatever cannot be handled gets an error envelope back (malformed, oversized, unknown message,
-// wrong version; unknownWorker for a worker that is not registered, so that it registers again)
-// and is counted; the node keeps serving. An error envelope is never answered with another, so
-// two confused peers cannot ping-pong. Messages are handed to the inbound_sink in batches, one
+// Inbound, every frame is untrusted. It is decoded by its channel's codec
+// (schema/client_channel.hpp, schema/worker_channel.hpp) with the channel's limits; whatever
+// cannot be handled gets an error envelope back (malformed, oversized, unknown or wrong-direction
+// message, wrong version; unknownWorker for a worker that is not registered, so that it registers
+// again) and is counted; the node keeps serving. An error envelope is never answered with
+// another, not even one this build cannot read, so two confused peers cannot ping-pong. Messages are handed to the inbound_sink in batches, one
 // per poll round: all client submissions of the round together, and each worker's events
 // together in arrival order.
 //
@@ -19,10 +20,11 @@
 // peer's pipe is full (HWM) is kept and retried on the next rounds, up to a bound, so that a
 // burst does not lose an assignment.
 //
-// Sockets: linger 0 (closing never waits for unsent frames), bounded send and receive HWM, a
-// transport size cap above the codec's own limit (so that an oversized frame still gets an
-// "oversized" reply instead of a dropped connection), ROUTER_HANDOVER on the client socket (a
-// client that reconnects with the same routing id takes its replies over).
+// Sockets: linger 0 (closing never waits for unsent frames), bounded send and receive HWM, each
+// channel's transport size cap (max_transport_bytes, above the codec's own limit, so that an
+// oversized frame still gets an "oversized" reply instead of a dropped connection),
+// ROUTER_HANDOVER on the client socket (a client that reconnects with the same routing id takes
+// its replies over).
 
 #include <atomic>
 #include <cstdint>
@@ -46,7 +48,7 @@ struct bridge_options {
   int send_hwm = 100000;
   int receive_hwm = 100000;
   std::size_t max_frame_bytes = 64 * 1024;        // the codec's limit: larger → "oversized"
-  std::int64_t max_transport_bytes = 1 << 20;     // ZMQ_MAXMSGSIZE: larger → connection dropped
+  // ZMQ_MAXMSGSIZE (larger → connection dropped) is each channel's max_transport_bytes.
   std::size_t receive_batch = 512;                // frames per socket per poll round
   std::size_t max_retry_frames = 200000;          // refused by HWM and kept for a retry
   double park_seconds = 30;                       // replies kept for a client that reconnects
@@ -59,7 +61,7 @@ class inbound_sink {
   virtual ~inbound_sink() = default;
   using client_submit = node::client_submit;
   virtual void client_submits(std::vector<client_submit>& batch) = 0;
-  virtual void worker_register(const routing_id& worker, register_worker hello) = 0;
+  virtual void worker_register(const routing_id& worker, worker_channel::register_worker hello) = 0;
   // Events of one registered worker in arrival order. Returns false when `worker` is not
   // registered; the bridge then answers unknownWorker. The sink may still look at the events
   // (a completion that reached a restarted node before its worker registered again).
@@ -112,7 +114,8 @@ class zmq_bridge {
   void deliver(channel ch, routing_id peer, codec::encoded_message bytes);
   void park(routing_id peer, codec::encoded_message bytes);
   void retry_parked();
-  void reply_error(channel ch, const routing_id& peer, error_code code, const std::string& detail);
+  void reply_error(channel ch, const routing_id& peer, channel_common::error_code code,
+                   const std::string& detail);
   std::uint64_t next_sequence(channel ch, const routing_id& peer);
 
   bridge_options options_;

@@ -11,33 +11,7 @@
 
 namespace aladdin::worker {
 
-const char* to_string(error_code c) {
-  switch (c) {
-    case error_code::malformed:
-      return "malformed";
-    case error_code::oversized:
-      return "oversized";
-    case error_code::unknown_message:
-      return "unknownMessage";
-    case error_code::version_mismatch:
-      return "versionMismatch";
-    case error_code::internal:
-      return "internal";
-    case error_code::unknown_worker:
-      return "unknownWorker";
-  }
-  return "unknown";
-}
-
-const char* to_string(reject_reason r) {
-  switch (r) {
-    case reject_reason::too_large:
-      return "tooLarge";
-    case reject_reason::invalid:
-      return "invalid";
-  }
-  return "unknown";
-}
+namespace wc = worker_channel;
 
 const char* to_string(exit_reason r) {
   switch (r) {
@@ -95,7 +69,7 @@ micros worker_core::clamp_now(micros now) {
   return last_now_;
 }
 
-register_worker_msg worker_core::registration() const {
+wc::register_worker worker_core::registration() const {
   const auto& id = options_.identity;
   const auto block = static_cast<std::uint32_t>(engine_.options().block_size);
   return {id.name,
@@ -117,46 +91,46 @@ void worker_core::send_registration(micros now) {
   next_register_ = now + options_.register_retry;
 }
 
-std::vector<outbound> worker_core::take_outbound() {
-  std::vector<outbound> out;
+std::vector<wc::message> worker_core::take_outbound() {
+  std::vector<wc::message> out;
   out.swap(outbox_);
   return out;
 }
 
-void worker_core::emit_query_event(outbound message) {
+void worker_core::emit_query_event(wc::message message) {
   if (registered_)
     outbox_.push_back(std::move(message));
   else
     held_.push_back(std::move(message));
 }
 
-void worker_core::handle(const inbound& message, micros now) {
+void worker_core::handle(const wc::message& message, micros now) {
   advance(now);
   now = last_now_;
   if (finished()) return;  // after shutdown or the end of a drain, nothing more is done
   std::visit(
       [&](const auto& m) {
         using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, registered_msg>) {
+        if constexpr (std::is_same_v<T, wc::registered>) {
           on_registered(m, now);
-        } else if constexpr (std::is_same_v<T, assign_query_msg>) {
+        } else if constexpr (std::is_same_v<T, wc::assign_query>) {
           on_assign(m, now);
-        } else if constexpr (std::is_same_v<T, cancel_query_msg>) {
+        } else if constexpr (std::is_same_v<T, wc::cancel_query>) {
           on_cancel(m);
-        } else if constexpr (std::is_same_v<T, drain_msg>) {
+        } else if constexpr (std::is_same_v<T, wc::drain_worker>) {
           draining_ = true;
-          drain_deadline_ = m.deadline;
-        } else if constexpr (std::is_same_v<T, shutdown_msg>) {
+          drain_deadline_ = m.deadline_micros;
+        } else if constexpr (std::is_same_v<T, wc::shutdown_worker>) {
           exit_ = exit_reason::shutdown;
-        } else if constexpr (std::is_same_v<T, error_msg>) {
+        } else if constexpr (std::is_same_v<T, wc::wire_error>) {
           on_error(m, now);
-        }
+        }  // anything else travels to the control plane, never to a worker: ignored
       },
       message);
   check_drain(now);
 }
 
-void worker_core::on_registered(const registered_msg& m, micros now) {
+void worker_core::on_registered(const wc::registered& m, micros now) {
   registered_ = true;
   worker_id_ = m.worker_id;
   epoch_ = m.epoch;
@@ -170,30 +144,30 @@ void worker_core::on_registered(const registered_msg& m, micros now) {
   held_.clear();
 }
 
-void worker_core::on_error(const error_msg& m, micros now) {
+void worker_core::on_error(const wc::wire_error& m, micros now) {
   ++stats_.errors_received;
   // Only the first unknownWorker counts: the control node answers every message we had in
   // flight with one, and a registerWorker is already on its way (and retried) after the first.
-  if (m.code == error_code::unknown_worker && registered_) {
+  if (m.code == wc::error_code::unknown_worker && registered_) {
     registered_ = false;
     next_heartbeat_ = never;
     send_registration(now);
   }
 }
 
-void worker_core::reject(std::uint64_t query_id, reject_reason reason, std::string detail) {
+void worker_core::reject(std::uint64_t query_id, wc::engine_reject_code reason, std::string detail) {
   ++stats_.rejected;
-  emit_query_event(query_rejected_msg{query_id, reason, std::move(detail)});
+  emit_query_event(wc::engine_rejected{query_id, reason, std::move(detail)});
 }
 
-void worker_core::on_assign(const assign_query_msg& m, micros now) {
+void worker_core::on_assign(const wc::assign_query& m, micros now) {
   if (draining_) {
-    reject(m.query_id, reject_reason::invalid, "draining: this worker accepts no new queries");
+    reject(m.query_id, wc::engine_reject_code::invalid, "draining: this worker accepts no new queries");
     return;
   }
   if (auto it = live_.find(m.query_id); it != live_.end()) {
     if (it->second.cancelled) {
-      reject(m.query_id, reject_reason::invalid,
+      reject(m.query_id, wc::engine_reject_code::invalid,
              "query id " + std::to_string(m.query_id) +
                  " is still held by a cancelled sequence; assign it under a new id");
     } else {
@@ -208,7 +182,7 @@ void worker_core::on_assign(const assign_query_msg& m, micros now) {
   const auto too_large = [&] {
     const long long capacity =
         static_cast<long long>(engine_.kv_blocks_total()) * engine_.options().block_size;
-    reject(m.query_id, reject_reason::too_large,
+    reject(m.query_id, wc::engine_reject_code::too_large,
            "prompt " + std::to_string(m.prompt_tokens) + " + output " + std::to_string(output) +
                " tokens exceed the KV cache of " + std::to_string(capacity) + " tokens");
   };
@@ -238,12 +212,12 @@ void worker_core::on_assign(const assign_query_msg& m, micros now) {
       too_large();
       return;
     case sim::enqueue_result::rejected_invalid:
-      reject(m.query_id, reject_reason::invalid, "a query needs at least one prompt token");
+      reject(m.query_id, wc::engine_reject_code::invalid, "a query needs at least one prompt token");
       return;
   }
 }
 
-void worker_core::on_cancel(const cancel_query_msg& m) {
+void worker_core::on_cancel(const wc::cancel_query& m) {
   auto it = live_.find(m.query_id);
   if (it == live_.end()) {
     ++stats_.cancels_of_unknown_queries;
@@ -261,11 +235,11 @@ void worker_core::on_engine_event(const sim::engine_event& e) {
   const bool cancelled = it->second.cancelled;
   switch (e.kind) {
     case sim::event_kind::first_token:
-      if (!cancelled) emit_query_event(first_token_msg{e.query_id, wall_time(e.time_s)});
+      if (!cancelled) emit_query_event(wc::first_token{e.query_id, wall_time(e.time_s)});
       break;
     case sim::event_kind::completed:
       if (!cancelled) {
-        emit_query_event(query_completed_msg{e.query_id, static_cast<std::uint32_t>(e.tokens),
+        emit_query_event(wc::query_completed{e.query_id, static_cast<std::uint32_t>(e.tokens),
                                              wall_time(e.time_s)});
         ++stats_.completed;
         --active_;
@@ -311,9 +285,9 @@ void worker_core::advance(micros now) {
 }
 
 void worker_core::send_heartbeat(micros now) {
-  heartbeat_msg hb;
+  wc::heartbeat hb;
   hb.worker_id = worker_id_;
-  hb.at = now;
+  hb.at_micros = now;
   hb.kv_blocks_used = static_cast<std::uint32_t>(engine_.kv_blocks_used());
   hb.kv_blocks_total = static_cast<std::uint32_t>(engine_.kv_blocks_total());
   for (const auto& s : engine_.sequences()) {

@@ -1,6 +1,7 @@
 #pragma once
 // The emulated GPU worker's state machine: the simulator's engine (sim::engine on a ground truth)
-// run against an injected wall clock, speaking the worker channel as plain messages.
+// run against an injected wall clock, speaking the worker channel as plain messages
+// (schema/worker_channel.hpp: the structs the control node speaks too).
 //
 // No sockets, no clock reads, no threads: the caller passes `now` (wall-clock microseconds,
 // never decreasing; a smaller value is treated as the last one) into every call, and collects
@@ -41,6 +42,9 @@
 // Lifecycle. drain: assignments are refused (queryRejected invalid, "draining"); the core
 // finishes when no uncancelled query is left, sending a last heartbeat, or at the drain's
 // deadline if one is given, abandoning what still runs. shutdown: finishes at once.
+//
+// Members a control plane never sends (a heartbeat, say) are ignored: worker_channel::decode
+// refuses them before they reach the core.
 
 #include <cstddef>
 #include <cstdint>
@@ -49,11 +53,14 @@
 #include <unordered_map>
 #include <vector>
 
-#include "actors/worker/worker_messages.hpp"
+#include "schema/worker_channel.hpp"
 #include "sim/engine.hpp"
 #include "sim/ground_truth.hpp"
 
 namespace aladdin::worker {
+
+// Wall-clock microseconds since the Unix epoch, as on the wire.
+using micros = std::uint64_t;
 
 inline constexpr micros never = std::numeric_limits<micros>::max();
 
@@ -101,7 +108,7 @@ class worker_core {
   void start();
 
   // Advances to `now`, then handles one message from the control plane.
-  void handle(const inbound& message, micros now);
+  void handle(const worker_channel::message& message, micros now);
 
   // Runs every engine iteration that ends by `now` (reporting its events), then sends what is
   // due: a heartbeat, a registerWorker retry; and notices the end of a drain.
@@ -112,7 +119,7 @@ class worker_core {
   micros next_wake() const;
 
   // Messages to send, in order; the core forgets them.
-  std::vector<outbound> take_outbound();
+  std::vector<worker_channel::message> take_outbound();
 
   bool finished() const { return exit_ != exit_reason::none; }
   exit_reason why_finished() const { return exit_; }
@@ -127,7 +134,7 @@ class worker_core {
   const sim::engine& engine() const { return engine_; }
   const worker_core_options& options() const { return options_; }
   // The registerWorker this core sends: KV capacity is the engine's, in whole blocks.
-  register_worker_msg registration() const;
+  worker_channel::register_worker registration() const;
 
   // The clock mapping, exposed for tests and logs.
   double engine_time(micros wall) const;
@@ -139,17 +146,17 @@ class worker_core {
   };
 
   micros clamp_now(micros now);
-  void on_registered(const registered_msg& m, micros now);
-  void on_assign(const assign_query_msg& m, micros now);
-  void on_cancel(const cancel_query_msg& m);
-  void on_error(const error_msg& m, micros now);
+  void on_registered(const worker_channel::registered& m, micros now);
+  void on_assign(const worker_channel::assign_query& m, micros now);
+  void on_cancel(const worker_channel::cancel_query& m);
+  void on_error(const worker_channel::wire_error& m, micros now);
   void on_engine_event(const sim::engine_event& e);
   void check_drain(micros now);
   void send_registration(micros now);
   void send_heartbeat(micros now);
-  void reject(std::uint64_t query_id, reject_reason reason, std::string detail);
+  void reject(std::uint64_t query_id, worker_channel::engine_reject_code reason, std::string detail);
   // firstToken / queryCompleted / queryRejected: sent now when registered, held otherwise.
-  void emit_query_event(outbound message);
+  void emit_query_event(worker_channel::message message);
 
   worker_core_options options_;
   sim::engine engine_;
@@ -169,8 +176,8 @@ class worker_core {
 
   std::unordered_map<std::uint64_t, live_query> live_;  // accepted, still in the engine
   std::size_t active_ = 0;                              // of live_, not cancelled
-  std::vector<outbound> outbox_;
-  std::vector<outbound> held_;  // query events produced while unregistered
+  std::vector<worker_channel::message> outbox_;
+  std::vector<worker_channel::message> held_;  // query events produced while unregistered
   worker_stats stats_;
 };
 

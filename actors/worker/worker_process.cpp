@@ -9,10 +9,11 @@
 #include <utility>
 #include <zmq.hpp>
 
-#include "actors/worker/worker_wire.hpp"
-#include "worker.capnp.h"
+#include "schema/worker_channel.hpp"
 
 namespace aladdin::worker {
+
+namespace wc = worker_channel;
 
 micros wall_clock_now() {
   using namespace std::chrono;
@@ -51,7 +52,7 @@ class session {
     socket_.set(zmq::sockopt::routing_id, core_.options().identity.name);
     socket_.set(zmq::sockopt::sndhwm, options_.high_water_mark);
     socket_.set(zmq::sockopt::rcvhwm, options_.high_water_mark);
-    socket_.set(zmq::sockopt::maxmsgsize, options_.max_frame_bytes);
+    socket_.set(zmq::sockopt::maxmsgsize, options_.max_transport_bytes);
     // Retry fast at first (a control node that restarts comes back in well under a second),
     // then back off.
     socket_.set(zmq::sockopt::reconnect_ivl, 100);
@@ -121,15 +122,16 @@ class session {
       reject({codec::decode_errc::malformed, "a worker-channel message is a single frame"});
       return true;
     }
-    auto decoded = decode_inbound(
-        std::span(static_cast<const std::byte*>(frame.data()), frame.size()), options_.limits);
+    auto decoded =
+        wc::decode(std::span(static_cast<const std::byte*>(frame.data()), frame.size()),
+                   wc::party::worker, options_.limits);
     if (!decoded) {
       reject(decoded.error());
       return true;
     }
     const bool was_registered = core_.registered();
-    core_.handle(decoded.value().message, wall_clock_now());
-    report_transition(was_registered, decoded.value().message);
+    core_.handle(decoded.value().body, wall_clock_now());
+    report_transition(was_registered, decoded.value().body);
     flush();
     return true;
   }
@@ -141,17 +143,18 @@ class session {
           "): " + e.detail +
           (stats_.frames_rejected == logged_rejections ? " (further ones are only counted)" : ""));
     }
-    send_encoded(codec::encode_error<wire::worker::Envelope>(next_header(), e.code, e.detail));
+    // An error envelope we cannot read is not answered: two peers must never bounce errors.
+    if (e.answerable) send_encoded(wc::encode_error(next_header(), e.code, e.detail));
   }
 
-  void report_transition(bool was_registered, const inbound& m) {
+  void report_transition(bool was_registered, const wc::message& m) {
     if (!was_registered && core_.registered()) {
       log("registered as worker " + std::to_string(core_.worker_id()) + " (epoch " +
           std::to_string(core_.epoch()) + ")");
     } else if (was_registered && !core_.registered()) {
       log("the control plane does not know this worker (unknownWorker): registering again");
-    } else if (const auto* e = std::get_if<error_msg>(&m);
-               e && e->code != error_code::unknown_worker &&
+    } else if (const auto* e = std::get_if<wc::wire_error>(&m);
+               e && e->code != wc::error_code::unknown_worker &&
                core_.stats().errors_received <= logged_rejections) {
       log(std::string("the control plane could not handle a message (") + to_string(e->code) +
           "): " + e->detail);
@@ -166,7 +169,7 @@ class session {
     return {codec::protocol_version, core_.options().identity.name, core_.epoch(), ++sequence_};
   }
 
-  void send(const outbound& m) { send_encoded(encode_outbound(m, next_header())); }
+  void send(const wc::message& m) { send_encoded(wc::encode(next_header(), m)); }
 
   void send_encoded(const codec::encoded_message& bytes) {
     for (;;) {

@@ -13,11 +13,13 @@
 // plane recovers the rest from the next heartbeat). DEALER reconnects by itself, and connects
 // lazily: an unreachable endpoint is not an error, the worker keeps retrying registration.
 //
-// Untrusted input: every frame goes through the codec's limits. A malformed, oversized,
-// wrong-version or wrong-direction frame (or a multi-frame message) gets an error reply and is
-// counted; the worker keeps running. Frames above max_frame_bytes never reach the worker at all:
-// libzmq drops the connection that sent them (ZMQ_MAXMSGSIZE), which bounds memory; the peer
-// reconnects.
+// Untrusted input: every frame goes through the channel's codec (schema/worker_channel.hpp) and
+// its limits. A malformed, oversized, wrong-version or wrong-direction frame (or a multi-frame
+// message) gets an error reply and is counted; the worker keeps running. An error envelope it
+// cannot read (a code from a newer control plane) is counted, never answered. Frames above
+// max_transport_bytes (the channel's cap, as on the control node's side) never reach the worker
+// at all: libzmq drops the connection that sent them (ZMQ_MAXMSGSIZE), which bounds memory; the
+// peer reconnects.
 
 #include <atomic>
 #include <cstddef>
@@ -29,6 +31,7 @@
 
 #include "actors/worker/worker_core.hpp"
 #include "schema/codec.hpp"
+#include "schema/worker_channel.hpp"
 
 namespace aladdin::worker {
 
@@ -36,7 +39,7 @@ struct process_options {
   std::string endpoint;                     // e.g. tcp://127.0.0.1:5555
   micros max_poll_wait = 100'000;           // bounds the reaction to a stop request
   int high_water_mark = 10'000;             // messages queued per direction
-  std::int64_t max_frame_bytes = 16 << 20;  // ZMQ_MAXMSGSIZE
+  std::int64_t max_transport_bytes = worker_channel::max_transport_bytes;  // ZMQ_MAXMSGSIZE
   codec::decode_limits limits = codec::decode_limits::channel();
   // One line per call, no newline; default: stderr, prefixed "aladdin worker: ".
   std::function<void(std::string_view)> log;
@@ -44,7 +47,7 @@ struct process_options {
 
 struct process_stats {
   std::uint64_t frames_received = 0;
-  std::uint64_t frames_rejected = 0;  // answered with an error: could not be decoded
+  std::uint64_t frames_rejected = 0;  // could not be decoded: answered with an error (unless one)
   std::uint64_t messages_sent = 0;
   std::uint64_t sends_dropped = 0;  // the pipe was full (the control node is gone or slow)
 };

@@ -29,7 +29,7 @@
 #include <vector>
 
 #include "actors/caf/control_node.hpp"
-#include "actors/wire/wire_codec.hpp"
+#include "schema/client_channel.hpp"
 #include "storage/memory_store.hpp"
 #include "tests/support/fake_worker.hpp"
 #include "tests/support/node_fixtures.hpp"
@@ -87,8 +87,9 @@ class bench_client {
   std::size_t finished = 0, refused = 0, other = 0;
 
   void send(std::uint64_t cqid) {
-    const node::submit_query q{cqid, 64, 16, 2'000'000, 100'000, "llama2-70b"};
-    const auto bytes = node::encode(codec::envelope_header{codec::protocol_version, "bench", 0, ++seq_}, node::client_message{q});
+    const client_channel::submit_query q{cqid, 64, 16, 2'000'000, 100'000, "llama2-70b"};
+    const auto bytes =
+        client_channel::encode(codec::envelope_header{codec::protocol_version, "bench", 0, ++seq_}, q);
     samples[cqid].sent = clock_type::now();
     (void)s_.send(zmq::const_buffer(bytes.bytes().data(), bytes.size()), zmq::send_flags::none);
   }
@@ -100,19 +101,21 @@ class bench_client {
     zmq::message_t msg;
     while (s_.recv(msg, zmq::recv_flags::dontwait)) {
       const auto now = clock_type::now();
-      auto m = node::decode_client({static_cast<const std::byte*>(msg.data()), msg.size()});
-      if (!m) continue;
-      if (auto* a = std::get_if<node::query_accepted>(&m.value())) {
+      auto r = client_channel::decode({static_cast<const std::byte*>(msg.data()), msg.size()},
+                                      client_channel::party::client);
+      if (!r) continue;
+      const client_channel::message& m = r.value().body;
+      if (auto* a = std::get_if<client_channel::query_accepted>(&m)) {
         if (a->client_query_id < samples.size()) {
           samples[a->client_query_id].accepted = now;
           samples[a->client_query_id].query_id = a->query_id;
         }
-      } else if (std::holds_alternative<node::query_finished>(m.value())) {
+      } else if (std::holds_alternative<client_channel::query_finished>(m)) {
         ++finished;
-      } else if (std::holds_alternative<node::query_rejected>(m.value()) ||
-                 std::holds_alternative<node::query_failed>(m.value())) {
+      } else if (std::holds_alternative<client_channel::query_rejected>(m) ||
+                 std::holds_alternative<client_channel::query_failed>(m)) {
         ++refused;
-      } else if (!std::holds_alternative<node::client_first_token>(m.value())) {
+      } else if (!std::holds_alternative<client_channel::first_token>(m)) {
         ++other;
       }
     }
@@ -155,7 +158,7 @@ struct node_under_test {
       wo.heartbeat = std::chrono::milliseconds(200);
       auto w = std::make_unique<test::fake_worker>(wo);
       auto sink = seen;
-      w->on_assign = [sink](const node::assign_query& a, clock_type::time_point t) { sink->record(a.query_id, t); };
+      w->on_assign = [sink](const worker_channel::assign_query& a, clock_type::time_point t) { sink->record(a.query_id, t); };
       w->start();
       workers.push_back(std::move(w));
     }

@@ -109,12 +109,12 @@ struct actor_fixture {
   std::vector<std::pair<node::routing_id, T>> frames() {
     std::vector<std::pair<node::routing_id, T>> found;
     for (auto& f : recorded) {
-      if constexpr (alternative_of<T, node::client_message>::value) {
-        if (auto* c = std::get_if<node::client_message>(&f.message))
+      if constexpr (alternative_of<T, client_channel::message>::value) {
+        if (auto* c = std::get_if<client_channel::message>(&f.message))
           if (auto* x = std::get_if<T>(c)) found.emplace_back(f.peer, *x);
       }
-      if constexpr (alternative_of<T, node::worker_message>::value) {
-        if (auto* w = std::get_if<node::worker_message>(&f.message))
+      if constexpr (alternative_of<T, worker_channel::message>::value) {
+        if (auto* w = std::get_if<worker_channel::message>(&f.message))
           if (auto* x = std::get_if<T>(w)) found.emplace_back(f.peer, *x);
       }
     }
@@ -127,7 +127,7 @@ struct actor_fixture {
   }
 
   caf::actor forecaster, placement, intake;
-  std::vector<node::outbound> recorded;
+  std::vector<node::outbound_frame> recorded;
 };
 
 }  // namespace aladdin::test

@@ -16,6 +16,8 @@
 
 using namespace aladdin;
 using namespace aladdin::node;
+namespace cc = aladdin::client_channel;
+namespace wc = aladdin::worker_channel;
 using aladdin::test::actor_fixture;
 
 TEST_CASE("actor parity: the node's placements are the placement desk's, decision by decision") {
@@ -35,7 +37,7 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
     auto compare_round = [&] {
       f.collect();
       std::vector<std::pair<std::uint64_t, std::uint32_t>> node, desk;
-      for (const auto& [peer, a] : f.frames<assign_query>()) {
+      for (const auto& [peer, a] : f.frames<wc::assign_query>()) {
         node.emplace_back(a.query_id, id_of.at(name_of_peer.at(peer)));
         placed.emplace_back(a.query_id, name_of_peer.at(peer));
       }
@@ -54,7 +56,7 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
     for (const char* name : {"w1", "w2"}) {
       f.register_worker(name);
       f.collect();
-      const auto reg = f.frames<registered>();
+      const auto reg = f.frames<wc::registered>();
       REQUIRE(reg.size() == 1);
       id_of[name] = reg[0].second.worker_id;
       name_of_peer["peer-" + std::string(name)] = name;
@@ -77,7 +79,7 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
       compare_round();
       // Every worker's heartbeat lists what it runs, a few more tokens each (it keeps them alive).
       for (const auto& [name, id] : id_of) {
-        heartbeat hb;
+        wc::heartbeat hb;
         hb.worker_id = id;
         std::vector<progress_report> reports;
         for (const auto& [q, on] : running)
@@ -95,7 +97,7 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
         f.submit("client", ++client_query, prompt, 50);
         const auto acc = [&] {
           f.collect();
-          return f.frames<query_accepted>();
+          return f.frames<cc::query_accepted>();
         }();
         REQUIRE(acc.size() == 1);
         const std::uint64_t q = acc[0].second.query_id;
@@ -108,7 +110,7 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
         ref.offer({&dq, 1}, now_s, ref_out);
         // The frames were taken with the acceptance: compare what they held.
         std::vector<std::pair<std::uint64_t, std::uint32_t>> node, desk;
-        for (const auto& [peer, a] : f.frames<assign_query>()) {
+        for (const auto& [peer, a] : f.frames<wc::assign_query>()) {
           node.emplace_back(a.query_id, id_of.at(name_of_peer.at(peer)));
           placed.emplace_back(a.query_id, name_of_peer.at(peer));
         }
@@ -124,7 +126,7 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
         const auto pick = static_cast<std::size_t>(random.below(running.size()));
         const auto [q, name] = running[pick];
         running.erase(running.begin() + static_cast<std::ptrdiff_t>(pick));
-        f.from_worker(name, {worker_first_token{q, 0}, query_completed{q, 50, 0}});
+        f.from_worker(name, {wc::first_token{q, 0}, wc::query_completed{q, 50, 0}});
         const worker_id w{id_of.at(name)};
         ref.first_token(w, query_id{q}, now_s);
         ref.completed(w, query_id{q}, static_cast<int>(prompt_of.at(q)), 50, now_s);

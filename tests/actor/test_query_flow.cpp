@@ -6,6 +6,8 @@
 
 using namespace aladdin;
 using namespace aladdin::node;
+namespace cc = aladdin::client_channel;
+namespace wc = aladdin::worker_channel;
 using aladdin::test::actor_fixture;
 
 TEST_CASE("actor flow: an accepted query is journaled, acknowledged, assigned and finished") {
@@ -13,14 +15,14 @@ TEST_CASE("actor flow: an accepted query is journaled, acknowledged, assigned an
   f.spawn_core();
   f.register_worker("w1");
   f.collect();
-  const auto reg = f.frames<registered>();
+  const auto reg = f.frames<wc::registered>();
   REQUIRE(reg.size() == 1);
   CHECK(reg[0].first == "peer-w1");
   REQUIRE(f.proxy_of("w1"));
 
   f.submit("client-a", 7, 500, 120);
   f.collect();
-  const auto acc = f.frames<query_accepted>();
+  const auto acc = f.frames<cc::query_accepted>();
   REQUIRE(acc.size() == 1);
   CHECK(acc[0].first == "client-a");
   CHECK(acc[0].second.client_query_id == 7);
@@ -31,7 +33,7 @@ TEST_CASE("actor flow: an accepted query is journaled, acknowledged, assigned an
   CHECK(entry.value().state == journal_state::dispatched);
   CHECK(entry.value().worker.value == reg[0].second.worker_id);
   CHECK(entry.value().client_id == "client-a");
-  const auto asg = f.frames<assign_query>();
+  const auto asg = f.frames<wc::assign_query>();
   REQUIRE(asg.size() == 1);
   CHECK(asg[0].first == "peer-w1");
   CHECK(asg[0].second.query_id == q.value);
@@ -39,18 +41,18 @@ TEST_CASE("actor flow: an accepted query is journaled, acknowledged, assigned an
   CHECK(asg[0].second.max_output_tokens == 120);  // forwarded to the worker...
   CHECK(asg[0].second.output_tokens_hint > 0);   // ...while placement predicted its own
 
-  f.from_worker("w1", {worker_first_token{q.value, 0}, query_completed{q.value, 120, 0}});
+  f.from_worker("w1", {wc::first_token{q.value, 0}, wc::query_completed{q.value, 120, 0}});
   f.collect();
-  REQUIRE(f.frames<client_first_token>().size() == 1);
-  const auto fin = f.frames<query_finished>();
+  REQUIRE(f.frames<cc::first_token>().size() == 1);
+  const auto fin = f.frames<cc::query_finished>();
   REQUIRE(fin.size() == 1);
   CHECK(fin[0].first == "client-a");
   CHECK(fin[0].second.output_tokens == 120);
   CHECK(f.store.get_query(q).value().state == journal_state::finished);
   // A duplicate completion ends nothing twice.
-  f.from_worker("w1", {query_completed{q.value, 120, 0}});
+  f.from_worker("w1", {wc::query_completed{q.value, 120, 0}});
   f.collect();
-  CHECK(f.frames<query_finished>().empty());
+  CHECK(f.frames<cc::query_finished>().empty());
 }
 
 TEST_CASE("actor flow: the intake refuses what it must, with reasons, and journals none of it") {
@@ -62,11 +64,11 @@ TEST_CASE("actor flow: the intake refuses what it must, with reasons, and journa
   f.submit("c", 2, 100'000'000);             // above the prompt limit
   f.submit("c", 3, 10);
   f.collect();
-  auto rej = f.frames<query_rejected>();
+  auto rej = f.frames<cc::query_rejected>();
   REQUIRE(rej.size() == 2);
-  CHECK(rej[0].second.reason == reject_code::invalid);
-  CHECK(rej[1].second.reason == reject_code::invalid);
-  CHECK(f.frames<query_accepted>().size() == 1);
+  CHECK(rej[0].second.reason == cc::reject_code::invalid);
+  CHECK(rej[1].second.reason == cc::reject_code::invalid);
+  CHECK(f.frames<cc::query_accepted>().size() == 1);
 
   submit_batch wrong_model;
   wrong_model.items.push_back({"c", {4, 10, 10, 0, 0, "bloom-176b"}});
@@ -80,12 +82,12 @@ TEST_CASE("actor flow: the intake refuses what it must, with reasons, and journa
   f.ctx.draining.store(true);
   f.submit("c", 7, 10);
   f.collect();
-  rej = f.frames<query_rejected>();
+  rej = f.frames<cc::query_rejected>();
   REQUIRE(rej.size() == 4);
-  CHECK(rej[0].second.reason == reject_code::invalid);
-  CHECK(rej[1].second.reason == reject_code::kv);
-  CHECK(rej[2].second.reason == reject_code::overloaded);
-  CHECK(rej[3].second.reason == reject_code::draining);
+  CHECK(rej[0].second.reason == cc::reject_code::invalid);
+  CHECK(rej[1].second.reason == cc::reject_code::kv);
+  CHECK(rej[2].second.reason == cc::reject_code::overloaded);
+  CHECK(rej[3].second.reason == cc::reject_code::draining);
   CHECK(f.store.unfinished().value().size() == 1);  // only query 3
 }
 
@@ -95,12 +97,12 @@ TEST_CASE("actor flow: queries wait at the intake without workers and are placed
   f.submit("c", 1, 300);
   f.submit("c", 2, 300);
   f.collect();
-  CHECK(f.frames<query_accepted>().size() == 2);
-  CHECK(f.frames<assign_query>().empty());
+  CHECK(f.frames<cc::query_accepted>().size() == 2);
+  CHECK(f.frames<wc::assign_query>().empty());
   CHECK(f.ctx.waiting.load() == 2);
   f.register_worker("w1");
   f.collect();
-  const auto asg = f.frames<assign_query>();
+  const auto asg = f.frames<wc::assign_query>();
   REQUIRE(asg.size() == 2);
   CHECK(asg[0].second.query_id < asg[1].second.query_id);  // first come, first served
   CHECK(f.ctx.waiting.load() == 0);
@@ -116,14 +118,14 @@ TEST_CASE("actor flow: a query that waits past --max-wait fails with deadlineExc
   f.run();
   f.submit("c", 1, 300);
   f.collect();
-  const query_id q{f.frames<query_accepted>().at(0).second.query_id};
+  const query_id q{f.frames<cc::query_accepted>().at(0).second.query_id};
   f.advance(std::chrono::milliseconds(2000));
   f.collect();
-  CHECK(f.frames<query_failed>().empty());
+  CHECK(f.frames<cc::query_failed>().empty());
   f.advance(std::chrono::milliseconds(1500));
   f.collect();
-  const auto failed = f.frames<query_failed>();
+  const auto failed = f.frames<cc::query_failed>();
   REQUIRE(failed.size() == 1);
-  CHECK(failed[0].second.reason == failure_code::deadline_exceeded);
+  CHECK(failed[0].second.reason == cc::failure_code::deadline_exceeded);
   CHECK(f.store.get_query(q).value().state == journal_state::failed);
 }

@@ -6,6 +6,8 @@
 
 using namespace aladdin;
 using namespace aladdin::node;
+namespace cc = aladdin::client_channel;
+namespace wc = aladdin::worker_channel;
 using aladdin::test::actor_fixture;
 
 namespace {
@@ -43,10 +45,10 @@ TEST_CASE("actor recovery: reported queries are re-adopted, unreported ones plac
 
   f.register_worker("w1");
   f.collect();
-  REQUIRE(f.frames<registered>().size() == 1);
-  CHECK(f.frames<registered>()[0].second.worker_id == w.value);  // same name, same id
+  REQUIRE(f.frames<wc::registered>().size() == 1);
+  CHECK(f.frames<wc::registered>()[0].second.worker_id == w.value);  // same name, same id
 
-  heartbeat hb;
+  wc::heartbeat hb;
   hb.worker_id = w.value;
   hb.running.push_back({ids[0].value, 12});
   hb.waiting.push_back(ids[1].value);
@@ -54,8 +56,8 @@ TEST_CASE("actor recovery: reported queries are re-adopted, unreported ones plac
   hb.waiting_count = 2;
   f.from_worker("w1", {hb});
   f.collect();
-  CHECK(f.frames<assign_query>().empty());  // adopted where they are, not sent again
-  const auto cancels = f.frames<cancel_query>();
+  CHECK(f.frames<wc::assign_query>().empty());  // adopted where they are, not sent again
+  const auto cancels = f.frames<wc::cancel_query>();
   REQUIRE(cancels.size() == 1);
   CHECK(cancels[0].second.query_id == 999999);
 
@@ -68,15 +70,15 @@ TEST_CASE("actor recovery: reported queries are re-adopted, unreported ones plac
     f.from_worker("w1", {hb});
   }
   f.collect();
-  auto asg = f.frames<assign_query>();
+  auto asg = f.frames<wc::assign_query>();
   REQUIRE(asg.size() == 2);
   CHECK(asg[0].second.query_id == ids[2].value);
   CHECK(asg[1].second.query_id == ids[3].value);
 
   // The adopted ones finish as usual and reach their clients.
-  f.from_worker("w1", {query_completed{ids[0].value, 50, 0}, query_completed{ids[1].value, 50, 0}});
+  f.from_worker("w1", {wc::query_completed{ids[0].value, 50, 0}, wc::query_completed{ids[1].value, 50, 0}});
   f.collect();
-  const auto fin = f.frames<query_finished>();
+  const auto fin = f.frames<cc::query_finished>();
   REQUIRE(fin.size() == 2);
   CHECK(fin[0].first == "client-0");
   CHECK(fin[1].first == "client-1");
@@ -92,10 +94,10 @@ TEST_CASE("actor recovery: a completion that arrives before its worker re-regist
   REQUIRE(f.store.accept(accepted(q, "client-x")).ok());
   REQUIRE(f.store.mark_dispatched(q, w).ok());
   f.spawn_core(recovery_book(f.store.unfinished().value()), f.store.list_workers().value());
-  caf::anon_send(f.placement, stray_batch{"peer-w1", {query_completed{q.value, 42, 0}}});
+  caf::anon_send(f.placement, stray_batch{"peer-w1", {wc::query_completed{q.value, 42, 0}}});
   f.run();
   f.collect();
-  const auto fin = f.frames<query_finished>();
+  const auto fin = f.frames<cc::query_finished>();
   REQUIRE(fin.size() == 1);
   CHECK(fin[0].first == "client-x");
   CHECK(f.store.get_query(q).value().state == journal_state::finished);
@@ -110,17 +112,17 @@ TEST_CASE("actor recovery: a completion right behind the heartbeat that re-adopt
   REQUIRE(f.store.mark_dispatched(q, w).ok());
   f.spawn_core(recovery_book(f.store.unfinished().value()), f.store.list_workers().value());
   f.register_worker("w1");
-  heartbeat hb;
+  wc::heartbeat hb;
   hb.worker_id = w.value;
   hb.running.push_back({q.value, 40});
   // One batch: the heartbeat (the adoption goes through placement) and the completion.
-  f.from_worker("w1", {hb, query_completed{q.value, 50, 0}});
+  f.from_worker("w1", {hb, wc::query_completed{q.value, 50, 0}});
   f.collect();
-  const auto fin = f.frames<query_finished>();
+  const auto fin = f.frames<cc::query_finished>();
   REQUIRE(fin.size() == 1);
   CHECK(fin[0].first == "client-y");
   CHECK(f.store.get_query(q).value().state == journal_state::finished);
-  CHECK(f.frames<assign_query>().empty());
+  CHECK(f.frames<wc::assign_query>().empty());
 }
 
 TEST_CASE("actor recovery: a worker that registers again on the same connection keeps its queries") {
@@ -129,12 +131,12 @@ TEST_CASE("actor recovery: a worker that registers again on the same connection 
   f.register_worker("w1");
   f.submit("c", 1, 300);
   f.collect();
-  REQUIRE(f.frames<assign_query>().size() == 1);
+  REQUIRE(f.frames<wc::assign_query>().size() == 1);
   const auto proxy = f.proxy_of("w1");
   f.register_worker("w1");  // a retry: the worker re-sends until answered
   f.collect();
-  CHECK(f.frames<registered>().size() == 1);
+  CHECK(f.frames<wc::registered>().size() == 1);
   CHECK(f.proxy_of("w1") == proxy);
-  CHECK(f.frames<query_failed>().empty());
-  CHECK(f.frames<assign_query>().empty());
+  CHECK(f.frames<cc::query_failed>().empty());
+  CHECK(f.frames<wc::assign_query>().empty());
 }

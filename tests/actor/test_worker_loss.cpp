@@ -6,12 +6,14 @@
 
 using namespace aladdin;
 using namespace aladdin::node;
+namespace cc = aladdin::client_channel;
+namespace wc = aladdin::worker_channel;
 using aladdin::test::actor_fixture;
 
 namespace {
 
-heartbeat beat(std::uint32_t id = 0) {
-  heartbeat hb;
+wc::heartbeat beat(std::uint32_t id = 0) {
+  wc::heartbeat hb;
   hb.worker_id = id;
   return hb;
 }
@@ -25,12 +27,12 @@ TEST_CASE("actor loss: a worker that stops heartbeating is lost, its started que
   f.submit("c", 1, 400);
   f.submit("c", 2, 400);
   f.collect();
-  auto asg = f.frames<assign_query>();
+  auto asg = f.frames<wc::assign_query>();
   REQUIRE(asg.size() == 2);
   CHECK(asg[0].first == "peer-w1");
   CHECK(asg[1].first == "peer-w1");
   const std::uint64_t started = asg[0].second.query_id, waiting = asg[1].second.query_id;
-  f.from_worker("w1", {worker_first_token{started, 0}});
+  f.from_worker("w1", {wc::first_token{started, 0}});
   f.register_worker("w2");
   f.collect();
 
@@ -42,12 +44,12 @@ TEST_CASE("actor loss: a worker that stops heartbeating is lost, its started que
   f.collect();
   CHECK(!f.proxy_of("w1"));  // out of the directory: its messages now get unknownWorker
   REQUIRE(f.proxy_of("w2"));
-  const auto failed = f.frames<query_failed>();
+  const auto failed = f.frames<cc::query_failed>();
   REQUIRE(failed.size() == 1);
   CHECK(failed[0].second.query_id == started);
-  CHECK(failed[0].second.reason == failure_code::worker_lost);
+  CHECK(failed[0].second.reason == cc::failure_code::worker_lost);
   CHECK(f.store.get_query(query_id{started}).value().state == journal_state::failed);
-  asg = f.frames<assign_query>();
+  asg = f.frames<wc::assign_query>();
   REQUIRE(asg.size() == 1);
   CHECK(asg[0].first == "peer-w2");
   CHECK(asg[0].second.query_id == waiting);
@@ -71,7 +73,7 @@ TEST_CASE("actor loss: an assignment the worker never reports is placed again") 
   f.register_worker("w2");
   f.submit("c", 1, 400);
   f.collect();
-  auto asg = f.frames<assign_query>();
+  auto asg = f.frames<wc::assign_query>();
   REQUIRE(asg.size() == 1);
   const std::string first = asg[0].first == "peer-w1" ? "w1" : "w2";
   const std::string other = first == "w1" ? "w2" : "w1";
@@ -79,11 +81,11 @@ TEST_CASE("actor loss: an assignment the worker never reports is placed again") 
   f.from_worker(first, {beat()});
   f.from_worker(other, {beat()});
   f.collect();
-  CHECK(f.frames<assign_query>().empty());
+  CHECK(f.frames<wc::assign_query>().empty());
   f.from_worker(first, {beat()});
   f.collect();
-  asg = f.frames<assign_query>();
+  asg = f.frames<wc::assign_query>();
   REQUIRE(asg.size() == 1);
   CHECK(asg[0].second.query_id == f.store.unfinished().value().at(0).id.value);
-  CHECK(f.frames<query_failed>().empty());
+  CHECK(f.frames<cc::query_failed>().empty());
 }

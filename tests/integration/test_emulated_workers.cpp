@@ -102,9 +102,9 @@ TEST_CASE("control node killed with SIGKILL: its emulated workers carry on and a
   // Long enough outputs that most are still running when the node dies.
   const std::uint64_t n = 24;
   for (std::uint64_t i = 0; i < n; ++i) c.submit(i, 400, 300);
-  REQUIRE(c.receive_until([&] { return c.count<node::query_accepted>() + c.count<node::query_rejected>() == n; }, 30s));
+  REQUIRE(c.receive_until([&] { return c.count<client_channel::query_accepted>() + c.count<client_channel::query_rejected>() == n; }, 30s));
   std::set<std::uint64_t> accepted;
-  for (const auto& a : c.all<node::query_accepted>()) accepted.insert(a.query_id);
+  for (const auto& a : c.all<client_channel::query_accepted>()) accepted.insert(a.query_id);
   REQUIRE(!accepted.empty());
   c.receive_until([] { return false; }, 500ms);
 
@@ -113,13 +113,13 @@ TEST_CASE("control node killed with SIGKILL: its emulated workers carry on and a
   auto again = start();
   auto ended = [&] {
     std::set<std::uint64_t> e;
-    for (const auto& f : c.all<node::query_finished>()) e.insert(f.query_id);
-    for (const auto& f : c.all<node::query_failed>()) e.insert(f.query_id);
+    for (const auto& f : c.all<client_channel::query_finished>()) e.insert(f.query_id);
+    for (const auto& f : c.all<client_channel::query_failed>()) e.insert(f.query_id);
     return e;
   };
   REQUIRE(c.receive_until([&] { return ended().size() == accepted.size(); }, 60s));
   CHECK(ended() == accepted);
-  MESSAGE(c.count<node::query_finished>() << " finished, " << c.count<node::query_failed>() << " failed");
+  MESSAGE(c.count<client_channel::query_finished>() << " finished, " << c.count<client_channel::query_failed>() << " failed");
   again.stop(10s);
   auto store = rocksdb_store::open({data});
   REQUIRE(store.ok());

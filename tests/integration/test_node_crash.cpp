@@ -48,8 +48,8 @@ node::child_process start_node(const std::string& dir, const std::string& client
 
 std::set<std::uint64_t> outcomes(const test_client& c) {
   std::set<std::uint64_t> ended;
-  for (const auto& f : c.all<node::query_finished>()) ended.insert(f.query_id);
-  for (const auto& f : c.all<node::query_failed>()) ended.insert(f.query_id);
+  for (const auto& f : c.all<client_channel::query_finished>()) ended.insert(f.query_id);
+  for (const auto& f : c.all<client_channel::query_failed>()) ended.insert(f.query_id);
   return ended;
 }
 
@@ -74,22 +74,22 @@ TEST_CASE("control node killed with SIGKILL and restarted: its worker's queries 
   test_client c(client_ep, "crash-client");
   const std::uint64_t n = 30;
   for (std::uint64_t i = 0; i < n; ++i) c.submit(i, 200);
-  REQUIRE(c.receive_until([&] { return c.count<node::query_accepted>() == n; }, 15s));
+  REQUIRE(c.receive_until([&] { return c.count<client_channel::query_accepted>() == n; }, 15s));
   std::set<std::uint64_t> accepted;
-  for (const auto& a : c.all<node::query_accepted>()) accepted.insert(a.query_id);
+  for (const auto& a : c.all<client_channel::query_accepted>()) accepted.insert(a.query_id);
   REQUIRE(eventually([&] { return w.assigned() == n; }, 10s));
 
   node.kill();
   REQUIRE(node.wait_for(5s).has_value());
-  const std::size_t done_before = c.count<node::query_finished>();
+  const std::size_t done_before = c.count<client_channel::query_finished>();
   std::this_thread::sleep_for(300ms);  // some complete while no node listens
   auto again = start_node(data, client_ep, worker_ep);
 
   REQUIRE(c.receive_until([&] { return outcomes(c).size() == n; }, 30s));
   CHECK(outcomes(c) == accepted);
   CHECK(w.assigned() == n);  // adopted where they ran: none was sent twice
-  MESSAGE(done_before << " finished before the kill, " << c.count<node::query_finished>() << " in all, "
-                      << c.count<node::query_failed>() << " failed; the worker registered "
+  MESSAGE(done_before << " finished before the kill, " << c.count<client_channel::query_finished>() << " in all, "
+                      << c.count<client_channel::query_failed>() << " failed; the worker registered "
                       << w.registrations() << " times");
   CHECK(w.registrations() >= 2);  // it came back to the new node
 
@@ -118,7 +118,7 @@ TEST_CASE("control node killed with SIGKILL and restarted: queries of a worker t
   test_client c(client_ep, "crash-client-2");
   const std::uint64_t n = 12;
   for (std::uint64_t i = 0; i < n; ++i) c.submit(i, 200);
-  REQUIRE(c.receive_until([&] { return c.count<node::query_accepted>() == n; }, 15s));
+  REQUIRE(c.receive_until([&] { return c.count<client_channel::query_accepted>() == n; }, 15s));
   REQUIRE(eventually([&] { return doomed.assigned() == n; }, 10s));
 
   // The node and the worker die together; another worker joins the restarted node.
@@ -133,7 +133,7 @@ TEST_CASE("control node killed with SIGKILL and restarted: queries of a worker t
   rescuer.start();
 
   REQUIRE(c.receive_until([&] { return outcomes(c).size() == n; }, 30s));
-  CHECK(c.count<node::query_finished>() == n);
+  CHECK(c.count<client_channel::query_finished>() == n);
   CHECK(rescuer.assigned() == n);
   again.stop(5s);
   rescuer.stop();

@@ -26,7 +26,7 @@ TEST_CASE("control node with fake workers: queries of a worker that stops heartb
 
   test_client c(n.client_endpoint(), "client-loss");
   for (std::uint64_t i = 0; i < 6; ++i) c.submit(i, 200);
-  REQUIRE(c.receive_until([&] { return c.count<node::query_accepted>() == 6; }, 10s));
+  REQUIRE(c.receive_until([&] { return c.count<client_channel::query_accepted>() == 6; }, 10s));
   REQUIRE(eventually([&] { return slow.assigned() == 6; }));
 
   fake_worker_options fo = so;
@@ -39,9 +39,9 @@ TEST_CASE("control node with fake workers: queries of a worker that stops heartb
   REQUIRE(eventually([&] { return fast.registered(); }));
   slow.stop();  // silent from now on
 
-  REQUIRE(c.receive_until([&] { return c.count<node::query_finished>() == 6; }, 10s));
+  REQUIRE(c.receive_until([&] { return c.count<client_channel::query_finished>() == 6; }, 10s));
   CHECK(fast.assigned() == 6);
-  CHECK(c.count<node::query_failed>() == 0);
+  CHECK(c.count<client_channel::query_failed>() == 0);
 }
 
 TEST_CASE("control node with fake workers: started queries of a lost worker fail with workerLost") {
@@ -58,8 +58,8 @@ TEST_CASE("control node with fake workers: started queries of a lost worker fail
   REQUIRE(eventually([&] { return w.registered(); }));
   test_client c(n.client_endpoint(), "client-loss2");
   for (std::uint64_t i = 0; i < 4; ++i) c.submit(i, 200);
-  REQUIRE(c.receive_until([&] { return c.count<node::client_first_token>() == 4; }, 10s));
+  REQUIRE(c.receive_until([&] { return c.count<client_channel::first_token>() == 4; }, 10s));
   w.stop();
-  REQUIRE(c.receive_until([&] { return c.count<node::query_failed>() == 4; }, 10s));
-  for (const auto& f : c.all<node::query_failed>()) CHECK(f.reason == node::failure_code::worker_lost);
+  REQUIRE(c.receive_until([&] { return c.count<client_channel::query_failed>() == 4; }, 10s));
+  for (const auto& f : c.all<client_channel::query_failed>()) CHECK(f.reason == client_channel::failure_code::worker_lost);
 }

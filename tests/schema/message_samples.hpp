@@ -1,13 +1,18 @@
 #pragma once
 // One filled-in sample of every message of every channel, with distinctive field values, for
-// the round-trip tests and as seeds of the fuzz loop.
+// the round-trip tests and as seeds of the fuzz loop: built field by field through the generated
+// builders (what the schema says), and the same values as the channel modules' plain structs
+// (what the channel codecs must decode them to).
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "client.capnp.h"
+#include "schema/client_channel.hpp"
 #include "schema/codec.hpp"
+#include "schema/worker_channel.hpp"
 #include "worker.capnp.h"
 
 namespace aladdin::test {
@@ -129,6 +134,9 @@ inline std::vector<sample<worker_wire::Envelope>> worker_samples() {
            running[i].setGeneratedTokens(10 * (i + 1));
          }
          m.setWaitingCount(2);
+         auto waiting = m.initWaiting(2);
+         waiting.set(0, 7000);
+         waiting.set(1, 7001);
        }},
       {"firstToken",
        [](B e) {
@@ -158,6 +166,42 @@ inline std::vector<sample<worker_wire::Envelope>> worker_samples() {
          m.setCode(wire::ErrorCode::VERSION_MISMATCH);
          m.setDetail("protocol version 2, this build speaks 1");
        }},
+  };
+}
+
+// The samples above as the channel codecs' plain structs, by the same names. tokenProgress is
+// reserved (client_channel.hpp) and has none.
+inline std::map<std::string, client_channel::message> client_plain_samples() {
+  namespace cc = client_channel;
+  return {
+      {"submitQuery", cc::submit_query{77, 1234, 0, 2'000'000, 100'000, "llama2-70b"}},
+      {"queryAccepted", cc::query_accepted{77, 5001}},
+      {"queryRejected",
+       cc::query_rejected{78, cc::reject_code::kv, "no worker has 40000 free KV tokens"}},
+      {"firstToken", cc::first_token{5001, 1'700'000'000'000'000}},
+      {"queryFinished", cc::query_finished{5001, 321, 180'000, 42'000}},
+      {"queryFailed", cc::query_failed{5002, cc::failure_code::worker_lost, "worker 3 lost"}},
+      {"error", cc::wire_error{cc::error_code::oversized, "70000 bytes, limit 65536"}},
+  };
+}
+
+inline std::map<std::string, worker_channel::message> worker_plain_samples() {
+  namespace wc = worker_channel;
+  return {
+      {"registerWorker", wc::register_worker{"gpu-node-7", "llama2-70b", "a100-80gb", 4, 400'000, 16}},
+      {"registered", wc::registered{12, 9}},
+      {"assignQuery", wc::assign_query{5001, 1234, 250, 4096, 1'000'000}},
+      {"cancelQuery", wc::cancel_query{5003}},
+      {"heartbeat",
+       wc::heartbeat{12, 2'000'000, 900, 25'000, {{6000, 10}, {6001, 20}, {6002, 30}}, 2, {7000, 7001}}},
+      {"firstToken", wc::first_token{5001, 1'180'000}},
+      {"queryCompleted", wc::query_completed{5001, 321, 9'000'000}},
+      {"queryRejected",
+       wc::engine_rejected{5004, wc::engine_reject_code::too_large, "prompt 200000 > max_model_len"}},
+      {"drain", wc::drain_worker{60'000'000}},
+      {"shutdown", wc::shutdown_worker{"plan epoch 10 releases this worker"}},
+      {"error",
+       wc::wire_error{wc::error_code::version_mismatch, "protocol version 2, this build speaks 1"}},
   };
 }
 

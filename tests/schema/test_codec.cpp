@@ -168,6 +168,9 @@ TEST_CASE("schema codec: worker messages round-trip field by field") {
       CHECK(m.getRunning()[i].getQueryId() == 6000 + i);
       CHECK(m.getRunning()[i].getGeneratedTokens() == 10 * (i + 1));
     }
+    REQUIRE(m.getWaiting().size() == 2);
+    CHECK(m.getWaiting()[0] == 7000);
+    CHECK(m.getWaiting()[1] == 7001);
   }
   {
     auto d = round_trip(find(all, "firstToken"));
@@ -205,6 +208,7 @@ TEST_CASE("schema codec: worker messages round-trip field by field") {
     auto d = round_trip(find(all, "error"));
     REQUIRE(d.root().which() == W::ERROR);
     CHECK(d.root().getError().getCode() == wire::ErrorCode::VERSION_MISMATCH);
+    CHECK(codec::str(d.root().getError().getDetail()) == "protocol version 2, this build speaks 1");
   }
 }
 
@@ -439,13 +443,35 @@ TEST_CASE("schema codec: pointers aliasing one blob exceed the traversal limit")
 }
 
 TEST_CASE("schema codec: a message of one channel decoded as another does not crash") {
+  // Same header layout, different union. Every client member's number is also a worker member's,
+  // so every client message decodes as some worker message, which must be safe to read; a worker
+  // member numbered past the client union is, to a client, a newer peer's message.
   for (const auto& s : client_samples()) {
-    const auto encoded = encode_sample(s);
-    auto d = decode_envelope<worker_wire::Envelope>(encoded.bytes());
-    // Same header layout, different union: it may decode as some worker message, or be refused,
-    // but reading it must be safe either way.
-    if (d.ok()) CHECK_NOTHROW((void)kj::str(d.value().root()));
+    auto d = decode_envelope<worker_wire::Envelope>(encode_sample(s).bytes());
+    REQUIRE_MESSAGE(d.ok(), s.name << ": " << (d.ok() ? "" : d.error().detail));
+    CHECK_NOTHROW((void)kj::str(d.value().root()));
   }
+  const auto client_members = capnp::Schema::from<client_wire::Envelope>().getUnionFields().size();
+  std::size_t decoded = 0;
+  std::size_t unknown = 0;
+  for (const auto& s : worker_samples()) {
+    const auto encoded = encode_sample(s);
+    const auto which =
+        static_cast<unsigned>(decode_envelope<worker_wire::Envelope>(encoded.bytes()).value().root().which());
+    auto d = decode_envelope<client_wire::Envelope>(encoded.bytes());
+    if (which < client_members) {
+      REQUIRE_MESSAGE(d.ok(), s.name << ": " << (d.ok() ? "" : d.error().detail));
+      CHECK_NOTHROW((void)kj::str(d.value().root()));
+      ++decoded;
+    } else {
+      REQUIRE_FALSE(d.ok());
+      CHECK(d.error().code == decode_errc::unknown_message);
+      ++unknown;
+    }
+  }
+  CHECK(decoded == client_members);
+  CHECK(unknown == worker_samples().size() - client_members);  // drain, shutdown, error
+  CHECK(unknown == 3);
 }
 
 }  // namespace

@@ -3,11 +3,11 @@
 #include <pthread.h>
 #include <zmq.hpp>
 
-#include "actors/wire/wire_codec.hpp"
+#include "schema/worker_channel.hpp"
 
 namespace aladdin::test {
 
-using namespace node;
+using namespace worker_channel;
 
 fake_worker::fake_worker(fake_worker_options options)
     : options_(std::move(options)), completing_(options_.complete) {}
@@ -48,7 +48,7 @@ void fake_worker::run() {
   s.set(zmq::sockopt::rcvhwm, 100000);
   s.connect(options_.endpoint);
   std::uint64_t seq = 0;
-  auto send = [&](const worker_message& m) {
+  auto send = [&](const message& m) {
     const auto bytes = encode(codec::envelope_header{codec::protocol_version, options_.name, 0, ++seq}, m);
     (void)s.send(zmq::const_buffer(bytes.bytes().data(), bytes.size()), zmq::send_flags::dontwait);
   };
@@ -57,29 +57,30 @@ void fake_worker::run() {
   };
   hello();
   auto next_beat = clock::now() + options_.heartbeat;
-  std::vector<worker_message> out;
+  std::vector<message> out;
   while (!stopping_.load()) {
     zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, std::chrono::milliseconds(2));
     const auto now = clock::now();
     zmq::message_t msg;
     while (s.recv(msg, zmq::recv_flags::dontwait)) {
-      auto m = decode_worker({static_cast<const std::byte*>(msg.data()), msg.size()});
-      if (!m) continue;
-      if (auto* r = std::get_if<node::registered>(&m.value())) {
+      auto decoded = decode({static_cast<const std::byte*>(msg.data()), msg.size()}, party::worker);
+      if (!decoded) continue;
+      message& m = decoded.value().body;
+      if (auto* r = std::get_if<worker_channel::registered>(&m)) {
         worker_id_.store(r->worker_id);
         registrations_.fetch_add(1);
-      } else if (auto* a = std::get_if<assign_query>(&m.value())) {
+      } else if (auto* a = std::get_if<assign_query>(&m)) {
         assigned_.fetch_add(1);
         if (on_assign) on_assign(*a, now);
         std::lock_guard lock(mutex_);
         seen_.push_back(*a);
         held_[a->query_id] = held{*a, now, false};
-      } else if (auto* c = std::get_if<cancel_query>(&m.value())) {
+      } else if (auto* c = std::get_if<cancel_query>(&m)) {
         cancelled_.fetch_add(1);
         std::lock_guard lock(mutex_);
         held_.erase(c->query_id);
-      } else if (auto* e = std::get_if<wire_error>(&m.value())) {
+      } else if (auto* e = std::get_if<wire_error>(&m)) {
         if (e->code == error_code::unknown_worker) {
           unknown_worker_.fetch_add(1);
           worker_id_.store(0);
@@ -94,7 +95,7 @@ void fake_worker::run() {
         held& h = it->second;
         if (!h.first_sent && now - h.assigned_at >= options_.first_token_after) {
           h.first_sent = true;
-          out.push_back(worker_first_token{h.query.query_id, 0});
+          out.push_back(first_token{h.query.query_id, 0});
         }
         if (h.first_sent && completing_.load() && now - h.assigned_at >= options_.complete_after) {
           const std::uint32_t n = h.query.max_output_tokens > 0 ? h.query.max_output_tokens

@@ -1,6 +1,6 @@
 #pragma once
 // A stand-in GPU worker for tests and the control-plane benchmark: one thread with a DEALER
-// socket speaking the worker channel (actors/wire/wire_codec.hpp). It registers, heartbeats,
+// socket speaking the worker channel (schema/worker_channel.hpp). It registers, heartbeats,
 // answers every assignment with a first token and a completion after configurable delays, and
 // registers again when the node answers unknownWorker (as after a node restart).
 //
@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/wire/messages.hpp"
+#include "schema/worker_channel.hpp"
 
 namespace aladdin::test {
 
@@ -58,14 +58,14 @@ class fake_worker {
   std::size_t unknown_worker_errors() const { return unknown_worker_.load(); }
   std::vector<std::uint64_t> holding() const;
   // Every assignment seen, in order (query id, max output tokens).
-  std::vector<node::assign_query> assignments() const;
+  std::vector<worker_channel::assign_query> assignments() const;
 
   // Called on the worker's thread for every assignment, with its arrival time (benchmark).
-  std::function<void(const node::assign_query&, clock::time_point)> on_assign;
+  std::function<void(const worker_channel::assign_query&, clock::time_point)> on_assign;
 
  private:
   struct held {
-    node::assign_query query;
+    worker_channel::assign_query query;
     clock::time_point assigned_at;
     bool first_sent = false;
   };
@@ -84,7 +84,7 @@ class fake_worker {
   std::atomic<std::size_t> unknown_worker_{0};
   mutable std::mutex mutex_;
   std::map<std::uint64_t, held> held_;
-  std::vector<node::assign_query> seen_;
+  std::vector<worker_channel::assign_query> seen_;
 };
 
 }  // namespace aladdin::test

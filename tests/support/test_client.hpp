@@ -1,7 +1,7 @@
 #pragma once
 // A raw peer of the node for tests: a DEALER with a fixed routing id that sends submissions
 // (or any bytes) and collects every reply, decoded as client-channel messages (or, with
-// `worker_channel`, as worker-channel messages into worker_replies).
+// `worker_channel`, as worker-channel messages to a worker into worker_replies).
 
 #include <zmq.hpp>
 
@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "actors/wire/wire_codec.hpp"
+#include "schema/client_channel.hpp"
+#include "schema/worker_channel.hpp"
 
 namespace aladdin::test {
 
@@ -28,12 +29,12 @@ class test_client {
   void send_bytes(const void* data, std::size_t size) {
     (void)socket_.send(zmq::const_buffer(data, size), zmq::send_flags::none);
   }
-  void send(const node::client_message& m, std::uint16_t version = codec::protocol_version) {
-    const auto b = node::encode(codec::envelope_header{version, "test-client", 0, ++seq_}, m);
+  void send(const client_channel::message& m, std::uint16_t version = codec::protocol_version) {
+    const auto b = client_channel::encode(codec::envelope_header{version, "test-client", 0, ++seq_}, m);
     send_bytes(b.bytes().data(), b.size());
   }
   void submit(std::uint64_t client_query_id, std::uint32_t prompt, std::uint32_t max_output = 50) {
-    send(node::submit_query{client_query_id, prompt, max_output, 2'000'000, 100'000, "llama2-70b"});
+    send(client_channel::submit_query{client_query_id, prompt, max_output, 2'000'000, 100'000, "llama2-70b"});
   }
 
   // Receives for up to `timeout`, until `done` holds; whether it held.
@@ -48,12 +49,12 @@ class test_client {
       while (socket_.recv(msg, zmq::recv_flags::dontwait)) {
         const std::span<const std::byte> bytes{static_cast<const std::byte*>(msg.data()), msg.size()};
         if (worker_channel_) {
-          auto m = node::decode_worker(bytes);
-          if (m) worker_replies.push_back(std::move(m).value());
+          auto m = worker_channel::decode(bytes, worker_channel::party::worker);
+          if (m) worker_replies.push_back(std::move(m).value().body);
           else ++undecodable;
         } else {
-          auto m = node::decode_client(bytes);
-          if (m) replies.push_back(std::move(m).value());
+          auto m = client_channel::decode(bytes, client_channel::party::client);
+          if (m) replies.push_back(std::move(m).value().body);
           else ++undecodable;
         }
       }
@@ -73,8 +74,8 @@ class test_client {
     return all<T>().size();
   }
 
-  std::vector<node::client_message> replies;
-  std::vector<node::worker_message> worker_replies;
+  std::vector<client_channel::message> replies;
+  std::vector<worker_channel::message> worker_replies;
   std::size_t undecodable = 0;
   zmq::socket_t& socket() { return socket_; }
 

@@ -11,6 +11,7 @@
 
 using namespace aladdin;
 using namespace aladdin::worker;
+namespace wc = aladdin::worker_channel;
 
 namespace {
 
@@ -70,11 +71,11 @@ struct harness {
     while (core.engine().busy() && now < end && !core.finished())
       run_until(std::min(end, std::max(now + 1, core.wall_time(core.engine().next_event_time()))));
   }
-  void deliver(const inbound& m) {
+  void deliver(const wc::message& m) {
     core.handle(m, now);
     collect();
   }
-  void register_as(std::uint32_t id, std::uint64_t epoch) { deliver(registered_msg{id, epoch}); }
+  void register_as(std::uint32_t id, std::uint64_t epoch) { deliver(wc::registered{id, epoch}); }
 
   template <class T>
   std::vector<T> all() const {
@@ -91,7 +92,7 @@ struct harness {
 
   worker_core core;
   micros now = t0;
-  std::vector<outbound> sent;
+  std::vector<wc::message> sent;
 };
 
 // The engine alone, fed the same request at the same engine time: what the worker must report.
@@ -109,7 +110,7 @@ std::vector<sim::engine_event> reference_events(const worker_core_options& o,
   return out;
 }
 
-assign_query_msg assign(std::uint64_t id, std::uint32_t prompt, std::uint32_t max_out,
+wc::assign_query assign(std::uint64_t id, std::uint32_t prompt, std::uint32_t max_out,
                         std::uint32_t hint = 0) {
   return {id, prompt, hint, max_out, t0};
 }
@@ -119,7 +120,7 @@ assign_query_msg assign(std::uint64_t id, std::uint32_t prompt, std::uint32_t ma
 TEST_CASE("worker core: registers first and sends no heartbeat until registered") {
   harness h;
   REQUIRE(h.sent.size() == 1);
-  const auto reg = std::get<register_worker_msg>(h.sent[0]);
+  const auto reg = std::get<wc::register_worker>(h.sent[0]);
   CHECK(reg.worker_name == "w1");
   CHECK(reg.model == "llama2-70b");
   CHECK(reg.gpu == "a100-80gb");
@@ -132,8 +133,8 @@ TEST_CASE("worker core: registers first and sends no heartbeat until registered"
 
   // Unanswered, it keeps asking once per retry interval and sends nothing else.
   h.run_until(t0 + 3'500'000);
-  CHECK(h.count<register_worker_msg>() == 4);
-  CHECK(h.count<heartbeat_msg>() == 0);
+  CHECK(h.count<wc::register_worker>() == 4);
+  CHECK(h.count<wc::heartbeat>() == 0);
   CHECK(h.sent.size() == 4);
   CHECK_FALSE(h.core.registered());
 
@@ -143,9 +144,9 @@ TEST_CASE("worker core: registers first and sends no heartbeat until registered"
   CHECK(h.core.worker_id() == 7);
   CHECK(h.core.epoch() == 3);
   REQUIRE(h.sent.size() == 1);
-  const auto hb = std::get<heartbeat_msg>(h.sent[0]);
+  const auto hb = std::get<wc::heartbeat>(h.sent[0]);
   CHECK(hb.worker_id == 7);
-  CHECK(hb.at == h.now);
+  CHECK(hb.at_micros == h.now);
   CHECK(hb.running.empty());
   CHECK(hb.waiting_count == 0);
   CHECK(hb.kv_blocks_used == 0);
@@ -154,8 +155,8 @@ TEST_CASE("worker core: registers first and sends no heartbeat until registered"
   // Then one heartbeat per interval and no more registrations.
   h.clear();
   h.run_for(1'000'000);
-  CHECK(h.count<heartbeat_msg>() == 10);
-  CHECK(h.count<register_worker_msg>() == 0);
+  CHECK(h.count<wc::heartbeat>() == 10);
+  CHECK(h.count<wc::register_worker>() == 0);
 }
 
 TEST_CASE(
@@ -174,23 +175,23 @@ TEST_CASE(
   const auto expected = reference_events(h.core.options(), {{42, 700, 37, at}}, at);
   REQUIRE(expected.size() == 2);
 
-  const auto first = h.all<first_token_msg>();
-  const auto done = h.all<query_completed_msg>();
+  const auto first = h.all<wc::first_token>();
+  const auto done = h.all<wc::query_completed>();
   REQUIRE(first.size() == 1);
   REQUIRE(done.size() == 1);
   CHECK(first[0].query_id == 42);
-  CHECK(first[0].at == h.core.wall_time(expected[0].time_s));
+  CHECK(first[0].at_micros == h.core.wall_time(expected[0].time_s));
   CHECK(done[0].query_id == 42);
   CHECK(done[0].output_tokens == 37);
-  CHECK(done[0].at == h.core.wall_time(expected[1].time_s));
-  CHECK(first[0].at > assigned_at);
-  CHECK(done[0].at > first[0].at);
+  CHECK(done[0].at_micros == h.core.wall_time(expected[1].time_s));
+  CHECK(first[0].at_micros > assigned_at);
+  CHECK(done[0].at_micros > first[0].at_micros);
 
   // In order on the wire: the first token before the completion.
   std::size_t i_first = 0, i_done = 0;
   for (std::size_t i = 0; i < h.sent.size(); ++i) {
-    if (std::holds_alternative<first_token_msg>(h.sent[i])) i_first = i;
-    if (std::holds_alternative<query_completed_msg>(h.sent[i])) i_done = i;
+    if (std::holds_alternative<wc::first_token>(h.sent[i])) i_first = i;
+    if (std::holds_alternative<wc::query_completed>(h.sent[i])) i_done = i;
   }
   CHECK(i_first < i_done);
   CHECK(h.core.active_queries() == 0);
@@ -206,7 +207,7 @@ TEST_CASE("worker core: the output length is max tokens, else the hint, else the
   h.deliver(assign(2, 100, 0, 12));  // the hint when there is no max
   h.deliver(assign(3, 100, 0, 0));   // neither: the default
   h.run_until_idle();
-  auto done = h.all<query_completed_msg>();
+  auto done = h.all<wc::query_completed>();
   std::sort(done.begin(), done.end(), [](auto& a, auto& b) { return a.query_id < b.query_id; });
   REQUIRE(done.size() == 3);
   CHECK(done[0].output_tokens == 5);
@@ -222,17 +223,17 @@ TEST_CASE("worker core: time scale divides engine time into wall time") {
     h->deliver(assign(5, 2000, 200));
     h->run_until_idle();
   }
-  const auto slow_done = slow.all<query_completed_msg>();
-  const auto fast_done = fast.all<query_completed_msg>();
+  const auto slow_done = slow.all<wc::query_completed>();
+  const auto fast_done = fast.all<wc::query_completed>();
   REQUIRE(slow_done.size() == 1);
   REQUIRE(fast_done.size() == 1);
   // Same engine, same seed, same engine times: 50 times less wall time (to the microsecond).
-  const double slow_us = static_cast<double>(slow_done[0].at - t0);
-  const double fast_us = static_cast<double>(fast_done[0].at - t0);
+  const double slow_us = static_cast<double>(slow_done[0].at_micros - t0);
+  const double fast_us = static_cast<double>(fast_done[0].at_micros - t0);
   CHECK(slow_us > 5e6);  // 200 decode steps of a 70B model take seconds
   CHECK(fast_us == doctest::Approx(slow_us / 50).epsilon(1e-5));
-  CHECK(fast.core.engine_time(fast_done[0].at) ==
-        doctest::Approx(slow.core.engine_time(slow_done[0].at)));
+  CHECK(fast.core.engine_time(fast_done[0].at_micros) ==
+        doctest::Approx(slow.core.engine_time(slow_done[0].at_micros)));
   CHECK(fast.core.engine().iterations() == slow.core.engine().iterations());
 }
 
@@ -247,7 +248,7 @@ TEST_CASE("worker core: heartbeats list running and waiting queries with their p
   h.run_for(2'000'000);
   h.clear();
   h.run_for(100'000);
-  const auto hbs = h.all<heartbeat_msg>();
+  const auto hbs = h.all<wc::heartbeat>();
   REQUIRE_FALSE(hbs.empty());
   const auto hb = hbs.back();
   CHECK(hb.worker_id == 3);
@@ -268,7 +269,7 @@ TEST_CASE("worker core: heartbeats list running and waiting queries with their p
     h.deliver(assign(14, 500, 400));
     h.clear();
     h.run_for(100'000);
-    const auto later = h.all<heartbeat_msg>();
+    const auto later = h.all<wc::heartbeat>();
     REQUIRE_FALSE(later.empty());
     CHECK(later.back().waiting_count == 3);
     CHECK(later.back().waiting == std::vector<std::uint64_t>{12, 13});
@@ -279,23 +280,23 @@ TEST_CASE("worker core: drain refuses new queries and finishes when the last one
   harness h;
   h.register_as(1, 1);
   h.deliver(assign(1, 300, 20));
-  h.deliver(drain_msg{0});
+  h.deliver(wc::drain_worker{0});
   CHECK(h.core.draining());
   CHECK_FALSE(h.core.finished());
 
   h.deliver(assign(2, 300, 20));
-  const auto rejected = h.all<query_rejected_msg>();
+  const auto rejected = h.all<wc::engine_rejected>();
   REQUIRE(rejected.size() == 1);
   CHECK(rejected[0].query_id == 2);
-  CHECK(rejected[0].reason == reject_reason::invalid);
+  CHECK(rejected[0].reason == wc::engine_reject_code::invalid);
   CHECK(rejected[0].detail.find("draining") != std::string::npos);
 
   h.run_until_idle();
   CHECK(h.core.finished());
   CHECK(h.core.why_finished() == exit_reason::drained);
-  CHECK(h.count<query_completed_msg>() == 1);
+  CHECK(h.count<wc::query_completed>() == 1);
   // The last word is a heartbeat showing the worker empty.
-  const auto* last = std::get_if<heartbeat_msg>(&h.sent.back());
+  const auto* last = std::get_if<wc::heartbeat>(&h.sent.back());
   REQUIRE(last != nullptr);
   CHECK(last->running.empty());
   CHECK(last->waiting_count == 0);
@@ -307,7 +308,7 @@ TEST_CASE("worker core: a drain deadline abandons what still runs") {
   h.register_as(1, 1);
   h.deliver(assign(1, 300, 50'000));  // would run for about an hour
   h.run_for(10'000);
-  h.deliver(drain_msg{h.now + 500'000});
+  h.deliver(wc::drain_worker{h.now + 500'000});
   CHECK(h.core.next_wake() <= h.now + 500'000);
   h.run_for(400'000);
   CHECK_FALSE(h.core.finished());
@@ -319,7 +320,7 @@ TEST_CASE("worker core: a drain deadline abandons what still runs") {
 TEST_CASE("worker core: drain of an idle worker finishes at once") {
   harness h;
   h.register_as(1, 1);
-  h.deliver(drain_msg{0});
+  h.deliver(wc::drain_worker{0});
   CHECK(h.core.finished());
   CHECK(h.core.why_finished() == exit_reason::drained);
 }
@@ -329,34 +330,34 @@ TEST_CASE("worker core: a cancelled query reports nothing more and leaves the he
   h.register_as(1, 1);
   h.deliver(assign(1, 400, 300));
   h.deliver(assign(2, 400, 30));
-  h.run_until_sent<first_token_msg>(2);  // both prefilled
-  REQUIRE(h.count<first_token_msg>() == 2);
-  h.deliver(cancel_query_msg{1});
+  h.run_until_sent<wc::first_token>(2);  // both prefilled
+  REQUIRE(h.count<wc::first_token>() == 2);
+  h.deliver(wc::cancel_query{1});
   CHECK(h.core.stats().cancelled == 1);
   CHECK(h.core.active_queries() == 1);
 
   // The engine cannot remove it: it still holds its KV, but it is no longer listed.
   h.clear();
   h.run_for(100'000);
-  auto hbs = h.all<heartbeat_msg>();
+  auto hbs = h.all<wc::heartbeat>();
   REQUIRE_FALSE(hbs.empty());
   for (const auto& p : hbs.back().running) CHECK(p.query_id != 1);
   CHECK(h.core.engine().generated_tokens(1).has_value());
 
   // Its id cannot be reused while the cancelled sequence lives; a cancel of a stranger is a no-op.
   h.deliver(assign(1, 400, 30));
-  auto rejected = h.all<query_rejected_msg>();
+  auto rejected = h.all<wc::engine_rejected>();
   REQUIRE(rejected.size() == 1);
-  CHECK(rejected[0].reason == reject_reason::invalid);
-  h.deliver(cancel_query_msg{999});
+  CHECK(rejected[0].reason == wc::engine_reject_code::invalid);
+  h.deliver(wc::cancel_query{999});
   CHECK(h.core.stats().cancels_of_unknown_queries == 1);
 
   // A drain does not wait for the cancelled query.
-  h.deliver(drain_msg{0});
+  h.deliver(wc::drain_worker{0});
   h.run_until_idle();
   CHECK(h.core.finished());
   CHECK(h.core.why_finished() == exit_reason::drained);
-  const auto done = h.all<query_completed_msg>();
+  const auto done = h.all<wc::query_completed>();
   REQUIRE(done.size() == 1);
   CHECK(done[0].query_id == 2);
   // Finished while query 1 still runs in the engine: nothing was waited for on its behalf.
@@ -367,14 +368,14 @@ TEST_CASE("worker core: cancelled queries produce no events even after they end"
   harness h;
   h.register_as(1, 1);
   h.deliver(assign(1, 400, 10));
-  h.deliver(cancel_query_msg{1});  // before its first token
+  h.deliver(wc::cancel_query{1});  // before its first token
   h.run_until_idle();
-  CHECK(h.count<first_token_msg>() == 0);
-  CHECK(h.count<query_completed_msg>() == 0);
+  CHECK(h.count<wc::first_token>() == 0);
+  CHECK(h.count<wc::query_completed>() == 0);
   // Gone from the engine: the id is free again.
   h.deliver(assign(1, 400, 10));
   h.run_until_idle();
-  CHECK(h.count<query_completed_msg>() == 1);
+  CHECK(h.count<wc::query_completed>() == 1);
 }
 
 TEST_CASE("worker core: engine refusals become queryRejected and duplicates are ignored") {
@@ -385,19 +386,19 @@ TEST_CASE("worker core: engine refusals become queryRejected and duplicates are 
   h.deliver(assign(3, 4'000'000'000u, 1));  // more than an int
   h.deliver(assign(4, 100, 10));
   h.deliver(assign(4, 100, 10));  // a resend
-  const auto rejected = h.all<query_rejected_msg>();
+  const auto rejected = h.all<wc::engine_rejected>();
   REQUIRE(rejected.size() == 3);
   CHECK(rejected[0].query_id == 1);
-  CHECK(rejected[0].reason == reject_reason::invalid);
+  CHECK(rejected[0].reason == wc::engine_reject_code::invalid);
   CHECK(rejected[1].query_id == 2);
-  CHECK(rejected[1].reason == reject_reason::too_large);
+  CHECK(rejected[1].reason == wc::engine_reject_code::too_large);
   CHECK(rejected[1].detail.find("KV") != std::string::npos);
   CHECK(rejected[2].query_id == 3);
-  CHECK(rejected[2].reason == reject_reason::too_large);
+  CHECK(rejected[2].reason == wc::engine_reject_code::too_large);
   CHECK(h.core.stats().duplicate_assignments == 1);
   CHECK(h.core.stats().accepted == 1);
   h.run_until_idle();
-  CHECK(h.count<query_completed_msg>() == 1);
+  CHECK(h.count<wc::query_completed>() == 1);
 }
 
 TEST_CASE("worker core: unknownWorker makes it register again and keeps its queries") {
@@ -405,25 +406,25 @@ TEST_CASE("worker core: unknownWorker makes it register again and keeps its quer
   h.register_as(7, 1);
   h.deliver(assign(1, 300, 50'000));  // runs through the whole test
   h.deliver(assign(2, 300, 10));
-  h.run_until_sent<first_token_msg>(2);
-  REQUIRE(h.count<first_token_msg>() == 2);
+  h.run_until_sent<wc::first_token>(2);
+  REQUIRE(h.count<wc::first_token>() == 2);
   h.clear();
 
   // The control node restarted: it answers whatever we send with unknownWorker.
-  h.deliver(error_msg{error_code::unknown_worker, "who are you"});
+  h.deliver(wc::wire_error{wc::error_code::unknown_worker, "who are you"});
   CHECK_FALSE(h.core.registered());
   REQUIRE(h.sent.size() == 1);
-  const auto reg = std::get<register_worker_msg>(h.sent[0]);
+  const auto reg = std::get<wc::register_worker>(h.sent[0]);
   CHECK(reg.worker_name == "w1");
   // Answers to our other in-flight messages do not trigger more registrations.
-  h.deliver(error_msg{error_code::unknown_worker, "who are you"});
-  CHECK(h.count<register_worker_msg>() == 1);
+  h.deliver(wc::wire_error{wc::error_code::unknown_worker, "who are you"});
+  CHECK(h.count<wc::register_worker>() == 1);
 
   // Unregistered: no heartbeats, the registration is retried, query 2 completes but is held.
   h.run_for(1'500'000);
-  CHECK(h.count<heartbeat_msg>() == 0);
-  CHECK(h.count<register_worker_msg>() == 2);
-  CHECK(h.count<query_completed_msg>() == 0);
+  CHECK(h.count<wc::heartbeat>() == 0);
+  CHECK(h.count<wc::register_worker>() == 2);
+  CHECK(h.count<wc::query_completed>() == 0);
   CHECK(h.core.stats().completed == 1);  // it did finish in the engine
 
   h.clear();
@@ -432,37 +433,53 @@ TEST_CASE("worker core: unknownWorker makes it register again and keeps its quer
   CHECK(h.core.epoch() == 2);
   // First a heartbeat that lets the node re-adopt query 1, then what it missed.
   REQUIRE(h.sent.size() == 2);
-  const auto hb = std::get<heartbeat_msg>(h.sent[0]);
+  const auto hb = std::get<wc::heartbeat>(h.sent[0]);
   CHECK(hb.worker_id == 8);
   REQUIRE(hb.running.size() == 1);
   CHECK(hb.running[0].query_id == 1);
   CHECK(hb.running[0].generated_tokens > 1);
-  const auto done = std::get<query_completed_msg>(h.sent[1]);
+  const auto done = std::get<wc::query_completed>(h.sent[1]);
   CHECK(done.query_id == 2);
   CHECK(done.output_tokens == 10);
   // Its time is when it completed, not when it was finally sent.
-  CHECK(done.at < h.now);
+  CHECK(done.at_micros < h.now);
 
   h.clear();
   h.run_for(300'000);
-  CHECK(h.count<heartbeat_msg>() == 3);
+  CHECK(h.count<wc::heartbeat>() == 3);
 }
 
 TEST_CASE("worker core: other errors from the control plane are counted, never answered") {
   harness h;
   h.register_as(1, 1);
   h.clear();
-  h.deliver(error_msg{error_code::malformed, "could not read your heartbeat"});
+  h.deliver(wc::wire_error{wc::error_code::malformed, "could not read your heartbeat"});
   CHECK(h.sent.empty());
   CHECK(h.core.registered());
   CHECK(h.core.stats().errors_received == 1);
+}
+
+TEST_CASE("worker core: members only a control plane receives are ignored") {
+  // The shared message type can hold them; decode refuses them before they reach a worker.
+  harness h;
+  h.register_as(1, 1);
+  h.clear();
+  h.deliver(wc::heartbeat{7, h.now, 1, 2, {{5, 1}}, 0, {}});
+  h.deliver(wc::query_completed{5, 10, h.now});
+  h.deliver(wc::register_worker{"other", "llama2-70b", "a100-80gb", 4, 1000, 16});
+  CHECK(h.sent.empty());
+  CHECK(h.core.registered());
+  CHECK(h.core.worker_id() == 1);
+  CHECK(h.core.active_queries() == 0);
+  CHECK(h.core.stats().errors_received == 0);
+  CHECK_FALSE(h.core.finished());
 }
 
 TEST_CASE("worker core: shutdown finishes at once and later messages are ignored") {
   harness h;
   h.register_as(1, 1);
   h.deliver(assign(1, 300, 1000));
-  h.deliver(shutdown_msg{"scale down"});
+  h.deliver(wc::shutdown_worker{"scale down"});
   CHECK(h.core.finished());
   CHECK(h.core.why_finished() == exit_reason::shutdown);
   CHECK(h.core.next_wake() == never);
@@ -479,22 +496,22 @@ TEST_CASE("worker core: a wall clock that steps back does not move engine time b
   h.run_for(500'000);
   const auto iterations = h.core.engine().iterations();
   h.core.advance(t0);  // NTP stepped the clock back
-  h.core.handle(assign_query_msg{2, 300, 0, 10, t0}, t0);
+  h.core.handle(wc::assign_query{2, 300, 0, 10, t0}, t0);
   CHECK(h.core.engine().iterations() == iterations);
   CHECK(h.core.stats().accepted == 2);
   h.run_until_idle();
-  CHECK(h.count<query_completed_msg>() == 2);
+  CHECK(h.count<wc::query_completed>() == 2);
 }
 
 TEST_CASE("worker core: assignments before registration are served and reported after it") {
   harness h;
   h.deliver(assign(1, 300, 5));
   h.run_until_idle();
-  CHECK(h.count<first_token_msg>() == 0);
-  CHECK(h.count<query_completed_msg>() == 0);
+  CHECK(h.count<wc::first_token>() == 0);
+  CHECK(h.count<wc::query_completed>() == 0);
   h.register_as(1, 1);
-  CHECK(h.count<first_token_msg>() == 1);
-  CHECK(h.count<query_completed_msg>() == 1);
+  CHECK(h.count<wc::first_token>() == 1);
+  CHECK(h.count<wc::query_completed>() == 1);
 }
 
 TEST_CASE("worker core: bad options are refused") {

@@ -14,11 +14,11 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "actors/worker/worker_wire.hpp"
+#include "schema/worker_channel.hpp"
 #include "child_process.hpp"
 
 using namespace aladdin;
-using namespace aladdin::worker;
+namespace wc = aladdin::worker_channel;
 using namespace std::chrono_literals;
 
 namespace {
@@ -40,7 +40,7 @@ class fake_node {
 
   // The next message from the worker, or nullopt after `limit`. Remembers the worker's routing
   // id, checks that every frame decodes.
-  std::optional<received<outbound>> receive(std::chrono::milliseconds limit) {
+  std::optional<wc::received> receive(std::chrono::milliseconds limit) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -56,7 +56,8 @@ class fake_node {
       REQUIRE_FALSE(payload.more());
       peer_ = id.to_string();
       auto r =
-          decode_outbound(std::span(static_cast<const std::byte*>(payload.data()), payload.size()));
+          wc::decode(std::span(static_cast<const std::byte*>(payload.data()), payload.size()),
+                     wc::party::control_plane);
       REQUIRE_MESSAGE(r.ok(), (r.ok() ? "" : r.error().detail));
       return std::move(r).value();
     }
@@ -69,7 +70,7 @@ class fake_node {
   template <class T, class Match>
   std::pair<codec::envelope_header, T> expect(const std::string& what, Match match) {
     for (auto it = seen.begin(); it != seen.end(); ++it) {
-      if (auto* m = std::get_if<T>(&it->message); m && match(*m)) {
+      if (auto* m = std::get_if<T>(&it->body); m && match(*m)) {
         std::pair<codec::envelope_header, T> out{it->header, *m};
         seen.erase(it);
         return out;
@@ -81,7 +82,7 @@ class fake_node {
           deadline - std::chrono::steady_clock::now());
       auto r = left.count() > 0 ? receive(left) : std::nullopt;
       if (!r) FAIL("no " << what << " from the worker within " << kWait.count() << " s");
-      if (auto* m = std::get_if<T>(&r->message); m && match(*m)) return {r->header, *m};
+      if (auto* m = std::get_if<T>(&r->body); m && match(*m)) return {r->header, *m};
       seen.push_back(std::move(*r));
     }
   }
@@ -90,8 +91,8 @@ class fake_node {
     return expect<T>(what, [](const T&) { return true; });
   }
 
-  void send(const inbound& m, std::uint16_t version = codec::protocol_version) {
-    const auto bytes = encode_inbound(m, {version, "fake-node", 1, ++sequence_});
+  void send(const wc::message& m, std::uint16_t version = codec::protocol_version) {
+    const auto bytes = wc::encode({version, "fake-node", 1, ++sequence_}, m);
     send_raw({bytes.bytes().begin(), bytes.bytes().end()});
   }
 
@@ -105,7 +106,7 @@ class fake_node {
                    i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
   }
 
-  std::vector<received<outbound>> seen;
+  std::vector<wc::received> seen;
 
  private:
   zmq::context_t ctx_;
@@ -123,8 +124,8 @@ std::vector<std::string> worker_args(const fake_node& node, const std::string& n
 }
 
 // Waits for the error reply to something the test sent, skipping the worker's routine traffic.
-error_msg expect_error(fake_node& node, const std::string& what) {
-  return node.expect<error_msg>(what).second;
+wc::wire_error expect_error(fake_node& node, const std::string& what) {
+  return node.expect<wc::wire_error>(what).second;
 }
 
 }  // namespace
@@ -134,7 +135,7 @@ TEST_CASE(
   fake_node node;
   test::child_process child(worker_args(node, "itest-worker"));
 
-  const auto [reg_header, reg] = node.expect<register_worker_msg>("registerWorker");
+  const auto [reg_header, reg] = node.expect<wc::register_worker>("registerWorker");
   CHECK(reg_header.sender == "itest-worker");
   CHECK(reg.worker_name == "itest-worker");
   CHECK(reg.model == "llama2-70b");
@@ -143,60 +144,60 @@ TEST_CASE(
   CHECK(reg.block_size == 16);
   CHECK(reg.kv_capacity_tokens > 100'000);
 
-  node.send(registered_msg{5, 2});
-  const auto [hb_header, hb] = node.expect<heartbeat_msg>("first heartbeat");
+  node.send(wc::registered{5, 2});
+  const auto [hb_header, hb] = node.expect<wc::heartbeat>("first heartbeat");
   CHECK(hb.worker_id == 5);
   CHECK(hb_header.epoch == 2);
   CHECK(hb.kv_blocks_total * 16ull == reg.kv_capacity_tokens);
 
   // Three queries; each reports its first token, then completes with the tokens asked for.
   for (std::uint64_t id = 1; id <= 3; ++id)
-    node.send(assign_query_msg{id, 300 + 100 * static_cast<std::uint32_t>(id), 0, 16, 0});
+    node.send(wc::assign_query{id, 300 + 100 * static_cast<std::uint32_t>(id), 0, 16, 0});
   std::set<std::uint64_t> first, done;
   while (done.size() < 3) {
     auto r = node.receive(std::chrono::duration_cast<std::chrono::milliseconds>(kWait));
     REQUIRE_MESSAGE(r, "the worker went silent with queries outstanding");
-    if (auto* f = std::get_if<first_token_msg>(&r->message)) {
+    if (auto* f = std::get_if<wc::first_token>(&r->body)) {
       CHECK(first.insert(f->query_id).second);
-    } else if (auto* c = std::get_if<query_completed_msg>(&r->message)) {
+    } else if (auto* c = std::get_if<wc::query_completed>(&r->body)) {
       CHECK(first.count(c->query_id) == 1);  // first token before completion
       CHECK(c->output_tokens == 16);
       CHECK(done.insert(c->query_id).second);
     } else {
-      CHECK_FALSE(std::holds_alternative<query_rejected_msg>(r->message));
-      CHECK_FALSE(std::holds_alternative<error_msg>(r->message));
+      CHECK_FALSE(std::holds_alternative<wc::engine_rejected>(r->body));
+      CHECK_FALSE(std::holds_alternative<wc::wire_error>(r->body));
     }
   }
   CHECK(first == std::set<std::uint64_t>{1, 2, 3});
 
   // Hostile input: each gets an error reply of the right code, and the worker carries on.
   node.send_raw(std::vector<std::byte>(13, std::byte{0x42}));
-  CHECK(expect_error(node, "an error for garbage").code == error_code::malformed);
+  CHECK(expect_error(node, "an error for garbage").code == wc::error_code::malformed);
   node.send_raw(std::vector<std::byte>(100 * 1024));
-  CHECK(expect_error(node, "an error for an oversized frame").code == error_code::oversized);
-  node.send(drain_msg{0}, codec::protocol_version + 1);
-  CHECK(expect_error(node, "an error for a wrong version").code == error_code::version_mismatch);
+  CHECK(expect_error(node, "an error for an oversized frame").code == wc::error_code::oversized);
+  node.send(wc::drain_worker{0}, codec::protocol_version + 1);
+  CHECK(expect_error(node, "an error for a wrong version").code == wc::error_code::version_mismatch);
   {
     const auto hb_bytes =
-        encode_outbound(heartbeat_msg{}, {codec::protocol_version, "fake-node", 1, 99});
+        wc::encode({codec::protocol_version, "fake-node", 1, 99}, wc::heartbeat{});
     node.send_raw({hb_bytes.bytes().begin(), hb_bytes.bytes().end()});
   }
   CHECK(expect_error(node, "an error for a wrong-direction message").code ==
-        error_code::unknown_message);
+        wc::error_code::unknown_message);
   node.send_frames({std::vector<std::byte>(8), std::vector<std::byte>(8)});
-  CHECK(expect_error(node, "an error for a two-frame message").code == error_code::malformed);
+  CHECK(expect_error(node, "an error for a two-frame message").code == wc::error_code::malformed);
   // The wrong-version drain above must not have been acted on.
   CHECK(child.wait_exit(0ms) == std::nullopt);
 
-  node.send(assign_query_msg{4, 256, 0, 8, 0});
-  const auto [c_header, completed] = node.expect<query_completed_msg>(
+  node.send(wc::assign_query{4, 256, 0, 8, 0});
+  const auto [c_header, completed] = node.expect<wc::query_completed>(
       "completion after hostile input",
-      [](const query_completed_msg& m) { return m.query_id == 4; });
+      [](const wc::query_completed& m) { return m.query_id == 4; });
   CHECK(completed.query_id == 4);
   CHECK(completed.output_tokens == 8);
   CHECK(c_header.sender == "itest-worker");
 
-  node.send(shutdown_msg{"test over"});
+  node.send(wc::shutdown_worker{"test over"});
   const auto code = child.wait_exit(kWait);
   REQUIRE_MESSAGE(code.has_value(), "the worker did not exit after shutdown");
   CHECK(*code == 0);
@@ -206,24 +207,24 @@ TEST_CASE(
     "worker process: registers again after unknownWorker with its queries, exits 0 on SIGTERM") {
   fake_node node;
   test::child_process child(worker_args(node, "itest-rereg"));
-  node.expect<register_worker_msg>("registerWorker");
-  node.send(registered_msg{1, 1});
-  node.expect<heartbeat_msg>("first heartbeat");
+  node.expect<wc::register_worker>("registerWorker");
+  node.send(wc::registered{1, 1});
+  node.expect<wc::heartbeat>("first heartbeat");
 
   // Long enough to outlive the test at 50x (about 100 000 decode steps).
-  node.send(assign_query_msg{77, 500, 0, 100'000, 0});
-  node.expect<first_token_msg>("first token of the long query");
+  node.send(wc::assign_query{77, 500, 0, 100'000, 0});
+  node.expect<wc::first_token>("first token of the long query");
 
-  node.send(error_msg{error_code::unknown_worker, "control node restarted"});
-  const auto [h, again] = node.expect<register_worker_msg>("registerWorker after unknownWorker");
+  node.send(wc::wire_error{wc::error_code::unknown_worker, "control node restarted"});
+  const auto [h, again] = node.expect<wc::register_worker>("registerWorker after unknownWorker");
   CHECK(again.worker_name == "itest-rereg");
   CHECK(h.sender == "itest-rereg");
 
-  node.send(registered_msg{9, 4});
+  node.send(wc::registered{9, 4});
   // The heartbeat after re-registration carries the new id and the query to re-adopt. (None
   // can come between the registerWorker and it: an unregistered worker sends no heartbeats.)
   node.seen.clear();
-  const auto [hh, hb] = node.expect<heartbeat_msg>("heartbeat after re-registration");
+  const auto [hh, hb] = node.expect<wc::heartbeat>("heartbeat after re-registration");
   CHECK(hb.worker_id == 9);
   CHECK(hh.epoch == 4);
   REQUIRE(hb.running.size() == 1);
@@ -241,31 +242,31 @@ TEST_CASE(
   auto node = std::make_unique<fake_node>();
   const std::string endpoint = node->endpoint();
   test::child_process child(worker_args(*node, "itest-restart"));
-  node->expect<register_worker_msg>("registerWorker");
-  node->send(registered_msg{1, 1});
-  node->expect<heartbeat_msg>("first heartbeat");
-  node->send(assign_query_msg{31, 500, 0, 100'000, 0});
-  node->expect<first_token_msg>("first token of the long query");
+  node->expect<wc::register_worker>("registerWorker");
+  node->send(wc::registered{1, 1});
+  node->expect<wc::heartbeat>("first heartbeat");
+  node->send(wc::assign_query{31, 500, 0, 100'000, 0});
+  node->expect<wc::first_token>("first token of the long query");
 
   // The node goes away and a new one, knowing nothing, comes up on the same address.
   node.reset();
   fake_node fresh(endpoint);
   // The worker still believes itself registered: its heartbeats reach the new node once DEALER
   // has reconnected, and the new node answers them as a control node must.
-  const auto [h, stale] = fresh.expect<heartbeat_msg>("a heartbeat to the new node");
+  const auto [h, stale] = fresh.expect<wc::heartbeat>("a heartbeat to the new node");
   CHECK(stale.worker_id == 1);
   CHECK(h.sender == "itest-restart");
-  fresh.send(error_msg{error_code::unknown_worker, "not registered here"});
-  const auto again = fresh.expect<register_worker_msg>("registerWorker to the new node").second;
+  fresh.send(wc::wire_error{wc::error_code::unknown_worker, "not registered here"});
+  const auto again = fresh.expect<wc::register_worker>("registerWorker to the new node").second;
   CHECK(again.worker_name == "itest-restart");
-  fresh.send(registered_msg{2, 7});
+  fresh.send(wc::registered{2, 7});
   fresh.seen.clear();
-  const auto hb = fresh.expect<heartbeat_msg>("heartbeat after re-registration").second;
+  const auto hb = fresh.expect<wc::heartbeat>("heartbeat after re-registration").second;
   CHECK(hb.worker_id == 2);
   REQUIRE(hb.running.size() == 1);
   CHECK(hb.running[0].query_id == 31);
 
-  fresh.send(shutdown_msg{"test over"});
+  fresh.send(wc::shutdown_worker{"test over"});
   const auto code = child.wait_exit(kWait);
   REQUIRE_MESSAGE(code.has_value(), "the worker did not exit after shutdown");
   CHECK(*code == 0);
@@ -274,16 +275,16 @@ TEST_CASE(
 TEST_CASE("worker process: drain lets the running query finish, then the worker exits 0") {
   fake_node node;
   test::child_process child(worker_args(node, "itest-drain"));
-  node.expect<register_worker_msg>("registerWorker");
-  node.send(registered_msg{2, 1});
-  node.expect<heartbeat_msg>("first heartbeat");
-  node.send(assign_query_msg{5, 400, 0, 40, 0});
-  node.send(drain_msg{0});
-  node.send(assign_query_msg{6, 400, 0, 40, 0});
-  const auto rejected = node.expect<query_rejected_msg>("rejection while draining").second;
+  node.expect<wc::register_worker>("registerWorker");
+  node.send(wc::registered{2, 1});
+  node.expect<wc::heartbeat>("first heartbeat");
+  node.send(wc::assign_query{5, 400, 0, 40, 0});
+  node.send(wc::drain_worker{0});
+  node.send(wc::assign_query{6, 400, 0, 40, 0});
+  const auto rejected = node.expect<wc::engine_rejected>("rejection while draining").second;
   CHECK(rejected.query_id == 6);
-  CHECK(rejected.reason == reject_reason::invalid);
-  const auto done = node.expect<query_completed_msg>("completion during the drain").second;
+  CHECK(rejected.reason == wc::engine_reject_code::invalid);
+  const auto done = node.expect<wc::query_completed>("completion during the drain").second;
   CHECK(done.query_id == 5);
   CHECK(done.output_tokens == 40);
   const auto code = child.wait_exit(kWait);

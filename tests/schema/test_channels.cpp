@@ -285,7 +285,7 @@ TEST_CASE("schema channel: enum values from a newer peer are refused, never mapp
   }
   {
     codec::envelope_builder<client_wire::Envelope> b(header);
-    b.envelope().initQueryFailed().setReason(static_cast<client_wire::FailureReason>(6));
+    b.envelope().initQueryFailed().setReason(static_cast<client_wire::FailureReason>(7));
     auto unknown = cc::decode(b.encode().bytes(), cc::party::client);
     REQUIRE(!unknown.ok());
     CHECK(unknown.error().code == codec::decode_errc::unknown_message);

@@ -25,7 +25,7 @@ placement_desk::placement_desk(desk_options options)
   if (info->uses_true_lengths)
     throw std::invalid_argument("policy '" + options_.policy +
                                 "' needs true output lengths, which a live node never knows");
-  policy_ = info->make();
+  policy_ = make_policy(options_.policy, {});
 }
 
 const worker_slot* placement_desk::cluster_id(std::uint32_t worker) const {

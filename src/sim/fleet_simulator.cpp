@@ -107,7 +107,7 @@ class simulation {
     if (c.mode == serving_mode::split && c.prefill_workers < 1)
       throw std::invalid_argument("split mode needs at least one prefill worker");
     oracle_ = info->uses_true_lengths;
-    policy_ = info->make();
+    policy_ = make_policy(c.policy, c.policy_options);
     if (oracle_)
       lengths_ = std::make_unique<true_lengths>();
     else

@@ -64,7 +64,7 @@ struct fleet {
 void place(benchmark::State& state, const policy_info* info) {
   const int workers = static_cast<int>(state.range(0));
   fleet f(workers, info->uses_true_lengths);
-  auto policy = info->make();
+  auto policy = make_policy(info->name);
   rng random(1);
   decision_context ctx{12.0, &random};
   std::uint64_t i = 0;

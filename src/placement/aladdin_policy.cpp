@@ -4,26 +4,37 @@
 
 namespace aladdin {
 
+aladdin_policy_options aladdin_policy_options::from(std::string_view policy,
+                                                    const policy_config& config) {
+  const policy_knobs knobs(policy, config, {"comfort-tightness"});
+  aladdin_policy_options o;
+  o.comfort_tightness = knobs.number("comfort-tightness", o.comfort_tightness, 0, 1, true);
+  return o;
+}
+
 placement_outcome aladdin_policy::place(const cluster_state& cluster, const query_request& q,
                                         decision_context& ctx) {
   const auto workers = cluster.accepting_workers();
   if (workers.empty()) return placement_outcome::rejected(reject_reason::no_workers);
 
-  const double in = q.input_tokens;
-  const double expected = std::max(1.0, q.expected_output_tokens);
-  const double waited = std::max(0.0, ctx.now_s - q.arrival_s);
-  const auto& options = cluster.options();
+  const query_bounds bounds(q, ctx.now_s, cluster.options());
   int kv_rejects = 0, ttft_rejects = 0, atgt_rejects = 0;
+  const auto count_reject = [&](reject_reason r) {
+    switch (r) {
+      case reject_reason::kv: ++kv_rejects; break;
+      case reject_reason::ttft: ++ttft_rejects; break;
+      default: ++atgt_rejects; break;
+    }
+  };
 
-  // Screening pass over the summaries: exact TTFT and decode-rate checks, and bounds on the
-  // tightness after adding q: from below, the exact latency part and today's KV peak; from
-  // above, its footprint can raise the KV peak by at most in + expected.
+  // Screening pass over the summaries: what they decide exactly, and bounds on each worker's
+  // tightness after adding q.
   candidates_.resize(workers.size());
   std::size_t n = 0;
   // Tier 1's most promising candidate and the runner-up's bound, for the fast path below.
   std::size_t lead = workers.size();
   double top_key = -1, runner_up = -1;
-  const double comfort = options.comfort_tightness;
+  const double comfort = options_.comfort_tightness;
   // Workers of one shape share a calibration and coefficients: q's prefill is computed once
   // per shape, not once per worker.
   const worker_shape_model* prefill_shape = nullptr;
@@ -31,36 +42,15 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
   for (const worker_slot w : workers) {
     const schedule_summary& s = cluster.summary(w);
     if (s.shape != prefill_shape) {
-      prefill_q = s.prefill_one_s(in);
+      prefill_q = s.prefill_one_s(q.input_tokens);
       prefill_shape = s.shape;
     }
-    const double ttft = waited + (s.running > 0 ? s.iteration_s : 0.0) + s.pending_prefill_s +
-                        prefill_q;
-    if (ttft > q.slo.ttft_s * options.ttft_headroom) {
-      ++ttft_rejects;
+    const screen_result screened = s.screen(bounds, prefill_q);
+    if (!screened.passed()) {
+      count_reject(screened.reason);
       continue;
     }
-    const double t_new = s.decode_s(s.sum_context_tokens + in, s.entries + 1.0);
-    const double limit = std::min(q.slo.atgt_s * options.atgt_headroom, s.min_queued_atgt_s);
-    if (t_new > limit) {
-      ++atgt_rejects;
-      continue;
-    }
-    if (in + expected > s.kv_capacity_tokens) {
-      ++kv_rejects;
-      continue;
-    }
-    if (s.has_budget_probe &&
-        s.probe_anchor - ctx.now_s - s.probe_remaining * t_new - s.pending_prefill_s -
-                prefill_q < 0) {
-      ++atgt_rejects;  // the running query with least slack could not absorb this one
-      continue;
-    }
-    const double latency = t_new / limit;
-    const double kv_low = std::max(s.peak_kv_tokens, in + expected) / s.kv_capacity_tokens;
-    const double kv_high = (s.peak_kv_tokens + in + expected) / s.kv_capacity_tokens;
-    const candidate c{std::max(latency, kv_low), std::max(latency, kv_high), w,
-                      static_cast<std::uint32_t>(n)};
+    const candidate c{screened.low, screened.high, w, static_cast<std::uint32_t>(n)};
     if (c.low <= comfort) {
       const double key = std::min(c.high, comfort);
       if (key > top_key) {
@@ -83,13 +73,7 @@ placement_outcome aladdin_policy::place(const cluster_state& cluster, const quer
     if (f.done) return f;
     const fit_result r = cluster.at(c.worker).evaluate(q, ctx.now_s);
     f = {true, r.feasible, r.tightness};
-    if (!r.feasible) {
-      switch (r.reason) {
-        case reject_reason::kv: ++kv_rejects; break;
-        case reject_reason::ttft: ++ttft_rejects; break;
-        default: ++atgt_rejects; break;
-      }
-    }
+    if (!r.feasible) count_reject(r.reason);
     return f;
   };
   // Fast path: the most promising worker fits within comfort at least as tightly as any other

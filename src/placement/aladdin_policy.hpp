@@ -9,7 +9,7 @@
 // ATGT of every query already there once the new prefill stall and decode load are added, KV
 // at its predicted future peak; see worker_schedule.hpp). A worker's tightness is its load on
 // its most loaded dimension once the query is added. Then, in two tiers:
-//   1. among feasible workers that stay within the comfort level (schedule_options::
+//   1. among feasible workers that stay within the comfort level (aladdin_policy_options::
 //      comfort_tightness), the tightest fit: load is packed onto few workers and the rest
 //      drain empty, so the planner can release them;
 //   2. if every feasible worker is past comfort, the least tight one: with no worker left to
@@ -17,10 +17,11 @@
 //      the workers that have the least of it.
 // With comfort_tightness = 1 this is plain best fit, the paper's rule.
 //
-// Cost: one pass over the workers' summaries decides TTFT and the decode-rate limit exactly and
-// bounds each worker's tightness from both sides; only workers whose bounds can still beat the
-// best found are evaluated in full, most promising first. The result is the same as
-// evaluating every worker.
+// Cost: one pass over the workers' summaries (schedule_summary::screen) decides TTFT and the
+// decode-rate limit exactly and bounds each worker's tightness from both sides; only workers
+// whose bounds can still beat the best found are evaluated in full, most promising first. The
+// result is the same as evaluating every worker. The model's constraints all live in
+// worker_schedule; this policy only ranks.
 //
 // Tie-break: equal tightness goes to the lower worker id (deterministic).
 // No feasible worker: rejected with the constraint that excluded the most workers
@@ -28,15 +29,30 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "placement/policy.hpp"
+#include "placement/registry.hpp"
 
 namespace aladdin {
 
+// aladdin's (and the oracle's) knobs.
+struct aladdin_policy_options {
+  // Knob `comfort-tightness`, in (0, 1]: workers are packed up to this tightness, then the
+  // least tight feasible worker is chosen (see above); 1 is plain best fit. Chosen on the
+  // built-in synthetic workload (README: "Choosing aladdin's margins").
+  double comfort_tightness = 0.85;
+
+  // Reads the knobs above from the config of the policy registered as `policy`; throws
+  // std::invalid_argument for any other knob or a bad value (see policy_knobs).
+  static aladdin_policy_options from(std::string_view policy, const policy_config& config);
+};
+
 class aladdin_policy final : public placement_policy {
  public:
-  explicit aladdin_policy(std::string name) : name_(std::move(name)) {}
+  explicit aladdin_policy(std::string name, aladdin_policy_options options = {})
+      : name_(std::move(name)), options_(options) {}
   std::string_view name() const override { return name_; }
   placement_outcome place(const cluster_state& cluster, const query_request& q,
                           decision_context& ctx) override;
@@ -54,6 +70,7 @@ class aladdin_policy final : public placement_policy {
     double tightness = 0;
   };
   std::string name_;
+  aladdin_policy_options options_;
   std::vector<cached_fit> fits_;       // this decision's evaluations, by candidate slot
   std::vector<candidate> candidates_;  // scratch, reused across decisions
   std::vector<candidate> scratch_;

@@ -25,7 +25,7 @@ placement_desk::placement_desk(desk_options options)
   else
     lengths_ = std::make_unique<predicted_lengths>(predictor_);
   cluster_ = std::make_unique<cluster_state>(lengths_.get(), options_.schedule);
-  policy_ = info->make();
+  policy_ = make_policy(options_.policy, options_.policy_options);
 }
 
 const worker_slot* placement_desk::slot_of(worker_id worker) const {

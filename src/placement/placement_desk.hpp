@@ -42,6 +42,7 @@
 #include "placement/cluster_state.hpp"
 #include "placement/length_source.hpp"
 #include "placement/policy.hpp"
+#include "placement/registry.hpp"
 #include "predict/length_predictor.hpp"
 #include "util/rng.hpp"
 
@@ -49,6 +50,7 @@ namespace aladdin {
 
 struct desk_options {
   std::string policy = "aladdin";
+  policy_config policy_options;   // the policy's own knobs (see registry.hpp)
   schedule_options schedule;
   length_predictor_options predictor;
   bool true_lengths = false;      // the oracle: placement sees true output lengths (simulator only)

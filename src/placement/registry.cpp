@@ -1,5 +1,10 @@
 #include "placement/registry.hpp"
 
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <stdexcept>
+
 #include "placement/aladdin_policy.hpp"
 #include "placement/jsq_policy.hpp"
 #include "placement/least_kv_policy.hpp"
@@ -9,21 +14,44 @@
 
 namespace aladdin {
 
+namespace {
+
+// make of a policy without knobs: it refuses any.
+template <class Policy>
+auto without_knobs(std::string_view name) {
+  return [name](const policy_config& config) -> std::unique_ptr<placement_policy> {
+    const policy_knobs none(name, config);
+    return std::make_unique<Policy>();
+  };
+}
+
+std::string format_number(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", v);
+  return buffer;
+}
+
+}  // namespace
+
 const std::vector<policy_info>& policies() {
   static const std::vector<policy_info> all = {
       {"aladdin", "best fit over KV and latency headroom among workers that meet every SLO",
-       false, false, [] { return std::make_unique<aladdin_policy>("aladdin"); }},
+       false, false,
+       [](const policy_config& c) {
+         return std::make_unique<aladdin_policy>("aladdin", aladdin_policy_options::from("aladdin", c));
+       }},
       {"oracle", "aladdin given the true output lengths: the ceiling", true, false,
-       [] { return std::make_unique<aladdin_policy>("oracle"); }},
+       [](const policy_config& c) {
+         return std::make_unique<aladdin_policy>("oracle", aladdin_policy_options::from("oracle", c));
+       }},
       {"jsq", "join the shortest queue (fewest outstanding queries)", false, false,
-       [] { return std::make_unique<jsq_policy>(); }},
+       without_knobs<jsq_policy>("jsq")},
       {"p2c", "power of two choices on outstanding queries (seeded)", false, false,
-       [] { return std::make_unique<p2c_policy>(); }},
-      {"rr", "round robin", false, false, [] { return std::make_unique<rr_policy>(); }},
-      {"least-kv", "lowest KV-cache use", false, false,
-       [] { return std::make_unique<least_kv_policy>(); }},
+       without_knobs<p2c_policy>("p2c")},
+      {"rr", "round robin", false, false, without_knobs<rr_policy>("rr")},
+      {"least-kv", "lowest KV-cache use", false, false, without_knobs<least_kv_policy>("least-kv")},
       {"vllm", "a default vLLM deployment: round robin over the default worker shape", false, true,
-       [] { return std::make_unique<vllm_policy>(); }},
+       without_knobs<vllm_policy>("vllm")},
   };
   return all;
 }
@@ -38,6 +66,43 @@ std::string policy_names() {
   std::string s;
   for (const auto& p : policies()) s += (s.empty() ? "" : ",") + p.name;
   return s;
+}
+
+std::unique_ptr<placement_policy> make_policy(std::string_view name, const policy_config& config) {
+  const policy_info* info = find_policy(name);
+  if (info == nullptr)
+    throw std::invalid_argument("unknown policy '" + std::string(name) + "' (known: " + policy_names() +
+                                ")");
+  return info->make(config);
+}
+
+policy_knobs::policy_knobs(std::string_view policy, const policy_config& config,
+                           std::initializer_list<std::string_view> accepted)
+    : policy_(policy), config_(config), accepted_(accepted.begin(), accepted.end()) {
+  for (const auto& [knob, value] : config_)
+    if (std::find(accepted_.begin(), accepted_.end(), knob) == accepted_.end())
+      refuse(knob, "is not a knob of this policy");
+}
+
+double policy_knobs::number(std::string_view knob, double fallback, double low, double high,
+                            bool low_open) const {
+  const auto it = config_.find(knob);
+  if (it == config_.end()) return fallback;
+  const std::string& text = it->second;
+  double v = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+  const bool in_range = (low_open ? v > low : v >= low) && v <= high;
+  if (text.empty() || error != std::errc{} || end != text.data() + text.size() || !in_range)
+    refuse(knob, "must be a number in " + std::string(low_open ? "(" : "[") + format_number(low) +
+                     ", " + format_number(high) + "], not '" + text + "'");
+  return v;
+}
+
+void policy_knobs::refuse(std::string_view knob, const std::string& why) const {
+  std::string accepted;
+  for (const auto& a : accepted_) accepted += (accepted.empty() ? "" : ",") + a;
+  throw std::invalid_argument("policy '" + policy_ + "': knob '" + std::string(knob) + "' " + why +
+                              " (accepted knobs: " + (accepted.empty() ? "none" : accepted) + ")");
 }
 
 }  // namespace aladdin

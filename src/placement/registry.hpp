@@ -2,6 +2,8 @@
 // Every placement policy by name.
 
 #include <functional>
+#include <initializer_list>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -11,6 +13,30 @@
 
 namespace aladdin {
 
+// A policy's knobs, by name, with their values as text ("comfort-tightness" → "0.9"), as a
+// command line or a config file gives them. Every policy is built from one (make_policy).
+using policy_config = std::map<std::string, std::string, std::less<>>;
+
+// How a policy reads its knobs out of a policy_config. Constructed with every knob the policy
+// accepts (none for a policy without knobs), it refuses any other; a value that is not a
+// number in range is refused too. Refusals are std::invalid_argument naming the policy, the
+// knob and the knobs the policy accepts.
+class policy_knobs {
+ public:
+  policy_knobs(std::string_view policy, const policy_config& config,
+               std::initializer_list<std::string_view> accepted = {});
+  // The knob's value: a number in [low, high] ((low, high] when low_open), or `fallback` when
+  // the config does not set it.
+  double number(std::string_view knob, double fallback, double low, double high,
+                bool low_open = false) const;
+
+ private:
+  [[noreturn]] void refuse(std::string_view knob, const std::string& why) const;
+  std::string policy_;
+  const policy_config& config_;
+  std::vector<std::string> accepted_;
+};
+
 struct policy_info {
   std::string name;
   std::string summary;
@@ -19,11 +45,18 @@ struct policy_info {
   // The policy runs on the fixed default worker shape a user would deploy (vllm), not the
   // shape the planner would pick.
   bool fixed_default_shape = false;
-  std::function<std::unique_ptr<placement_policy>()> make;
+  // Builds the policy from its knobs; throws std::invalid_argument for a knob it does not
+  // accept or a bad value (see policy_knobs).
+  std::function<std::unique_ptr<placement_policy>(const policy_config&)> make;
 };
 
 const std::vector<policy_info>& policies();
 const policy_info* find_policy(std::string_view name);
 std::string policy_names();  // "aladdin,oracle,…" for help texts and errors
+
+// The policy `name` built from `config`. Throws std::invalid_argument for an unknown policy
+// (naming it and the known ones), an unknown knob or a bad value.
+std::unique_ptr<placement_policy> make_policy(std::string_view name,
+                                              const policy_config& config = {});
 
 }  // namespace aladdin

@@ -9,7 +9,7 @@ namespace aladdin {
 
 namespace {
 constexpr double kInf = std::numeric_limits<double>::infinity();
-}
+}  // namespace
 
 worker_schedule::worker_schedule(worker_profile profile, const length_source* lengths,
                                  schedule_options options)
@@ -297,31 +297,27 @@ bool worker_schedule::atgt_budgets_hold(double t_new, double stall_s, double now
 
 fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   fit_result r;
-  const double in = q.input_tokens;
+  const query_bounds bounds(q, now, options_);
+  const double in = bounds.input_tokens;
   const double prefill_q = prefill_one_s(in);
   const auto m = static_cast<double>(entries_.size());
 
-  // TTFT: what is already waited, the decode iteration in flight, the prefills queued ahead.
-  const double t_now = iteration_s();
-  r.predicted_ttft_s = std::max(0.0, now - q.arrival_s) + (running_ > 0 ? t_now : 0.0) +
-                       pending_prefill_s_ + prefill_q;
-  if (r.predicted_ttft_s > q.slo.ttft_s * options_.ttft_headroom) {
+  r.predicted_ttft_s = bounds.ttft_s(running_ > 0, iteration_s(), pending_prefill_s_, prefill_q);
+  if (r.predicted_ttft_s > bounds.ttft_limit_s) {
     r.reason = reject_reason::ttft;
     return r;
   }
 
-  // The decode iteration once q is in the batch must suit every queued query and q itself.
   const double t_new = decode_s(sum_base_ + m * iteration_ + in, m + 1);
   r.predicted_iteration_s = t_new;
-  const double atgt_limit = std::min(q.slo.atgt_s * options_.atgt_headroom, min_queued_atgt_);
-  if (t_new > atgt_limit) {
+  const double limit = bounds.iteration_limit_s(min_queued_atgt_);
+  if (t_new > limit) {
     r.reason = reject_reason::atgt;
     return r;
   }
 
   const double capacity = shape_->profile.kv.capacity_tokens * options_.kv_headroom;
-  const double expected = std::max(1.0, q.expected_output_tokens);
-  r.predicted_peak_kv_tokens = peak_with(in - iteration_, iteration_ + expected);
+  r.predicted_peak_kv_tokens = peak_with(in - iteration_, iteration_ + bounds.expected_output_tokens);
   if (r.predicted_peak_kv_tokens > capacity) {
     r.reason = reject_reason::kv;
     return r;
@@ -335,7 +331,7 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
 
   r.feasible = true;
   r.tightness = std::max(capacity > 0 ? r.predicted_peak_kv_tokens / capacity : 1.0,
-                         t_new / atgt_limit);
+                         t_new / limit);
   return r;
 }
 

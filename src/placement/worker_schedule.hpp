@@ -20,6 +20,7 @@
 // Tightness (for best fit) is the most loaded dimension after adding q: max(peak KV / capacity,
 // t' / tightest ATGT SLO).
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -46,9 +47,6 @@ struct schedule_options {
   // query that ends sooner than expected suffers it most: planning with a low quantile protects
   // the queries that turn out short. Outside (0, 1) the mean is used.
   double atgt_length_quantile = 0.2;
-  // aladdin packs workers up to this tightness, then balances (see aladdin_policy.hpp); 1 is
-  // plain best fit.
-  double comfort_tightness = 0.85;
 };
 
 // A worker shape as the workers of that shape share it: the fitted profile and its online
@@ -64,6 +62,46 @@ struct worker_shape_model {
   double decode_s(double context, double batch) const {
     return profile.decode.time(context, batch) * calibration.decode_factor(batch);
   }
+};
+
+// A new query as the model's checks see it: what depends only on the query, the time and the
+// options, worked out once (a policy screens thousands of workers with one). Both
+// worker_schedule::evaluate and schedule_summary::screen check a query through it.
+struct query_bounds {
+  query_bounds(const query_request& q, double now, const schedule_options& options)
+      : input_tokens(q.input_tokens),
+        expected_output_tokens(std::max(1.0, q.expected_output_tokens)),
+        waited_s(std::max(0.0, now - q.arrival_s)),
+        ttft_limit_s(q.slo.ttft_s * options.ttft_headroom),
+        atgt_limit_s(q.slo.atgt_s * options.atgt_headroom),
+        now_s(now) {}
+
+  double input_tokens;
+  double expected_output_tokens;  // what its KV footprint is planned with (≥ 1)
+  double waited_s;                // since its arrival
+  double ttft_limit_s;            // its TTFT SLO after headroom
+  double atgt_limit_s;            // its ATGT SLO after headroom
+  double now_s;
+
+  // TTFT: what it has waited, the decode iteration in flight, the prefills queued ahead and
+  // its own.
+  double ttft_s(bool decoding, double iteration_s, double pending_prefill_s, double prefill_s) const {
+    return waited_s + (decoding ? iteration_s : 0.0) + pending_prefill_s + prefill_s;
+  }
+  // The decode iteration once it is in the batch must suit every queued query and itself.
+  double iteration_limit_s(double min_queued_atgt_s) const {
+    return std::min(atgt_limit_s, min_queued_atgt_s);
+  }
+};
+
+// What a worker's summary alone says about a new query (schedule_summary::screen). A worker
+// the screen rejects, evaluate rejects too; for one it passes, evaluate's tightness lies in
+// [low, high].
+struct screen_result {
+  reject_reason reason = reject_reason::none;  // none: passed, evaluate decides
+  double low = 0;   // tightness after adding the query is at least this
+  double high = 0;  // and at most this
+  bool passed() const { return reason == reject_reason::none; }
 };
 
 // The few numbers a policy needs to screen a worker without walking its queries: enough to
@@ -86,7 +124,45 @@ struct schedule_summary {
 
   double prefill_one_s(double tokens) const { return shape->prefill_one_s(tokens); }
   double decode_s(double context, double batch) const { return shape->decode_s(context, batch); }
+
+  // The constraints of evaluate that these numbers decide: TTFT and the decode-rate limit
+  // exactly, the KV footprint of q alone, and the ATGT budget of the running query with least
+  // slack (a necessary condition); then bounds on the tightness: from below, the exact latency
+  // part and today's KV peak; from above, q can raise the KV peak by at most its own footprint.
+  // `q` must come from the options the schedule was built with; `prefill_s` is q's prefill on
+  // this shape, prefill_one_s(q.input_tokens), which a caller screening many workers of one
+  // shape computes once.
+  screen_result screen(const query_bounds& q, double prefill_s) const;
 };
+
+inline screen_result schedule_summary::screen(const query_bounds& q, double prefill_s) const {
+  screen_result r;
+  const double in = q.input_tokens, expected = q.expected_output_tokens;
+  if (q.ttft_s(running > 0, iteration_s, pending_prefill_s, prefill_s) > q.ttft_limit_s) {
+    r.reason = reject_reason::ttft;
+    return r;
+  }
+  const double t_new = decode_s(sum_context_tokens + in, entries + 1.0);
+  const double limit = q.iteration_limit_s(min_queued_atgt_s);
+  if (t_new > limit) {
+    r.reason = reject_reason::atgt;
+    return r;
+  }
+  if (in + expected > kv_capacity_tokens) {
+    r.reason = reject_reason::kv;
+    return r;
+  }
+  // The running query with least slack could not absorb q's stall.
+  if (has_budget_probe &&
+      probe_anchor - q.now_s - probe_remaining * t_new - pending_prefill_s - prefill_s < 0) {
+    r.reason = reject_reason::atgt;
+    return r;
+  }
+  const double latency = t_new / limit;
+  r.low = std::max(latency, std::max(peak_kv_tokens, in + expected) / kv_capacity_tokens);
+  r.high = std::max(latency, (peak_kv_tokens + in + expected) / kv_capacity_tokens);
+  return r;
+}
 
 struct fit_result {
   bool feasible = false;
@@ -95,6 +171,7 @@ struct fit_result {
   double predicted_ttft_s = 0;
   double predicted_iteration_s = 0;            // t' with the query in the batch
   double predicted_peak_kv_tokens = 0;
+  friend bool operator==(const fit_result&, const fit_result&) = default;
 };
 
 class worker_schedule {

@@ -120,6 +120,7 @@ struct topology {
 desk_options desk_options_of(const simulation_config& c, bool oracle) {
   desk_options d;
   d.policy = c.policy;
+  d.policy_options = c.policy_options;
   d.schedule = c.schedule;
   // Split mode: the decode pool sees no prefill stalls (see simulation_config).
   if (topology::of(c).split()) d.schedule.atgt_headroom = c.decode_pool_atgt_headroom;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "model/latency_model.hpp"
+#include "placement/registry.hpp"
 #include "placement/types.hpp"
 #include "placement/worker_schedule.hpp"
 #include "predict/length_predictor.hpp"
@@ -76,6 +77,7 @@ struct simulation_config {
   double noise_sigma = 0.03;        // per-iteration noise of the ground truth
   int max_num_seqs = 256;
   int max_batched_tokens = 0;       // 0: the engine's default for the mode
+  policy_config policy_options;     // the policy's knobs (see placement/registry.hpp)
   schedule_options schedule;        // aladdin's planning headroom
   // Split mode: the ATGT headroom on the decode pool. Decode-only workers see no prefill stalls,
   // the variance schedule.atgt_headroom mostly exists to absorb; what is left is per-iteration

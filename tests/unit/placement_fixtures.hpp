@@ -19,9 +19,9 @@ inline worker_profile test_profile(double kv_capacity_tokens = 100000) {
   return p;
 }
 
-// The model taken at its word: no headroom, mean lengths, plain best fit. Tests of the
-// constraints use it so that their arithmetic is exact.
-inline schedule_options exact() { return {1.0, 1.0, 1.0, 0.0, 1.0}; }
+// The model taken at its word: no headroom, mean lengths. Tests of the constraints use it so
+// that their arithmetic is exact (with aladdin_policy_options{1.0}: plain best fit).
+inline schedule_options exact() { return {1.0, 1.0, 1.0, 0.0}; }
 
 inline query_request make_query(const cluster_state& c, std::uint64_t id, int input,
                                 int true_output, double arrival, slo_target slo = {2.0, 0.1}) {

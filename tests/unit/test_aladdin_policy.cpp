@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <tuple>
 #include <vector>
 
 #include "placement/aladdin_policy.hpp"
@@ -12,11 +13,15 @@
 using namespace aladdin;
 using namespace aladdin::testing;
 
+namespace {
+const aladdin_policy_options plain_best_fit{1.0};  // the paper's rule, with exact()
+}
+
 TEST_CASE("aladdin policy: rejects a worker whose KV would overflow") {
   fixed_lengths lengths(500);
   cluster_state c(&lengths, exact());
   c.add_worker(test_profile(2000));
-  aladdin_policy p("aladdin");
+  aladdin_policy p("aladdin", plain_best_fit);
   decision_context ctx;
   // 1000 prompt + 500 expected output = 1500 at peak: fits alone.
   auto first = place_and_commit(c, p, make_query(c, 1, 1000, 500, 0), 500, ctx);
@@ -31,7 +36,7 @@ TEST_CASE("aladdin policy: KV is checked at the future peak, not today") {
   fixed_lengths lengths(1000);
   cluster_state c(&lengths, exact());
   c.add_worker(test_profile(2500));
-  aladdin_policy p("aladdin");
+  aladdin_policy p("aladdin", plain_best_fit);
   decision_context ctx;
   // Today each query holds 100 tokens, but both grow to 1100 before ending together.
   REQUIRE(place_and_commit(c, p, make_query(c, 1, 100, 1000, 0), 1000, ctx).placed);
@@ -48,7 +53,7 @@ TEST_CASE("aladdin policy: rejects when the queue ahead breaks the TTFT SLO") {
   fixed_lengths lengths(100);
   cluster_state c(&lengths, exact());
   c.add_worker(test_profile());
-  aladdin_policy p("aladdin");
+  aladdin_policy p("aladdin", plain_best_fit);
   decision_context ctx;
   // Each 4000-token prefill takes 0.82 s: the third in line would wait past 2 s.
   REQUIRE(place_and_commit(c, p, make_query(c, 1, 4000, 100, 0), 100, ctx).placed);
@@ -70,7 +75,7 @@ TEST_CASE("aladdin policy: protects the ATGT of queries already running") {
   fixed_lengths lengths(50);
   cluster_state c(&lengths, exact());
   c.add_worker(test_profile());
-  aladdin_policy p("aladdin");
+  aladdin_policy p("aladdin", plain_best_fit);
   decision_context ctx;
   // A running query with a tight ATGT SLO: 45 ms per token against ~40 ms iterations.
   auto q1 = make_query(c, 1, 100, 50, 0, {2.0, 0.045});
@@ -90,7 +95,7 @@ TEST_CASE("aladdin policy: a query whose own decode is too slow is rejected as a
   fixed_lengths lengths(100);
   cluster_state c(&lengths, exact());
   c.add_worker(test_profile());
-  aladdin_policy p("aladdin");
+  aladdin_policy p("aladdin", plain_best_fit);
   decision_context ctx;
   auto out = p.place(c, make_query(c, 1, 100, 100, 0, {2.0, 0.01}), ctx);  // 10 ms < 40 ms floor
   CHECK_FALSE(out.placed);
@@ -101,7 +106,7 @@ TEST_CASE("aladdin policy: best fit packs the fuller feasible worker, lower id o
   fixed_lengths lengths(100);
   cluster_state c(&lengths, exact());
   for (int i = 0; i < 3; ++i) c.add_worker(test_profile(20000));
-  aladdin_policy p("aladdin");
+  aladdin_policy p("aladdin", plain_best_fit);
   decision_context ctx;
   // Ties on an idle fleet go to worker 0, and then worker 0 stays the tightest fit.
   for (std::uint64_t i = 0; i < 5; ++i) {
@@ -127,7 +132,7 @@ TEST_CASE("aladdin policy: with no feasible worker the reason names the common c
   c.add_worker(test_profile(100000));
   for (std::uint64_t i = 0; i < 3; ++i)  // fill the big worker's prefill queue
     c.assign(worker_slot{2}, make_query(c, i, 4000, 100, 0), {4000, 100}, 0);
-  aladdin_policy p("aladdin");
+  aladdin_policy p("aladdin", plain_best_fit);
   decision_context ctx;
   auto out = p.place(c, make_query(c, 9, 1000, 100, 0), ctx);
   CHECK_FALSE(out.placed);
@@ -234,9 +239,7 @@ TEST_CASE("aladdin policy: the screened search picks what evaluating every worke
     CAPTURE(comfort);
     for (int round = 0; round < 40; ++round) {
       fixed_lengths lengths(150);
-      schedule_options options;
-      options.comfort_tightness = comfort;
-      cluster_state c(&lengths, options);
+      cluster_state c(&lengths);
       const int workers = 2 + static_cast<int>(random.below(30));
       for (int w = 0; w < workers; ++w)
         c.add_worker(test_profile(5000 + static_cast<double>(random.below(60000))));
@@ -253,7 +256,7 @@ TEST_CASE("aladdin policy: the screened search picks what evaluating every worke
         }
         c.advance_decode(id, static_cast<int>(random.below(60)), now);
       }
-      aladdin_policy p("aladdin");
+      aladdin_policy p("aladdin", {comfort});
       for (int k = 0; k < 20; ++k) {
         auto q = make_query(c, 100000 + static_cast<std::uint64_t>(k),
                             10 + static_cast<int>(random.below(3000)), 100, now,
@@ -293,11 +296,9 @@ TEST_CASE("aladdin policy: the screened search picks what evaluating every worke
 
 TEST_CASE("aladdin policy: packs up to the comfort level, then balances") {
   fixed_lengths lengths(100);
-  schedule_options options = exact();
-  options.comfort_tightness = 0.6;
-  cluster_state c(&lengths, options);
+  cluster_state c(&lengths, exact());
   for (int i = 0; i < 3; ++i) c.add_worker(test_profile(20000));
-  aladdin_policy p("aladdin");
+  aladdin_policy p("aladdin", {0.6});
   decision_context ctx;
   // Each 2000-token query adds 2100 tokens (10.5%) of KV at its peak: worker 0 takes queries
   // until it would pass 60%, then worker 1 does.
@@ -321,22 +322,15 @@ namespace {
 // says about a spread of probe queries. Two schedules that agree on all of it are the same
 // schedule as far as placement can tell.
 void check_same_schedule(const cluster_state& a, const cluster_state& b, worker_slot w, double now) {
-  const schedule_summary& x = a.summary(w);
-  const schedule_summary& y = b.summary(w);
-  CHECK(x.entries == y.entries);
-  CHECK(x.running == y.running);
-  CHECK(x.sum_context_tokens == y.sum_context_tokens);
-  CHECK(x.iteration_s == y.iteration_s);
-  CHECK(x.pending_prefill_s == y.pending_prefill_s);
-  CHECK(x.min_queued_atgt_s == y.min_queued_atgt_s);
-  CHECK(x.peak_kv_tokens == y.peak_kv_tokens);
-  CHECK(x.kv_capacity_tokens == y.kv_capacity_tokens);
-  CHECK(x.has_budget_probe == y.has_budget_probe);
-  CHECK(x.probe_anchor == y.probe_anchor);
-  CHECK(x.probe_remaining == y.probe_remaining);
-  CHECK(a.at(w).running() == b.at(w).running());
-  CHECK(a.at(w).queued() == b.at(w).queued());
-  CHECK(a.at(w).running_context_tokens() == b.at(w).running_context_tokens());
+  // Every field of the summary but the shape (each cluster has its own), exactly.
+  const auto numbers = [&](const cluster_state& c) {
+    const schedule_summary& s = c.summary(w);
+    return std::tuple{s.entries, s.running, s.sum_context_tokens, s.iteration_s,
+                      s.pending_prefill_s, s.min_queued_atgt_s, s.peak_kv_tokens,
+                      s.kv_capacity_tokens, s.has_budget_probe, s.probe_anchor,
+                      s.probe_remaining, c.at(w).queued(), c.at(w).running_context_tokens()};
+  };
+  CHECK(numbers(a) == numbers(b));
   for (int input : {10, 300, 1500, 4000}) {
     for (double atgt : {0.045, 0.06, 0.1}) {
       query_request q;
@@ -345,18 +339,21 @@ void check_same_schedule(const cluster_state& a, const cluster_state& b, worker_
       q.arrival_s = now;
       q.slo = {2.0, atgt};
       q.expected_output_tokens = 150;
-      const fit_result fa = a.at(w).evaluate(q, now);
-      const fit_result fb = b.at(w).evaluate(q, now);
       CAPTURE(input);
       CAPTURE(atgt);
-      CHECK(fa.feasible == fb.feasible);
-      CHECK(fa.reason == fb.reason);
-      CHECK(fa.tightness == fb.tightness);
-      CHECK(fa.predicted_ttft_s == fb.predicted_ttft_s);
-      CHECK(fa.predicted_iteration_s == fb.predicted_iteration_s);
-      CHECK(fa.predicted_peak_kv_tokens == fb.predicted_peak_kv_tokens);
+      CHECK(a.at(w).evaluate(q, now) == b.at(w).evaluate(q, now));  // every field, exactly
     }
   }
+}
+
+// A query as a worker_schedule test adds it: expecting 100 output tokens, SLOs 2 s and 100 ms.
+query_request schedule_query(std::uint64_t id, int input) {
+  query_request q;
+  q.id = query_id{id};
+  q.input_tokens = input;
+  q.expected_output_tokens = 100;
+  q.slo = {2, 0.1};
+  return q;
 }
 
 }  // namespace
@@ -427,14 +424,7 @@ TEST_CASE("cluster state: a heartbeat as one batch leaves the schedule the per-q
 TEST_CASE("worker schedule: a heartbeat starts the queued queries it lists as running") {
   fixed_lengths lengths(100);
   worker_schedule s(test_profile(), &lengths);
-  query_request a, b;
-  a.id = query_id{1};
-  a.input_tokens = 500;
-  a.expected_output_tokens = 100;
-  a.slo = {2, 0.1};
-  b = a;
-  b.id = query_id{2};
-  b.input_tokens = 300;
+  const query_request a = schedule_query(1, 500), b = schedule_query(2, 300);
   s.add_queued(a, {500, -1}, 0);
   s.add_queued(b, {300, -1}, 0);
   REQUIRE(s.queued() == 2);
@@ -475,22 +465,13 @@ TEST_CASE("worker schedule: a heartbeat ignores unknown ids, and an empty one ch
 TEST_CASE("worker schedule: finding queries by id survives removals from the middle") {
   fixed_lengths lengths(100);
   worker_schedule s(test_profile(1e9), &lengths);
-  for (std::uint64_t i = 0; i < 10; ++i) {
-    query_request q;
-    q.id = query_id{i};
-    q.input_tokens = 100;
-    q.expected_output_tokens = 100;
-    s.add_queued(q, {100, -1}, 0);
-  }
+  for (std::uint64_t i = 0; i < 10; ++i) s.add_queued(schedule_query(i, 100), {100, -1}, 0);
   s.remove(query_id{3});
   s.remove(query_id{0});
   s.remove(query_id{9});
   s.remove(query_id{42});  // not held: nothing happens
   CHECK(s.outstanding() == 7);
-  query_request again;
-  again.id = query_id{4};
-  again.input_tokens = 5000;
-  s.add_queued(again, {5000, -1}, 0);  // held already: not added twice
+  s.add_queued(schedule_query(4, 5000), {5000, -1}, 0);  // held already: not added twice
   CHECK(s.outstanding() == 7);
   CHECK(s.kv_used_tokens() == doctest::Approx(700));
   for (std::uint64_t i = 0; i < 10; ++i) CHECK(s.holds(query_id{i}) == (i != 0 && i != 3 && i != 9));
@@ -500,4 +481,66 @@ TEST_CASE("worker schedule: finding queries by id survives removals from the mid
   for (std::uint64_t i : {8, 1, 5, 2, 7, 4, 6}) s.remove(query_id{i});
   CHECK(s.outstanding() == 0);
   CHECK(s.kv_used_tokens() == doctest::Approx(0));
+}
+
+TEST_CASE("aladdin policy: comfort-tightness from the registry is the comfort it packs to") {
+  // The scenario of "packs up to the comfort level": the knob decides where packing stops.
+  const auto decisions = [](placement_policy& p) {
+    fixed_lengths lengths(100);
+    cluster_state c(&lengths, exact());
+    for (int i = 0; i < 3; ++i) c.add_worker(test_profile(20000));
+    decision_context ctx;
+    std::vector<std::uint32_t> seen;
+    for (std::uint64_t i = 0; i < 15; ++i) {
+      auto out = place_and_commit(c, p, make_query(c, i, 2000, 100, 0, {60, 0.5}), 100, ctx);
+      seen.push_back(out.placed ? out.worker.value : 99);
+    }
+    return seen;
+  };
+  aladdin_policy at_06("aladdin", {0.6}), at_default("aladdin"), at_1("aladdin", plain_best_fit);
+  CHECK(aladdin_policy_options{}.comfort_tightness == 0.85);
+  CHECK(decisions(*make_policy("aladdin", {{"comfort-tightness", "0.6"}})) == decisions(at_06));
+  CHECK(decisions(*make_policy("oracle", {{"comfort-tightness", "1"}})) == decisions(at_1));
+  CHECK(decisions(*make_policy("aladdin")) == decisions(at_default));
+  CHECK(decisions(at_06) != decisions(at_1));
+}
+
+TEST_CASE("worker schedule: what the summary's screen refuses evaluate refuses, and what it passes it bounds") {
+  rng random(23);
+  int passed = 0, refused = 0;
+  for (int round = 0; round < 60; ++round) {
+    fixed_lengths lengths(150);
+    cluster_state c(&lengths);
+    const worker_slot w = c.add_worker(test_profile(5000 + static_cast<double>(random.below(60000))));
+    double now = 0;
+    const int n = static_cast<int>(random.below(30));
+    for (int i = 0; i < n; ++i) {
+      auto q = make_query(c, static_cast<std::uint64_t>(i), 50 + static_cast<int>(random.below(1500)),
+                          100, now, {2.0, 0.05 + random.uniform() * 0.1});
+      c.assign(w, q, {q.input_tokens, -1}, now);
+      if (random.below(4) != 0) c.start_decoding(w, q.id, now);
+      now += 0.01;
+    }
+    c.advance_decode(w, static_cast<int>(random.below(60)), now);
+    for (int k = 0; k < 20; ++k) {
+      auto q = make_query(c, 1000 + static_cast<std::uint64_t>(k), 10 + static_cast<int>(random.below(3000)),
+                          100, now - random.uniform(), {0.5 + random.uniform() * 2, 0.05 + random.uniform() * 0.1});
+      const schedule_summary& s = c.summary(w);
+      const screen_result screened =
+          s.screen(query_bounds(q, now, c.options()), s.prefill_one_s(q.input_tokens));
+      const fit_result fit = c.at(w).evaluate(q, now);
+      if (!screened.passed()) {
+        ++refused;
+        CHECK_FALSE(fit.feasible);
+        continue;
+      }
+      ++passed;
+      CHECK(screened.low <= screened.high);
+      if (!fit.feasible) continue;
+      CHECK(fit.tightness >= screened.low - 1e-9);
+      CHECK(fit.tightness <= screened.high + 1e-9);
+    }
+  }
+  CHECK(passed > 100);
+  CHECK(refused > 100);
 }

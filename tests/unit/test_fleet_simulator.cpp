@@ -134,6 +134,21 @@ TEST_CASE("fleet simulator: bad configurations are refused with a reason") {
   CHECK_THROWS_AS(simulate(t, split), std::invalid_argument);
 }
 
+TEST_CASE("fleet simulator: the policy is built from the configured knobs") {
+  const trace t = small_trace(4, 120);
+  auto packed = base_config("aladdin", 4);
+  packed.policy_options = {{"comfort-tightness", "1"}};
+  auto spread = base_config("aladdin", 4);
+  spread.policy_options = {{"comfort-tightness", "0.05"}};
+  CHECK_FALSE(same(simulate(t, packed), simulate(t, spread)));
+  auto bad = base_config("aladdin", 1);
+  bad.policy_options = {{"comfort-tightness", "2"}};
+  CHECK_THROWS_AS(simulate(t, bad), std::invalid_argument);
+  auto knobless = base_config("jsq", 1);
+  knobless.policy_options = {{"comfort-tightness", "0.9"}};
+  CHECK_THROWS_AS(simulate(t, knobless), std::invalid_argument);
+}
+
 TEST_CASE("fleet simulator: quantiles are nearest-rank") {
   CHECK(quantile({}, 0.5) == 0);
   CHECK(quantile({3, 1, 2}, 0.5) == 2);

@@ -4,7 +4,9 @@
 
 #include <map>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "placement/registry.hpp"
@@ -28,7 +30,7 @@ struct fleet {
 // A deterministic mixed workload: placements, first tokens, progress and completions.
 std::vector<std::string> run_workload(const policy_info& info, std::uint64_t seed) {
   fleet f(info, 8);
-  auto policy = info.make();
+  auto policy = info.make({});
   rng random(seed);
   decision_context ctx{0, &random};
   std::vector<std::string> trace;
@@ -60,7 +62,7 @@ TEST_CASE("placement contract: an empty fleet is rejected as no_workers") {
   for (const auto& info : policies()) {
     CAPTURE(info.name);
     fleet f(info, 0);
-    auto p = info.make();
+    auto p = info.make({});
     rng random(1);
     decision_context ctx{0, &random};
     auto out = p->place(f.cluster, make_query(f.cluster, 1, 100, 50, 0), ctx);
@@ -73,7 +75,7 @@ TEST_CASE("placement contract: a light query on an idle fleet is placed") {
   for (const auto& info : policies()) {
     CAPTURE(info.name);
     fleet f(info, 4);
-    auto p = info.make();
+    auto p = info.make({});
     rng random(1);
     decision_context ctx{0, &random};
     auto out = p->place(f.cluster, make_query(f.cluster, 1, 100, 50, 0), ctx);
@@ -90,7 +92,7 @@ TEST_CASE("placement contract: never picks a draining or removed worker") {
     f.cluster.drain(worker_slot{0});
     f.cluster.drain(worker_slot{2});
     f.cluster.remove_worker(worker_slot{3});
-    auto p = info.make();
+    auto p = info.make({});
     rng random(7);
     decision_context ctx{0, &random};
     for (std::uint64_t i = 0; i < 50; ++i) {
@@ -116,7 +118,7 @@ TEST_CASE("placement contract: outcomes are typed, with a reason exactly when no
     CAPTURE(info.name);
     // Tiny KV: most queries cannot fit anywhere under SLO-aware policies.
     fleet f(info, 3, 3000);
-    auto p = info.make();
+    auto p = info.make({});
     rng random(3);
     decision_context ctx{0, &random};
     for (std::uint64_t i = 0; i < 40; ++i) {
@@ -137,7 +139,7 @@ TEST_CASE("placement contract: every policy is registered once under its own nam
   std::set<std::string> names;
   for (const auto& info : policies()) {
     CHECK(names.insert(info.name).second);
-    CHECK(info.make()->name() == info.name);
+    CHECK(info.make({})->name() == info.name);
     CHECK(find_policy(info.name) == &info);
   }
   for (const char* required : {"aladdin", "oracle", "jsq", "p2c", "rr", "least-kv", "vllm"})
@@ -146,4 +148,55 @@ TEST_CASE("placement contract: every policy is registered once under its own nam
   CHECK(find_policy("oracle")->uses_true_lengths);
   CHECK_FALSE(find_policy("aladdin")->uses_true_lengths);
   CHECK(find_policy("vllm")->fixed_default_shape);
+}
+
+namespace {
+
+// The message make_policy throws with, or "" when it builds the policy.
+std::string refusal(std::string_view name, const policy_config& config) {
+  try {
+    auto p = make_policy(name, config);
+    return p ? "" : "null policy";
+  } catch (const std::invalid_argument& e) {
+    return e.what();
+  }
+}
+
+bool contains(const std::string& text, std::string_view part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("placement contract: policies are built by name from their own knobs") {
+  for (const auto& info : policies()) {
+    CAPTURE(info.name);
+    CHECK(make_policy(info.name)->name() == info.name);
+    // Nobody has this knob; the refusal says whose config it was, what, and what is accepted.
+    const std::string why = refusal(info.name, {{"no-such-knob", "1"}});
+    CHECK(contains(why, "'" + info.name + "'"));
+    CHECK(contains(why, "'no-such-knob'"));
+    CHECK(contains(why, "accepted knobs: "));
+  }
+  const std::string unknown = refusal("no-such-policy", {});
+  CHECK(contains(unknown, "'no-such-policy'"));
+  CHECK(contains(unknown, policy_names()));
+  // Policies without knobs refuse aladdin's.
+  for (const char* plain : {"jsq", "p2c", "rr", "least-kv", "vllm"}) {
+    CAPTURE(plain);
+    CHECK(contains(refusal(plain, {{"comfort-tightness", "0.9"}}), "accepted knobs: none"));
+  }
+  for (const char* name : {"aladdin", "oracle"}) {
+    CAPTURE(name);
+    for (const char* good : {"0.9", "1", "0.01", "1e-3"})
+      CHECK(refusal(name, {{"comfort-tightness", good}}).empty());
+    for (const char* bad : {"0", "-0.5", "1.5", "abc", "", "0.9x", " 0.9", "nan", "inf"}) {
+      CAPTURE(bad);
+      const std::string why = refusal(name, {{"comfort-tightness", bad}});
+      CHECK(contains(why, "'comfort-tightness'"));
+      CHECK(contains(why, "(0, 1]"));
+      CHECK(contains(why, "accepted knobs: comfort-tightness"));
+    }
+    CHECK(contains(refusal(name, {{"comfort", "0.9"}}), "accepted knobs: comfort-tightness"));
+  }
 }

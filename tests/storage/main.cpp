@@ -1,4 +1,3 @@
-// The control-plane test binary (schema and storage): its own doctest main, separate from the
-// core's unit tests so that those keep linking the core alone.
+// The store suites: their own doctest main, so that they link the storage library alone.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>

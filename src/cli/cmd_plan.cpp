@@ -78,7 +78,7 @@ void print_json(const sim::plan_report& r, const workload_options& workload, con
         .field("atgt_p99_s", p.result.atgt_p99_s)
         .field("reached", p.reached)
         .field("fixed_shape", p.fixed_shape)
-        .field("mode", p.fixed_shape ? std::string("prefill-first") : mode);
+        .field("mode", p.prefill_first ? std::string("prefill-first") : mode);
     w.key("shapes").begin_array();
     for (const auto& s : p.shapes) {
       w.begin_object().field("tp", s.tp).field("outcome", std::string(sim::to_string(s.outcome)))

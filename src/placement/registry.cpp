@@ -36,21 +36,23 @@ std::string format_number(double v) {
 const std::vector<policy_info>& policies() {
   static const std::vector<policy_info> all = {
       {"aladdin", "best fit over KV and latency headroom among workers that meet every SLO",
-       false, false,
+       false, {},
        [](const policy_config& c) {
          return std::make_unique<aladdin_policy>("aladdin", aladdin_policy_options::from("aladdin", c));
        }},
-      {"oracle", "aladdin given the true output lengths: the ceiling", true, false,
+      {"oracle", "aladdin given the true output lengths: the ceiling", true, {},
        [](const policy_config& c) {
          return std::make_unique<aladdin_policy>("oracle", aladdin_policy_options::from("oracle", c));
        }},
-      {"jsq", "join the shortest queue (fewest outstanding queries)", false, false,
+      {"jsq", "join the shortest queue (fewest outstanding queries)", false, {},
        without_knobs<jsq_policy>("jsq")},
-      {"p2c", "power of two choices on outstanding queries (seeded)", false, false,
+      {"p2c", "power of two choices on outstanding queries (seeded)", false, {},
        without_knobs<p2c_policy>("p2c")},
-      {"rr", "round robin", false, false, without_knobs<rr_policy>("rr")},
-      {"least-kv", "lowest KV-cache use", false, false, without_knobs<least_kv_policy>("least-kv")},
-      {"vllm", "a default vLLM deployment: round robin over the default worker shape", false, true,
+      {"rr", "round robin", false, {}, without_knobs<rr_policy>("rr")},
+      {"least-kv", "lowest KV-cache use", false, {}, without_knobs<least_kv_policy>("least-kv")},
+      // The paper's baseline: vLLM's classic scheduler (prefill-first) on its default shape.
+      {"vllm", "a default vLLM deployment: round robin over the default worker shape, prefill-first",
+       false, {.default_shape = true, .prefill_first = true},
        without_knobs<vllm_policy>("vllm")},
   };
   return all;

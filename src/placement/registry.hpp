@@ -37,14 +37,21 @@ class policy_knobs {
   std::vector<std::string> accepted_;
 };
 
+// What a baseline stands for beyond its placement rule: a deployment as it ships, which the
+// harness (plan search) must run as such — said here, not inferred from another flag.
+struct pinned_deployment {
+  // On the default worker shape a user would deploy, not the shape the planner would pick.
+  bool default_shape = false;
+  // With prefill-prioritised batching, whatever batching the other policies are measured with.
+  bool prefill_first = false;
+};
+
 struct policy_info {
   std::string name;
   std::string summary;
   // The harness gives this policy the true output lengths (the oracle) instead of predictions.
   bool uses_true_lengths = false;
-  // The policy runs on the fixed default worker shape a user would deploy (vllm), not the
-  // shape the planner would pick.
-  bool fixed_default_shape = false;
+  pinned_deployment pinned;
   // Builds the policy from its knobs; throws std::invalid_argument for a knob it does not
   // accept or a bad value (see policy_knobs).
   std::function<std::unique_ptr<placement_policy>(const policy_config&)> make;

@@ -1,7 +1,7 @@
 #pragma once
 // vllm: what a default vLLM deployment does: round robin across replicas of one fixed worker
 // shape, FCFS inside each. The shape is not the planner's choice but vLLM's default, see
-// default_tp(); the harness reads fixed_default_shape from the registry.
+// default_tp(); the harness reads the pinned deployment (shape, batching) from the registry.
 
 #include <optional>
 #include <string_view>

@@ -612,6 +612,7 @@ std::vector<policy_plan> search_sizes(std::span<const size_search_policy> polici
     policy_plan plan;
     plan.policy = policies[pi].name;
     plan.fixed_shape = policies[pi].fixed_shape;
+    plan.prefill_first = policies[pi].prefill_first;
     const plan_probe* best = nullptr;
     int best_tp = 0;
     auto better = [&](const plan_probe& p, int tp) {
@@ -718,11 +719,12 @@ plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shap
     if (info == nullptr) throw std::invalid_argument("plan search: unknown policy '" + name + "'");
     size_search_policy p;
     p.name = name;
-    p.fixed_shape = info->fixed_default_shape;
+    p.fixed_shape = info->pinned.default_shape;
+    p.prefill_first = info->pinned.prefill_first;
     std::vector<std::size_t> indices;
     for (std::size_t si = 0; si < shapes.size(); ++si) {
       const int tp = shapes[si].profile.config.tp;
-      if (info->fixed_default_shape && (!default_tp || tp != *default_tp)) continue;
+      if (info->pinned.default_shape && (!default_tp || tp != *default_tp)) continue;
       const shape_bound& bound = report.lower_bound.shapes[si];
       size_search_shape s;
       s.tp = tp;
@@ -749,8 +751,8 @@ plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shap
     const plan_shape& s = shapes[shape_of[policy][shape]];
     simulation_config config;
     config.policy = searches[policy].name;
-    // A default vLLM deployment batches prefill-first, whatever the others run.
-    config.mode = searches[policy].fixed_shape ? serving_mode::prefill_first : options.mode;
+    // A pinned deployment (vllm) batches as it ships, whatever the others run.
+    config.mode = searches[policy].prefill_first ? serving_mode::prefill_first : options.mode;
     config.profile = s.profile;
     config.truth = s.truth;
     config.workers = workers;

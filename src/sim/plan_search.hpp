@@ -47,8 +47,8 @@
 // settles a losing shape in one run. A shape is pruned once one more worker than its highest
 // failure (simulated or assumed) would need more GPUs than the policy's best so far, and no
 // search probes above that many GPUs. Nothing is simulated twice.
-// A policy marked fixed_default_shape in the registry (vllm) only runs on the default shape
-// passed in, and always with prefill-first batching (a default vLLM deployment).
+// A policy whose registry entry pins its deployment (vllm) runs as pinned: only on the default
+// shape passed in, and with prefill-first batching if so pinned.
 //
 // Parallelism: the searches of one policy advance in waves (a wave is planned from the results
 // of earlier waves only); different policies' waves overlap on a pool of std::threads. Results
@@ -170,6 +170,7 @@ struct shape_search {
 struct policy_plan {
   std::string policy;
   bool fixed_shape = false;       // ran only on the default shape (vllm)
+  bool prefill_first = false;     // ran with prefill-first batching whatever the others ran
   bool reached = false;           // some shape met the target within the limit
   // Reached: the best shape's answer. Otherwise the largest fleet tried on the shape that came
   // closest (highest attainment there; ties: fewer GPUs, smaller TP). tp = 0 when nothing ran.
@@ -226,6 +227,7 @@ struct size_search_policy {
   std::string name;
   bool fixed_shape = false;
   std::vector<size_search_shape> shapes;
+  bool prefill_first = false;
 };
 using probe_function = std::function<plan_probe(std::size_t policy, std::size_t shape, int workers)>;
 std::vector<policy_plan> search_sizes(std::span<const size_search_policy> policies,

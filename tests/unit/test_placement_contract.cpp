@@ -147,7 +147,10 @@ TEST_CASE("placement contract: every policy is registered once under its own nam
   CHECK(find_policy("no-such-policy") == nullptr);
   CHECK(find_policy("oracle")->uses_true_lengths);
   CHECK_FALSE(find_policy("aladdin")->uses_true_lengths);
-  CHECK(find_policy("vllm")->fixed_default_shape);
+  CHECK(find_policy("vllm")->pinned.default_shape);
+  CHECK(find_policy("vllm")->pinned.prefill_first);
+  CHECK_FALSE(find_policy("aladdin")->pinned.default_shape);
+  CHECK_FALSE(find_policy("jsq")->pinned.prefill_first);
 }
 
 namespace {

@@ -7,23 +7,25 @@ namespace aladdin {
 cluster_state::cluster_state(const length_source* lengths, schedule_options options)
     : lengths_(lengths), options_(options) {}
 
-worker_slot cluster_state::add_worker(worker_profile profile) {
+worker_slot cluster_state::add_worker(worker_profile profile, worker_role role) {
   const worker_slot id{static_cast<std::uint32_t>(slots_.size())};
   // Workers of one shape share its model and calibration. A profile that differs from the
   // shape's first one under the same label gets a shape of its own.
-  std::string key = profile.config.label();
+  const std::string base = profile.config.label() + (role == worker_role::decode_only ? "/decode" : "");
+  std::string key = base;
   for (int k = 1;; ++k) {
     auto& slot_shape = shapes_[key];
     if (!slot_shape) {
       slot_shape = std::make_unique<worker_shape_model>();
       slot_shape->profile = std::move(profile);
+      slot_shape->role = role;
       break;
     }
     const worker_profile& p = slot_shape->profile;
     if (p.prefill == profile.prefill && p.decode == profile.decode &&
         p.kv.capacity_tokens == profile.kv.capacity_tokens)
       break;
-    key = profile.config.label() + "#" + std::to_string(k);
+    key = base + "#" + std::to_string(k);
   }
   worker_shape_model* shape = shapes_[key].get();
   slots_.push_back({std::make_unique<worker_schedule>(shape, lengths_, options_), true, shape});

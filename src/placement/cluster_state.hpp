@@ -19,7 +19,7 @@ class cluster_state {
  public:
   explicit cluster_state(const length_source* lengths, schedule_options options = {});
 
-  worker_slot add_worker(worker_profile profile);
+  worker_slot add_worker(worker_profile profile, worker_role role = worker_role::unified);
   // A draining worker keeps its queries but takes no new ones.
   void drain(worker_slot w);
   // The worker is gone; whatever it held is the caller's to re-place or fail.

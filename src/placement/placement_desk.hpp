@@ -121,7 +121,7 @@ class placement_desk {
 
   // ---- the fleet -----------------------------------------------------------------------------
   // False when the worker is already known.
-  bool add_worker(worker_id worker, worker_profile profile);
+  bool add_worker(worker_id worker, worker_profile profile, worker_role role = worker_role::unified);
   // Takes no new queries; keeps what it has.
   void drain_worker(worker_id worker);
   // Forgets the worker and its schedule; what it held is the caller's to re-place or fail.

@@ -52,11 +52,18 @@ struct schedule_options {
 // A worker shape as the workers of that shape share it: the fitted profile and its online
 // calibration. Owned by whoever owns the schedules (the cluster state); one per shape, so the
 // coefficients stay in cache while a policy screens thousands of workers.
+// What the workers of a shape do. A decode-only worker (split serving's decode pool) receives
+// its queries prefilled, KV cache and first token included: no prefill runs there, so none
+// stalls its decodes and none delays a query's start.
+enum class worker_role : std::uint8_t { unified, decode_only };
+
 struct worker_shape_model {
   worker_profile profile;
   latency_calibration calibration;
+  worker_role role = worker_role::unified;
 
   double prefill_one_s(double tokens) const {
+    if (role == worker_role::decode_only) return 0;
     return profile.prefill.time_one(tokens) * calibration.prefill_factor(tokens);
   }
   double decode_s(double context, double batch) const {

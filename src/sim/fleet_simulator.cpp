@@ -215,8 +215,6 @@ class simulation {
     if (c.workers < 1) throw std::invalid_argument("the fleet needs at least one worker");
     const bool split = topology_.split();
 
-    worker_profile decode_profile = c.profile;
-    if (split) decode_profile.prefill = {};  // prompts arrive prefilled: no stall on decode workers
 
     engine_options opts;
     opts.mode = topology_.batching;
@@ -226,7 +224,6 @@ class simulation {
     opts.kv_capacity_tokens = c.profile.kv.capacity_tokens;
     opts.noise_sigma = c.noise_sigma;
     opts.report_progress = false;
-    decode_profile_ = decode_profile;
     engine_options_ = opts;
     for (int w = 0; w < c.workers; ++w) {
       lives_.push_back({0, -1, false, false, false, -1});
@@ -402,7 +399,9 @@ class simulation {
     worker_life& l = lives_[life];
     l.ready = true;
     l.engine = static_cast<int>(engines_.size());
-    desk_.add_worker(worker_id{static_cast<std::uint32_t>(engines_.size())}, decode_profile_);
+    desk_.add_worker(worker_id{static_cast<std::uint32_t>(engines_.size())}, config_.profile,
+                     topology_.placed_role == engine_role::decode_only ? worker_role::decode_only
+                                                                       : worker_role::unified);
     engines_.emplace_back(engine_options_, *config_.truth,
                           mix_seed(config_.seed, 1000 + static_cast<std::uint64_t>(engines_.size())));
     scheduled_.push_back(kInf);
@@ -625,7 +624,6 @@ class simulation {
   std::size_t next_arrival_ = 0;
 
   // The fleet's size over time.
-  worker_profile decode_profile_;
   engine_options engine_options_;
   std::vector<worker_life> lives_;
   std::vector<int> engine_life_;  // engine index → its life

@@ -209,3 +209,13 @@ TEST_CASE("placement desk: a heartbeat's progress is one update, and starts quer
   desk.progress(worker_id{42}, hb, 0.5);  // an unknown worker changes nothing
   CHECK(desk.outstanding(worker_id{42}) == 0);
 }
+
+TEST_CASE("placement desk: a decode-only worker plans no prefill (split serving's decode pool)") {
+  placement_desk desk({});
+  REQUIRE(desk.add_worker(w1, tp4(), worker_role::decode_only));
+  REQUIRE(desk.add_worker(worker_id{2}, tp4()));
+  const worker_slot decode{0}, unified{1};
+  CHECK(desk.cluster().summary(decode).shape != desk.cluster().summary(unified).shape);
+  CHECK(desk.cluster().summary(decode).prefill_one_s(4000) == 0);
+  CHECK(desk.cluster().summary(unified).prefill_one_s(4000) > 0);
+}

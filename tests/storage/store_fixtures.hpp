@@ -124,3 +124,7 @@ inline journal_entry sample_entry(query_id id, std::uint64_t accepted_micros = 0
 
 TYPE_TO_STRING_AS("memory", aladdin::test::memory_fixture);
 TYPE_TO_STRING_AS("rocksdb", aladdin::test::rocksdb_fixture);
+
+// Every store the contract suites (test_store_contract.cpp, test_store_batches.cpp) run over:
+// a new state_store implementation adds its fixture here and is held to the whole contract.
+#define STORE_FIXTURES memory_fixture, rocksdb_fixture

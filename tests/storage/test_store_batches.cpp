@@ -12,7 +12,6 @@
 namespace aladdin::test {
 namespace {
 
-#define STORE_FIXTURES memory_fixture, rocksdb_fixture
 
 TEST_CASE_TEMPLATE("state store: batched journal calls follow the single calls' rules, element by element", F,
                    STORE_FIXTURES) {

@@ -11,7 +11,6 @@
 namespace aladdin::test {
 namespace {
 
-#define STORE_FIXTURES memory_fixture, rocksdb_fixture
 
 std::vector<std::uint64_t> ids_of(const std::vector<journal_entry>& entries) {
   std::vector<std::uint64_t> out;

@@ -68,26 +68,14 @@ target_link_libraries(aladdin PRIVATE aladdin_actors)
 if(ALADDIN_BUILD_TESTS)
   # Message-level tests of the actors on CAF's deterministic scheduler (virtual time), and unit
   # tests of the plain bookkeeping they wrap.
-  file(GLOB ALADDIN_ACTOR_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/actor/test_*.cpp)
-  add_executable(aladdin_actor_tests ${CMAKE_SOURCE_DIR}/tests/actor/main.cpp ${ALADDIN_ACTOR_TESTS})
-  target_include_directories(aladdin_actor_tests PRIVATE ${CMAKE_SOURCE_DIR})
-  target_link_libraries(aladdin_actor_tests PRIVATE aladdin_actors doctest::doctest)
-  target_compile_options(aladdin_actor_tests PRIVATE ${ALADDIN_WARNINGS})
-  doctest_discover_tests(aladdin_actor_tests PROPERTIES LABELS actor TIMEOUT 60)
+  aladdin_test_folder(actor aladdin_actors)
 
   # Real ZeroMQ on loopback, real RocksDB in temp dirs, the node as a child process for the
   # crash test; fake workers (tests/support/fake_worker.hpp) and the real emulated ones
   # (test_emulated_workers.cpp runs `aladdin worker` processes).
-  file(GLOB ALADDIN_INTEGRATION_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/integration/test_*.cpp)
-  add_executable(aladdin_integration_tests
-    ${CMAKE_SOURCE_DIR}/tests/integration/main.cpp ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp
-    ${ALADDIN_INTEGRATION_TESTS})
-  target_link_libraries(aladdin_integration_tests PRIVATE aladdin_actors doctest::doctest)
-  target_compile_options(aladdin_integration_tests PRIVATE ${ALADDIN_WARNINGS})
-  target_compile_definitions(aladdin_integration_tests PRIVATE
-    ALADDIN_BINARY="$<TARGET_FILE:aladdin>")
+  aladdin_test_folder(integration aladdin_actors ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
+  target_compile_definitions(aladdin_integration_tests PRIVATE ALADDIN_BINARY="$<TARGET_FILE:aladdin>")
   add_dependencies(aladdin_integration_tests aladdin)
-  doctest_discover_tests(aladdin_integration_tests PROPERTIES LABELS integration TIMEOUT 120)
 endif()
 
 # The control plane's own benchmark: a separate executable, since bench/*.cpp all go into

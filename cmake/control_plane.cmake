@@ -64,31 +64,19 @@ if(ALADDIN_BUILD_TESTS)
   set_source_files_properties(${ALADDIN_TEST_SCHEMA_SRCS} PROPERTIES COMPILE_OPTIONS "-w")
 
   # A helper the crash test runs as a child process: it writes and exits without closing.
-  add_executable(aladdin_store_crash_writer ${CMAKE_SOURCE_DIR}/tests/storage/crash_writer.cpp)
+  add_executable(aladdin_store_crash_writer ${CMAKE_SOURCE_DIR}/tests/support/store_crash_writer.cpp)
   target_link_libraries(aladdin_store_crash_writer PRIVATE aladdin_storage)
   target_compile_options(aladdin_store_crash_writer PRIVATE ${ALADDIN_WARNINGS})
 
-  file(GLOB ALADDIN_CONTROL_TESTS CONFIGURE_DEPENDS
-    ${CMAKE_SOURCE_DIR}/tests/storage/test_*.cpp ${CMAKE_SOURCE_DIR}/tests/schema/test_*.cpp)
-  add_executable(aladdin_control_tests
-    ${CMAKE_SOURCE_DIR}/tests/storage/main.cpp ${ALADDIN_CONTROL_TESTS}
-    ${ALADDIN_TEST_SCHEMA_SRCS} ${ALADDIN_TEST_SCHEMA_HDRS})
-  target_include_directories(aladdin_control_tests PRIVATE ${ALADDIN_TEST_SCHEMA_OUT})
-  # The tests poke RocksDB directly (foreign column families, corrupt values).
-  target_link_libraries(aladdin_control_tests PRIVATE
-    aladdin_storage RocksDB::rocksdb-shared doctest::doctest)
-  target_compile_options(aladdin_control_tests PRIVATE ${ALADDIN_WARNINGS})
-  target_compile_definitions(aladdin_control_tests PRIVATE
-    ALADDIN_CRASH_WRITER="$<TARGET_FILE:aladdin_store_crash_writer>")
-  add_dependencies(aladdin_control_tests aladdin_store_crash_writer)
+  # One test binary per folder, each labelled by its folder (aladdin_test_folder, top level).
+  aladdin_test_folder(schema aladdin_schema ${ALADDIN_TEST_SCHEMA_SRCS} ${ALADDIN_TEST_SCHEMA_HDRS})
+  target_include_directories(aladdin_schema_tests PRIVATE ${ALADDIN_TEST_SCHEMA_OUT})
 
-  # Two labels from one binary: discovery filtered by test-name prefix.
-  doctest_discover_tests(aladdin_control_tests
-    TEST_SPEC "schema *"
-    PROPERTIES LABELS schema TIMEOUT 120)
-  doctest_discover_tests(aladdin_control_tests
-    TEST_SPEC "*store*"
-    PROPERTIES LABELS integration TIMEOUT 120)
+  # The store tests poke RocksDB directly (foreign column families, corrupt values).
+  aladdin_test_folder(storage aladdin_storage RocksDB::rocksdb-shared)
+  target_compile_definitions(aladdin_storage_tests PRIVATE
+    ALADDIN_CRASH_WRITER="$<TARGET_FILE:aladdin_store_crash_writer>")
+  add_dependencies(aladdin_storage_tests aladdin_store_crash_writer)
 endif()
 
 # ---------------------------------------------------------------------------------------------

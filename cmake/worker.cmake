@@ -18,22 +18,10 @@ target_sources(aladdin PRIVATE ${CMAKE_SOURCE_DIR}/actors/worker/cmd_worker.cpp)
 target_link_libraries(aladdin PRIVATE aladdin_worker)
 
 if(ALADDIN_BUILD_TESTS)
-  file(GLOB ALADDIN_WORKER_TESTS CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/worker/*.cpp)
-  add_executable(aladdin_worker_tests ${ALADDIN_WORKER_TESTS})
-  # The tests play the control node on a real ROUTER socket, hence cppzmq directly.
-  target_link_libraries(aladdin_worker_tests PRIVATE aladdin_worker cppzmq doctest::doctest)
-  target_compile_options(aladdin_worker_tests PRIVATE ${ALADDIN_WARNINGS})
-  # The integration tests run the real binary as a child process.
+  # The worker's state machine on a fake clock, and the process tests that spawn `aladdin
+  # worker` and play the control node on a real ROUTER socket (hence cppzmq directly). The
+  # channel's codec is tested with the schema (tests/schema/test_channels.cpp).
+  aladdin_test_folder(worker aladdin_worker cppzmq)
   target_compile_definitions(aladdin_worker_tests PRIVATE ALADDIN_BINARY="$<TARGET_FILE:aladdin>")
   add_dependencies(aladdin_worker_tests aladdin)
-
-  # Labels by test-name prefix: the state machine runs alone on a fake clock (actor); the
-  # process tests spawn `aladdin worker` and talk to it over loopback TCP (integration). The
-  # channel's codec is tested with the schema (tests/schema/test_channels.cpp).
-  doctest_discover_tests(aladdin_worker_tests
-    TEST_SPEC "worker core*"
-    PROPERTIES LABELS actor TIMEOUT 120)
-  doctest_discover_tests(aladdin_worker_tests
-    TEST_SPEC "worker process*"
-    PROPERTIES LABELS integration TIMEOUT 120)
 endif()

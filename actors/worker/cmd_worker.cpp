@@ -57,7 +57,7 @@ int usage_error(const std::string& message) {
 }
 
 int run_worker(int argc, char** argv) {
-  bool emulate = false;
+  bool emulate = true;  // the only engine until the vLLM agent lands
   std::string connect, name, model_name = "llama2-70b", gpu_name = "a100-80gb",
                              mode = "prefill-first", truth_profile;
   std::int64_t tp = 4, default_output = 256;
@@ -67,10 +67,11 @@ int run_worker(int argc, char** argv) {
   flag_set flags(
       "worker",
       "Runs a GPU worker process that speaks the worker channel to a control node over\n"
-      "ZeroMQ. With --emulate (the only engine so far) the GPU is the simulator's engine\n"
-      "model on measured tables, run in real time or sped up by --time-scale.");
+      "ZeroMQ. The GPU is emulated (the only engine until the vLLM agent lands): the\n"
+      "simulator's engine model on measured tables, run in real time or sped up by\n"
+      "--time-scale.");
   flags.add_bool("emulate", &emulate,
-                 "emulate the GPU with the simulator's engine model (required)");
+                 "emulate the GPU with the simulator's engine model (the default, and so far the only engine)");
   flags.add_string("connect", &connect, "control node endpoint, e.g. tcp://127.0.0.1:5555", true);
   flags.add_string("model", &model_name, "model served");
   flags.add_string("gpu", &gpu_name, "GPU type");
@@ -92,8 +93,6 @@ int run_worker(int argc, char** argv) {
                    "sigma of the per-iteration multiplicative noise (0: exact tables)", 0, 1);
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
 
-  if (!emulate)
-    return usage_error("--emulate is required: emulated GPUs are the only engine so far");
   if (heartbeat_s < 1e-3) return usage_error("--heartbeat: must be at least 1ms");
   if (!flags.given("name")) name = default_name();
   // A ZeroMQ routing id is 1 to 255 bytes and may not start with a zero byte.

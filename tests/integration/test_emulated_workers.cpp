@@ -78,6 +78,20 @@ TEST_CASE("control node with emulated workers: a replay through the local provis
   n.stop();
 }
 
+TEST_CASE("aladdin worker without --emulate is the emulated worker, the default engine") {
+  temp_dir dir("emulated-default");
+  node::control_node n(loopback_node(dir.str(), "plain-1"));
+  n.start();
+  node::spawn_spec spec;
+  spec.program = ALADDIN_BINARY;
+  spec.args = {"worker", "--connect", n.worker_endpoint(), "--name", "plain-1", "--time-scale", "20"};
+  spec.log_file = dir.str() + "/plain-1.log";
+  auto worker = node::child_process::spawn(spec);
+  CHECK(eventually([&] { return n.stats().workers == 1; }, 30s));
+  worker.stop(5s);
+  n.stop();
+}
+
 TEST_CASE("control node killed with SIGKILL: its emulated workers carry on and are re-adopted by the restarted node") {
   temp_dir dir("emulated-crash");
   const std::string data = (dir.path() / "state").string();

@@ -295,7 +295,6 @@ TEST_CASE("worker process: drain lets the running query finish, then the worker 
 TEST_CASE("worker process: configuration errors are one line with exit code 2") {
   const std::string bin = ALADDIN_BINARY;
   const std::vector<std::vector<std::string>> cases = {
-      {bin, "worker", "--connect", "tcp://127.0.0.1:1"},  // no --emulate
       {bin, "worker", "--emulate", "--connect", "tcp://127.0.0.1:1", "--tp", "four"},  // bad value
       {bin, "worker", "--emulate", "--connect", "tcp://127.0.0.1:1", "--model", "gpt-17"},
       {bin, "worker", "--emulate", "--connect", "tcp://127.0.0.1:1", "--tp", "3"},  // not measured

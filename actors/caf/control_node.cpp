@@ -4,12 +4,14 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
 
 #include "actors/caf/node_actors.hpp"
 #include "actors/node/catalogue.hpp"
+#include "actors/node/process_launcher.hpp"
 #include "model/builtin_profiles.hpp"
 #include "storage/rocksdb_store.hpp"
 
@@ -20,8 +22,8 @@ namespace {
 // The bridge's inbound side: decoded messages become actor messages.
 class actor_sink final : public inbound_sink {
  public:
-  node_context* ctx = nullptr;
-  caf::actor intake;
+  const worker_directory* directory = nullptr;
+  intake_actor intake;
   caf::actor placement;
 
   void client_submits(std::vector<client_submit>& batch) override {
@@ -32,7 +34,7 @@ class actor_sink final : public inbound_sink {
     caf::anon_send(placement, hello_msg{worker, std::move(hello)});
   }
   bool worker_events(const routing_id& worker, std::vector<worker_event>& events) override {
-    if (caf::actor proxy = ctx->directory.find(worker)) {
+    if (caf::actor proxy = directory->find(worker)) {
       caf::anon_send(proxy, worker_batch{std::move(events)});
       return true;
     }
@@ -52,19 +54,41 @@ std::string connectable(std::string endpoint) {
   return endpoint;
 }
 
+// The local provisioner's workers are started as
+//   <aladdin> worker --emulate --connect <worker endpoint> --model M --gpu G --tp T --time-scale X
+//            --name N
+// (the fleet appends --name), with stdout and stderr in <data-dir>/workers/<name>.log.
+spawn_spec local_worker_command(const serve_options& o, const std::string& worker_endpoint) {
+  spawn_spec s;
+  s.program = o.worker_command.empty() ? self_executable() : o.worker_command;
+  char scale[32];
+  std::snprintf(scale, sizeof scale, "%g", o.time_scale);
+  s.args = {"worker", "--emulate", "--connect", worker_endpoint, "--model", o.model, "--gpu", o.gpu,
+            "--tp", std::to_string(o.tp), "--time-scale", scale};
+  return s;
+}
+
 }  // namespace
 
 struct control_node::impl {
   serve_options options;
   std::unique_ptr<rocksdb_store> owned_store;
   state_store* store = nullptr;
-  node_context ctx;
+  // What the actors share; outlives the actor system.
+  node_services services;
+  node_shared shared;
+  worker_directory directory;
   worker_profile shape;
+  intake_limits limits;
   actor_sink sink;
   std::unique_ptr<zmq_bridge> bridge;
   std::unique_ptr<caf::actor_system_config> config;
   std::unique_ptr<caf::actor_system> system;
-  caf::actor intake, placement, forecaster, planner, provisioner;
+  intake_actor intake;
+  caf::actor placement;
+  forecaster_actor forecaster;
+  planner_actor planner;
+  provisioner_actor provisioner;
   // Journal compaction: ended entries older than the retention go, every tenth of it. A plain
   // thread, because compact_journal scans the whole journal and must not hold up an actor.
   std::thread compactor;
@@ -85,8 +109,8 @@ struct control_node::impl {
       rule.ended_before_micros =
           static_cast<std::uint64_t>(std::max<double>(1, static_cast<double>(wall) - options.journal_retention_s * 1e6));
       auto removed = store->compact_journal(rule);
-      if (!removed) ctx.log.warn("journal compaction failed: %s", removed.error().message.c_str());
-      else if (removed.value() > 0) ctx.log.info("journal: %zu ended queries compacted", removed.value());
+      if (!removed) services.log.warn("journal compaction failed: %s", removed.error().message.c_str());
+      else if (removed.value() > 0) services.log.info("journal: %zu ended queries compacted", removed.value());
     }
   }
 
@@ -98,15 +122,13 @@ struct control_node::impl {
       throw std::runtime_error("no worker profile for " + options.model + " on " + options.gpu + " with tp " +
                                std::to_string(options.tp));
     shape = *profile;
-    ctx.store = store;
-    ctx.options = options;
-    ctx.limits.model = canonical_model(options.model);
-    ctx.limits.max_prompt_tokens = static_cast<std::uint32_t>(options.max_prompt_tokens);
-    ctx.limits.kv_capacity_tokens = shape.kv.capacity_tokens;
-    ctx.limits.default_slo = {options.slo_ttft_s, options.slo_atgt_s};
-    ctx.log.set_level(options.log == "quiet"  ? node_log::level::quiet
-                      : options.log == "warn" ? node_log::level::warn
-                                              : node_log::level::info);
+    services.store = store;
+    services.log.set_level(options.log);
+    limits.model = canonical_model(options.model);
+    limits.max_prompt_tokens = static_cast<std::uint32_t>(options.max_prompt_tokens);
+    limits.kv_capacity_tokens = shape.kv.capacity_tokens;
+    limits.default_slo = {options.slo_ttft_s, options.slo_atgt_s};
+    limits.max_waiting = static_cast<std::size_t>(options.max_waiting);
   }
 };
 
@@ -114,7 +136,7 @@ control_node::control_node(serve_options options) : impl_(std::make_unique<impl>
   impl_->options = std::move(options);
   rocksdb_store_options so;
   so.path = impl_->options.data_dir;
-  so.sync = impl_->options.sync == "on";
+  so.sync = impl_->options.sync_writes;
   auto opened = rocksdb_store::open(so);
   if (!opened) throw std::runtime_error("cannot open the state store in " + impl_->options.data_dir + ": " +
                                         opened.error().message);
@@ -141,9 +163,9 @@ void control_node::start() {
   bo.sender = o.node_name;
   m.bridge = std::make_unique<zmq_bridge>(bo, m.sink);
   m.bridge->bind();
-  m.ctx.out = &m.bridge->out();
-  m.ctx.on_epoch = [b = m.bridge.get()](std::uint64_t e) { b->set_epoch(e); };
-  m.ctx.clock = node_clock::start_now(o.time_scale);
+  m.services.out = &m.bridge->out();
+  m.services.clock = node_clock::start_now(o.time_scale);
+  m.shared.on_epoch = [b = m.bridge.get()](std::uint64_t e) { b->set_epoch(e); };
 
   auto unfinished = m.store->unfinished();
   if (!unfinished) throw std::runtime_error("cannot read the journal: " + unfinished.error().message);
@@ -155,53 +177,69 @@ void control_node::start() {
   m.system = std::make_unique<caf::actor_system>(*m.config);
   caf::actor_system& sys = *m.system;
 
+  const bool local = o.provisioner == provisioner_kind::local;
+
   forecaster_options fo;
   fo.window_s = o.plan_interval_s;
-  m.forecaster = spawn_forecaster(sys, m.ctx, fo);
+  m.forecaster = spawn_forecaster(sys, fo);
 
-  desk_options desk;
-  desk.policy = o.policy;
-  desk.max_wait_s = o.max_wait_s;
+  placement_options po;
+  po.desk.policy = o.policy;
+  po.desk.max_wait_s = o.max_wait_s;
+  po.model = m.limits.model;
+  po.retry_interval_s = o.retry_interval_s;
+  po.adopt_grace_s = o.adopt_grace_s;
+  po.stops_workers_on_exit = local;
+  po.proxy.heartbeat_timeout_s = o.heartbeat_timeout_s;
   std::vector<std::string> back;
   for (const auto& w : known.value())
     if (w.state == worker_state::active || w.state == worker_state::starting) back.push_back(w.name);
-  m.placement = spawn_placement(sys, m.ctx, desk, m.forecaster, recovery_book(std::move(unfinished).value()),
-                                std::move(known).value());
+  m.placement = spawn_placement(sys, m.services, m.shared, m.directory, std::move(po), m.forecaster,
+                                recovery_book(std::move(unfinished).value()), std::move(known).value());
 
-  provisioner_setup ps;
-  ps.local = o.provisioner == "local";
-  ps.worker_endpoint = connectable(m.bridge->worker_endpoint());
-  ps.expected = ps.local ? back : o.static_worker_names();
-  ps.log_dir = o.data_dir + "/workers";
-  m.provisioner = spawn_provisioner(sys, m.ctx, ps, m.placement);
+  std::unique_ptr<worker_provisioner> fleet;
+  if (local) {
+    local_fleet_options lf;
+    lf.command = local_worker_command(o, connectable(m.bridge->worker_endpoint()));
+    lf.log_dir = o.data_dir + "/workers";
+    lf.startup_timeout_s = o.startup_timeout_s;
+    lf.expected_back = std::move(back);
+    fleet = std::make_unique<local_fleet>(std::move(lf), m.services.log);
+  } else {
+    fleet = std::make_unique<static_fleet>(o.static_worker_names(), o.startup_timeout_s);
+  }
+  m.provisioner = spawn_provisioner(sys, m.services.log, std::move(fleet), m.placement);
   caf::anon_send(m.placement, peers_msg{m.provisioner});
 
-  plan_settings plan;
-  plan.shape = m.shape;
-  plan.alternatives = builtin_shapes(m.shape.config.model, m.shape.config.gpu);
-  plan.slo = {o.slo_ttft_s, o.slo_atgt_s};
-  plan.min_workers = static_cast<int>(o.floor());
-  plan.max_workers = static_cast<int>(o.ceiling());
-  plan.horizon_s = 2 * o.plan_interval_s;
-  m.planner = spawn_planner(sys, m.ctx, plan, m.forecaster, m.provisioner);
+  planning_options plan;
+  plan.settings.shape = m.shape;
+  plan.settings.alternatives = builtin_shapes(m.shape.config.model, m.shape.config.gpu);
+  plan.settings.slo = {o.slo_ttft_s, o.slo_atgt_s};
+  plan.settings.min_workers = static_cast<int>(o.floor());
+  plan.settings.max_workers = static_cast<int>(o.ceiling());
+  plan.settings.horizon_s = 2 * o.plan_interval_s;
+  plan.interval_s = o.plan_interval_s;
+  plan.initial_workers = static_cast<int>(local ? o.workers : static_cast<std::int64_t>(o.static_worker_names().size()));
+  m.planner = spawn_planner(sys, m.services, m.shared, std::move(plan), m.forecaster, m.provisioner);
 
-  m.intake = spawn_intake(sys, m.ctx, m.placement, m.forecaster);
-  m.sink.ctx = &m.ctx;
+  m.intake = spawn_intake(sys, m.services, m.shared, m.limits, m.placement, m.forecaster);
+  m.sink.directory = &m.directory;
   m.sink.intake = m.intake;
   m.sink.placement = m.placement;
   m.bridge->start();
   if (o.journal_retention_s > 0) m.compactor = std::thread([&m] { m.compact_loop(); });
   m.started = true;
-  m.ctx.log.info("serving %s (%s, policy %s) on %s, workers on %s, state in %s",
-                 m.shape.config.model.c_str(), m.shape.config.label().c_str(), o.policy.c_str(),
-                 m.bridge->client_endpoint().c_str(), m.bridge->worker_endpoint().c_str(), o.data_dir.c_str());
+  m.services.log.info("serving %s (%s, policy %s, provisioner %s) on %s, workers on %s, state in %s",
+                      m.shape.config.model.c_str(), m.shape.config.label().c_str(), o.policy.c_str(),
+                      to_string(o.provisioner), m.bridge->client_endpoint().c_str(),
+                      m.bridge->worker_endpoint().c_str(), o.data_dir.c_str());
 }
 
 void control_node::stop() {
   impl& m = *impl_;
   if (!m.started || m.stopped) return;
   m.stopped = true;
-  m.ctx.draining.store(true);
+  m.shared.draining.store(true);
   if (m.compactor.joinable()) {
     {
       std::lock_guard lock(m.compactor_mutex);
@@ -210,13 +248,19 @@ void control_node::stop() {
     m.compactor_wake.notify_all();
     m.compactor.join();
   }
-  for (auto* a : {&m.intake, &m.planner, &m.forecaster, &m.provisioner, &m.placement})
-    caf::anon_send_exit(*a, caf::exit_reason::user_shutdown);
+  for (const caf::actor& a : {caf::actor_cast<caf::actor>(m.intake), caf::actor_cast<caf::actor>(m.planner),
+                              caf::actor_cast<caf::actor>(m.forecaster), caf::actor_cast<caf::actor>(m.provisioner),
+                              m.placement})
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   m.system->await_all_actors_done();
   m.bridge->stop();
   m.sink.intake = nullptr;
   m.sink.placement = nullptr;
-  m.intake = m.planner = m.forecaster = m.provisioner = m.placement = nullptr;
+  m.intake = nullptr;
+  m.planner = nullptr;
+  m.forecaster = nullptr;
+  m.provisioner = nullptr;
+  m.placement = nullptr;
   m.system.reset();
   m.config.reset();
   if (m.owned_store) (void)m.owned_store->close();
@@ -235,23 +279,15 @@ node_stats control_node::stats() const {
   node_stats s;
   if (!m.started || m.stopped) return s;
   caf::scoped_actor self{*m.system};
-  self->request(m.intake, std::chrono::seconds(2), stats_atom::value)
-      .receive(
-          [&](const std::vector<std::uint64_t>& v) {
-            s.accepted = v[0];
-            s.rejected = v[1];
-          },
-          [](caf::error&) {});
-  self->request(m.placement, std::chrono::seconds(2), stats_atom::value)
-      .receive(
-          [&](const std::vector<std::uint64_t>& v) {
-            s.placed = v[0];
-            s.waited = v[1];
-            s.waiting = v[4];
-            s.workers = v[5];
-          },
-          [](caf::error&) {});
-  s.epoch = m.ctx.epoch.load();
+  const auto timeout = std::chrono::seconds(2);
+  self->request(m.intake, timeout, stats_atom::value)
+      .receive([&](const intake_stats& v) { static_cast<intake_stats&>(s) = v; }, [](caf::error&) {});
+  self->request(m.placement, timeout, stats_atom::value)
+      .receive([&](const placement_stats& v) { static_cast<placement_stats&>(s) = v; }, [](caf::error&) {});
+  self->request(m.provisioner, timeout, stats_atom::value)
+      .receive([&](const provisioner_stats& v) { s.fleet = v; }, [](caf::error&) {});
+  self->request(m.planner, timeout, stats_atom::value)
+      .receive([&](const planner_stats& v) { s.plan = v; }, [](caf::error&) {});
   const auto& c = m.bridge->counters();
   s.frames_in = c.frames_in.load();
   s.frames_out = c.frames_out.load();
@@ -259,6 +295,17 @@ node_stats control_node::stats() const {
   s.unknown_worker = c.unknown_worker.load();
   s.unroutable = c.unroutable.load();
   return s;
+}
+
+std::string refusal_summary(const node_stats& s) {
+  const auto n = [](std::uint64_t v) { return static_cast<unsigned long long>(v); };
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "refused %llu times: kv %llu (memory), ttft %llu, atgt %llu (compute), no workers %llu; "
+                "%llu never fit a worker, %llu expired waiting",
+                n(s.rejections), n(s.refused_kv), n(s.refused_ttft), n(s.refused_atgt), n(s.refused_no_workers),
+                n(s.never_fit), n(s.expired));
+  return line;
 }
 
 }  // namespace aladdin::node

@@ -3,6 +3,8 @@
 // start, reads what a previous run left (unfinished journal entries, the worker registry, the
 // plan epoch), spawns and wires the actors, and runs the ZeroMQ bridge. `aladdin serve`,
 // `aladdin up`, the integration tests and the benchmark all run a node through this class.
+// It is the one place that knows every option: each actor is given only its own (its options
+// struct at spawn, actors/caf/node_actors.hpp).
 //
 // The header stays free of CAF so that its users compile quickly.
 
@@ -10,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "actors/node/node_stats.hpp"
 #include "actors/node/serve_options.hpp"
 
 namespace aladdin {
@@ -17,21 +20,6 @@ class state_store;
 }
 
 namespace aladdin::node {
-
-struct node_stats {
-  std::uint64_t accepted = 0;
-  std::uint64_t rejected = 0;
-  std::uint64_t placed = 0;
-  std::uint64_t waited = 0;
-  std::uint64_t waiting = 0;
-  std::uint64_t workers = 0;
-  std::uint64_t epoch = 0;
-  std::uint64_t frames_in = 0;
-  std::uint64_t frames_out = 0;
-  std::uint64_t bad_frames = 0;
-  std::uint64_t unknown_worker = 0;
-  std::uint64_t unroutable = 0;
-};
 
 class control_node {
  public:
@@ -53,12 +41,18 @@ class control_node {
   // Bound endpoints, ephemeral ports resolved. Valid after start().
   std::string client_endpoint() const;
   std::string worker_endpoint() const;
-  // Counters from the actors and the bridge (asks the actors; bounded wait).
+  // Counters from the actors and the bridge (asks the actors; bounded wait). All zero before
+  // start() and after stop().
   node_stats stats() const;
 
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+// Placement's refusals by constraint in one phrase ("refused N times: kv …"), for an operator:
+// kv says "add memory", ttft and atgt say "add compute" (aladdin serve prints it when it stops,
+// aladdin up in its report).
+std::string refusal_summary(const node_stats& s);
 
 }  // namespace aladdin::node

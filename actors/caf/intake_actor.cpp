@@ -1,6 +1,6 @@
 // Query intake. Per batch of submissions (one bridge poll round): refuse what must be refused,
 // journal the rest durably in one batched write, reply, and hand the accepted queries to
-// placement in one message (intake_rules.hpp: admit).
+// placement in one message (intake_rules.hpp: intake_batch).
 //
 // Length prediction happens in placement, not here: every schedule re-predicts its queries'
 // remaining lengths as they progress, the predictor is not thread-safe, and so it lives with
@@ -17,48 +17,54 @@ namespace {
 
 struct intake_state {
   static inline const char* name = "intake";
-  node_context* ctx = nullptr;
+  node_services* services = nullptr;
+  const node_shared* shared = nullptr;
+  intake_limits limits;
   caf::actor placement;
-  caf::actor forecaster;
+  forecaster_actor forecaster;
   std::vector<outbound_frame> frames;
-  std::uint64_t accepted = 0;
-  std::uint64_t rejected = 0;
+  intake_stats counts;
 };
 
-caf::behavior intake(caf::stateful_actor<intake_state>* self, node_context* ctx,
-                     caf::actor placement, caf::actor forecaster) {
-  self->state.ctx = ctx;
-  self->state.placement = std::move(placement);
-  self->state.forecaster = std::move(forecaster);
+intake_actor::behavior_type intake(intake_actor::stateful_pointer<intake_state> self, node_services* services,
+                                   const node_shared* shared, intake_limits limits, caf::actor placement,
+                                   forecaster_actor forecaster) {
+  auto& st = self->state;
+  st.services = services;
+  st.shared = shared;
+  st.limits = std::move(limits);
+  st.placement = std::move(placement);
+  st.forecaster = std::move(forecaster);
   return {
       [=](submit_batch& batch) {
-        auto& st = self->state;
-        node_context& nc = *st.ctx;
+        auto& s = self->state;
+        node_services& ns = *s.services;
         const auto now = self->clock().now();
-        const intake_state_view view{nc.draining.load(std::memory_order_relaxed),
-                                     nc.waiting.load(std::memory_order_relaxed),
-                                     static_cast<std::size_t>(nc.options.max_waiting)};
-        intake_result r = admit(batch.items, *nc.store, nc.limits, view, nc.clock.model_s(now),
-                                nc.clock.wall_micros(now), st.frames);
-        st.accepted += r.accepted.size();
-        st.rejected += r.refused;
-        if (r.journal_failures > 0) nc.log.warn("the journal refused %zu queries", r.journal_failures);
+        const intake_state_view view{s.shared->draining.load(std::memory_order_relaxed),
+                                     s.shared->waiting.load(std::memory_order_relaxed)};
+        intake_result r = intake_batch(batch.items, *ns.store, s.limits, view, ns.clock.model_s(now),
+                                       ns.clock.wall_micros(now), s.frames);
+        s.counts.accepted += r.accepted.size();
+        s.counts.rejected += r.refused;
+        if (r.journal_failures > 0) ns.log.warn("the journal refused %zu queries", r.journal_failures);
         // Replies first: a client hears "accepted" before any progress of the same query.
-        nc.out->post_all(st.frames);
+        ns.out->post_all(s.frames);
         if (!r.accepted.empty()) {
-          self->send(st.placement, place_batch{std::move(r.accepted)});
-          self->send(st.forecaster, arrivals_msg{std::move(r.arrivals)});
+          // CAF 0.17 lets a typed actor send() only to typed ones; placement (dynamic) does not
+          // look at who sent a batch.
+          caf::anon_send(s.placement, place_batch{std::move(r.accepted)});
+          self->send(s.forecaster, arrivals_msg{std::move(r.arrivals)});
         }
       },
-      [=](stats_atom) { return std::vector<std::uint64_t>{self->state.accepted, self->state.rejected}; },
+      [=](stats_atom) { return self->state.counts; },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_intake(caf::actor_system& sys, node_context& ctx, caf::actor placement,
-                        caf::actor forecaster) {
-  return sys.spawn(intake, &ctx, std::move(placement), std::move(forecaster));
+intake_actor spawn_intake(caf::actor_system& sys, node_services& services, const node_shared& shared,
+                          intake_limits limits, caf::actor placement, forecaster_actor forecaster) {
+  return sys.spawn(intake, &services, &shared, std::move(limits), std::move(placement), std::move(forecaster));
 }
 
 }  // namespace aladdin::node

@@ -1,56 +1,77 @@
 #pragma once
 // Spawn functions of the node's actors. Each actor is a thin shell: it turns messages into
 // calls on one plain object (intake rules, placement desk, worker tracker, forecaster, plan
-// keeper, fleet roster) and carries out what comes back (send, post a frame, start a timer).
-// The composition root (control_node.cpp) wires them; the actor tests spawn them one by one
-// on CAF's deterministic scheduler.
+// keeper, a worker_provisioner) and carries out what comes back (send, post a frame, start a
+// timer). What a spawn function takes is all the actor depends on: the node's services, the
+// cross-actor state it reads or writes, its own options and the actors it talks to. The
+// composition root (control_node.cpp) fills the options from serve_options and wires the
+// actors; the actor tests spawn them one by one on CAF's deterministic scheduler.
 
 #include <caf/actor.hpp>
 #include <caf/fwd.hpp>
 
+#include <memory>
+
 #include "actors/caf/node_messages.hpp"
+#include "actors/node/fleet_roster.hpp"
+#include "actors/node/intake_rules.hpp"
 #include "actors/node/plan_keeper.hpp"
 #include "actors/node/recovery_book.hpp"
 
 namespace aladdin::node {
 
 // Query intake: validates, journals (durably, before replying queryAccepted), replies, and
-// passes accepted queries to placement and their arrivals to the forecaster.
-caf::actor spawn_intake(caf::actor_system& sys, node_context& ctx, caf::actor placement,
-                        caf::actor forecaster);
+// passes accepted queries to placement and their arrivals to the forecaster. Reads the shared
+// backlog (against limits.max_waiting) and the draining flag.
+intake_actor spawn_intake(caf::actor_system& sys, node_services& services, const node_shared& shared,
+                          intake_limits limits, caf::actor placement, forecaster_actor forecaster);
 
-// Placement: the desk, worker registration, re-adoption after a restart. Spawns one proxy per
-// registered worker (linked: they go down with it).
-caf::actor spawn_placement(caf::actor_system& sys, node_context& ctx, desk_options desk,
-                           caf::actor forecaster, recovery_book book,
-                           std::vector<worker_record> known_workers);
-
-// Worker proxy (spawned by placement).
-struct proxy_setup {
+// Worker proxy (spawned by placement, one per registered worker).
+struct proxy_options {
+  double heartbeat_timeout_s = 3;  // wall: --heartbeat-timeout
+  tracker_options tracking;
+};
+struct proxy_setup {  // the worker
   std::uint32_t worker = 0;
   std::string name;
   routing_id peer;
-  tracker_options tracking;
 };
-caf::actor spawn_proxy(caf::local_actor* parent, node_context& ctx, proxy_setup setup,
-                       caf::actor placement);
+caf::actor spawn_proxy(caf::local_actor* parent, node_services& services, const proxy_options& options,
+                       proxy_setup setup, caf::actor placement);
+
+// Placement: the desk, worker registration, re-adoption after a restart. Spawns one proxy per
+// registered worker (linked: they go down with it) and keeps `directory` current for the
+// bridge. Writes the shared backlog; reads the plan epoch.
+struct placement_options {
+  desk_options desk;
+  std::string model;                   // canonical name of the served model: workers must serve it
+  double retry_interval_s = 0.05;      // wall: --retry-interval
+  double adopt_grace_s = 5;            // wall: --adopt-grace, after a restart
+  bool stops_workers_on_exit = false;  // the workers are this node's (local provisioner)
+  proxy_options proxy;
+};
+caf::actor spawn_placement(caf::actor_system& sys, node_services& services, node_shared& shared,
+                           worker_directory& directory, placement_options options,
+                           forecaster_actor forecaster, recovery_book book,
+                           std::vector<worker_record> known_workers);
 
 // Demand forecasting: arrivals and completions in, forecasts out (request/response).
-caf::actor spawn_forecaster(caf::actor_system& sys, node_context& ctx, forecaster_options options);
+forecaster_actor spawn_forecaster(caf::actor_system& sys, forecaster_options options);
 
-// Configuration planning: a round every plan interval; targets to the provisioner.
-caf::actor spawn_planner(caf::actor_system& sys, node_context& ctx, plan_settings settings,
-                         caf::actor forecaster, caf::actor provisioner);
-
-// Provisioner: local (starts and stops emulated worker processes) or static (waits for named
-// workers). `worker_endpoint` is where launched workers connect.
-struct provisioner_setup {
-  bool local = true;
-  std::string worker_endpoint;
-  std::vector<std::string> expected;  // static: names; local: workers of a previous run
-  std::string log_dir;                // local: one log file per worker
+// Configuration planning: the starting plan, then a round every plan interval; targets to the
+// provisioner. Reads the shared backlog; writes the plan epoch.
+struct planning_options {
+  plan_settings settings;
+  double interval_s = 60;   // model: --plan-interval
+  int initial_workers = 0;  // the starting plan's target
 };
-caf::actor spawn_provisioner(caf::actor_system& sys, node_context& ctx, provisioner_setup setup,
-                             caf::actor placement);
+planner_actor spawn_planner(caf::actor_system& sys, node_services& services, node_shared& shared,
+                            planning_options options, forecaster_actor forecaster,
+                            provisioner_actor provisioner);
+
+// Provisioner: drives `fleet` (local: starts and stops emulated worker processes; static: waits
+// for named workers) on a wall-clock tick, and asks placement to drain or retire workers.
+provisioner_actor spawn_provisioner(caf::actor_system& sys, node_log& log,
+                                    std::unique_ptr<worker_provisioner> fleet, caf::actor placement);
 
 }  // namespace aladdin::node

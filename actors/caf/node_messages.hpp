@@ -11,14 +11,21 @@
 //        │                                            ▲                ◀──report/lost────┘
 //        │                                 planner ──forecast request
 //        │                                    └──target──▶ provisioner ◀──roster events── placement
+//        │                                                     └──drain/retire requests──▶ placement
 //        ◀──────────────── outbox (any actor posts frames; the bridge encodes and sends) ───┘
 //
 // Every message here stays inside one process, so the types are plain structs allowed through
 // CAF_ALLOW_UNSAFE_MESSAGE_TYPE (they never cross a middleman).
+//
+// What an actor depends on is what its spawn function takes (node_actors.hpp): the services
+// (node_services), the cross-actor state it reads or writes (node_shared), its own options, and
+// the actors it talks to. Only the composition root (control_node.cpp) knows every option.
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
 
 #include <atomic>
 #include <functional>
@@ -29,9 +36,8 @@
 #include <utility>
 #include <vector>
 
-#include "actors/node/intake_rules.hpp"
 #include "actors/node/node_log.hpp"
-#include "actors/node/serve_options.hpp"
+#include "actors/node/node_stats.hpp"
 #include "actors/node/ticket.hpp"
 #include "actors/node/worker_tracker.hpp"
 #include "actors/wire/outbox.hpp"
@@ -41,6 +47,35 @@
 #include "trace/builtin_workload.hpp"
 
 namespace aladdin::node {
+
+// What any actor may use; none of it is an option. Outlives the actor system.
+struct node_services {
+  state_store* store = nullptr;  // journal, worker registry, plans
+  outbox* out = nullptr;         // frames to clients and workers (the bridge sends them)
+  node_clock clock;              // model and wall time of an actor's "now"
+  node_log log;
+};
+
+// State that really is shared between actors (and the composition root), each value with one
+// writer. Outlives the actor system.
+struct node_shared {
+  // Queries waiting for a worker. Written by placement after each decision; read by the intake
+  // (--max-waiting) and the planner (the backlog is demand).
+  std::atomic<std::size_t> waiting{0};
+  // The node is stopping. Written by the composition root; read by the intake, which then
+  // refuses new queries.
+  std::atomic<bool> draining{false};
+  // The plan epoch in force. Written by the planner (set_epoch); read by placement (it stamps
+  // registrations with it) and the composition root; on_epoch (set by the root before any actor
+  // runs) passes it to the bridge, which stamps every envelope with it.
+  std::atomic<std::uint64_t> epoch{0};
+  std::function<void(std::uint64_t)> on_epoch;
+
+  void set_epoch(std::uint64_t e) {
+    epoch.store(e);
+    if (on_epoch) on_epoch(e);
+  }
+};
 
 // Routing id → the proxy of the worker registered under it. Written by placement, read by the
 // bridge thread for every worker message.
@@ -67,26 +102,6 @@ class worker_directory {
  private:
   mutable std::mutex mutex_;
   std::unordered_map<routing_id, caf::actor> map_;
-};
-
-// What every actor of one node shares. Outlives the actor system.
-struct node_context {
-  state_store* store = nullptr;
-  outbox* out = nullptr;
-  node_clock clock;
-  serve_options options;
-  intake_limits limits;
-  node_log log;
-  worker_directory directory;
-  std::atomic<std::size_t> waiting{0};   // placement's backlog, read by the intake
-  std::atomic<bool> draining{false};     // shutting down: the intake refuses new queries
-  std::atomic<std::uint64_t> epoch{0};   // plan epoch in force
-  std::function<void(std::uint64_t)> on_epoch;  // tells the bridge
-
-  void set_epoch(std::uint64_t e) {
-    epoch.store(e);
-    if (on_epoch) on_epoch(e);
-  }
 };
 
 // ---- messages ----------------------------------------------------------------------------------
@@ -144,14 +159,11 @@ struct roster_event {
   enum class kind : std::uint8_t { registered, lost, idle } what;
   std::string name;
 };
-struct drain_msg {
+struct drain_request {  // provisioner → placement: take no new queries on this worker
   std::string name;
 };
-struct retire_msg {
+struct retire_request {  // provisioner → placement: this drained worker leaves
   std::string name;
-};
-struct peers_msg {
-  caf::actor provisioner;
 };
 
 // Timers and commands without payload. CAF 0.17 atoms: at most 10 characters.
@@ -164,6 +176,25 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using lose_atom = caf::atom_constant<caf::atom("lose")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+
+// ---- typed interfaces --------------------------------------------------------------------------
+// The small actors have typed handles, so that what is sent to them is checked when it
+// compiles. A CAF 0.17 interface lists every message the actor handles, its own timers too
+// (plan_atom, reconcile_atom). Placement and the worker proxies stay dynamic (caf::actor): see
+// placement_actor.cpp.
+using intake_actor = caf::typed_actor<caf::reacts_to<submit_batch>,  //
+                                      caf::replies_to<stats_atom>::with<intake_stats>>;
+using forecaster_actor = caf::typed_actor<caf::reacts_to<arrivals_msg>, caf::reacts_to<completions_msg>,
+                                          caf::replies_to<forecast_request>::with<forecast_reply>>;
+using provisioner_actor = caf::typed_actor<caf::reacts_to<target_msg>, caf::reacts_to<roster_event>,
+                                           caf::reacts_to<reconcile_atom>,
+                                           caf::replies_to<stats_atom>::with<provisioner_stats>>;
+using planner_actor = caf::typed_actor<caf::reacts_to<plan_atom>,  //
+                                       caf::replies_to<stats_atom>::with<planner_stats>>;
+
+struct peers_msg {  // the composition root → placement, once the provisioner exists
+  provisioner_actor provisioner;
+};
 
 }  // namespace aladdin::node
 
@@ -182,6 +213,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::forecast_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::forecast_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::target_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::roster_event)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::drain_msg)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::retire_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::drain_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::retire_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::peers_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::intake_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::placement_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::provisioner_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::planner_stats)

@@ -4,6 +4,11 @@
 // microseconds in one address space, where asking per-worker actors would cost a message round
 // per worker per query. The per-worker work that can run in parallel — journal writes, client
 // replies, liveness — is in the proxies.
+//
+// Placement keeps a dynamic handle (caf::actor) where the small actors have typed ones: it is
+// the hub that a dozen message types reach from the bridge thread, the proxies, the intake and
+// the provisioner, it tells its proxies from everyone else by the sender of an exit and of a
+// lost_msg, and a typed interface would list every one of those messages, its own timers too.
 
 #include <caf/all.hpp>
 
@@ -32,7 +37,10 @@ struct live_worker {
 
 struct placement_state {
   static inline const char* name = "placement";
-  node_context* ctx = nullptr;
+  node_services* services = nullptr;
+  node_shared* shared = nullptr;
+  worker_directory* directory = nullptr;
+  placement_options options;
   std::unique_ptr<placement_desk> desk;
   // Tickets of the queries the desk holds (waiting, or being decided): the desk knows a query
   // as a desk_query, the proxies need the whole ticket.
@@ -41,14 +49,14 @@ struct placement_state {
   std::vector<desk_query> scratch;
   std::unique_ptr<worker_registry> registry;
   recovery_book book;
-  caf::actor forecaster;
-  caf::actor provisioner;
+  forecaster_actor forecaster;
+  provisioner_actor provisioner;
   std::unordered_map<std::uint32_t, live_worker> live;
   std::set<caf::actor_addr> proxies;  // every proxy still running, live or replaced
   std::vector<outbound_frame> frames;
 };
 
-double model_now(placement_actor* self) { return self->state.ctx->clock.model_s(self->clock().now()); }
+double model_now(placement_actor* self) { return self->state.services->clock.model_s(self->clock().now()); }
 
 std::string refusal_detail(const desk_refusal& r, bool expired) {
   char buf[160];
@@ -81,18 +89,18 @@ void route(placement_actor* self) {
     else
       homeless.push_back(std::move(t));  // cannot happen; kept safe anyway
   }
-  const std::uint64_t wall = st.ctx->clock.wall_micros(now);
+  const std::uint64_t wall = st.services->clock.wall_micros(now);
   for (const desk_refusal& r : st.decisions.refused)
-    fail_query(*st.ctx->store, st.frames, take(r.query), client_channel::failure_code::unschedulable,
+    fail_query(*st.services->store, st.frames, take(r.query), client_channel::failure_code::unschedulable,
                refusal_detail(r, false), wall);
   for (const desk_refusal& r : st.decisions.expired)
-    fail_query(*st.ctx->store, st.frames, take(r.query), client_channel::failure_code::deadline_exceeded,
+    fail_query(*st.services->store, st.frames, take(r.query), client_channel::failure_code::deadline_exceeded,
                refusal_detail(r, true), wall);
   st.decisions.clear();
-  st.ctx->out->post_all(st.frames);
+  st.services->out->post_all(st.frames);
   for (auto& [w, batch] : by_worker) self->send(st.live[w].proxy, std::move(batch));
   if (!homeless.empty()) offer(self, homeless, true);
-  st.ctx->waiting.store(st.desk->waiting(), std::memory_order_relaxed);
+  st.shared->waiting.store(st.desk->waiting(), std::memory_order_relaxed);
 }
 
 // Hands tickets to the desk (new ones, or `again`: lost their worker) and carries out the result.
@@ -120,36 +128,37 @@ void retry(placement_actor* self) {
 
 void on_hello(placement_actor* self, hello_msg& m) {
   auto& st = self->state;
-  node_context& ctx = *st.ctx;
-  admission a = st.registry->admit(m.hello, m.peer, ctx.epoch.load());
-  if (!a.ok) {
-    ctx.log.warn("refused worker %s: %s", m.hello.worker_name.c_str(), a.error.c_str());
-    ctx.out->post(outbound_frame::worker(
-        m.peer, worker_channel::wire_error{worker_channel::error_code::malformed, a.error}));
+  node_services& ns = *st.services;
+  const std::uint64_t epoch = st.shared->epoch.load();
+  registration r = st.registry->register_worker(m.hello, m.peer, epoch);
+  if (!r.ok) {
+    ns.log.warn("refused worker %s: %s", m.hello.worker_name.c_str(), r.error.c_str());
+    ns.out->post(outbound_frame::worker(
+        m.peer, worker_channel::wire_error{worker_channel::error_code::malformed, r.error}));
     return;
   }
-  if (auto it = st.live.find(a.worker); it != st.live.end() && it->second.peer == m.peer) {
+  if (auto it = st.live.find(r.worker); it != st.live.end() && it->second.peer == m.peer) {
     // The same worker on the same connection: a retry (the worker re-sends until answered) or
     // a restarted process under its stable name. Answer again and change nothing; a restarted
     // process no longer lists what it held, which its proxy notices (orphans).
-    ctx.out->post(outbound_frame::worker(m.peer, worker_channel::registered{a.worker, ctx.epoch.load()}));
+    ns.out->post(outbound_frame::worker(m.peer, worker_channel::registered{r.worker, epoch}));
     return;
   }
   // The same name from another connection: the old incarnation (and what it held) is gone.
-  if (auto it = st.live.find(a.worker); it != st.live.end()) {
-    st.desk->remove_worker(worker_id{a.worker});
-    ctx.directory.remove(it->second.peer, it->second.proxy);
+  if (auto it = st.live.find(r.worker); it != st.live.end()) {
+    st.desk->remove_worker(worker_id{r.worker});
+    st.directory->remove(it->second.peer, it->second.proxy);
     self->send(it->second.proxy, lose_atom::value);
     st.live.erase(it);
   }
-  st.desk->add_worker(worker_id{a.worker}, a.profile);
-  auto proxy = spawn_proxy(self, ctx, {a.worker, m.hello.worker_name, m.peer, {}}, self);
+  st.desk->add_worker(worker_id{r.worker}, r.profile);
+  auto proxy = spawn_proxy(self, ns, st.options.proxy, {r.worker, m.hello.worker_name, m.peer}, self);
   st.proxies.insert(proxy.address());
-  st.live[a.worker] = {m.hello.worker_name, m.peer, proxy, false};
-  ctx.directory.add(m.peer, proxy);
-  ctx.out->post(outbound_frame::worker(m.peer, worker_channel::registered{a.worker, ctx.epoch.load()}));
-  ctx.log.info("worker %s registered as %u (%s)", m.hello.worker_name.c_str(), a.worker,
-               a.profile.config.label().c_str());
+  st.live[r.worker] = {m.hello.worker_name, m.peer, proxy, false};
+  st.directory->add(m.peer, proxy);
+  ns.out->post(outbound_frame::worker(m.peer, worker_channel::registered{r.worker, epoch}));
+  ns.log.info("worker %s registered as %u (%s)", m.hello.worker_name.c_str(), r.worker,
+              r.profile.config.label().c_str());
   if (st.provisioner) self->send(st.provisioner, roster_event{roster_event::kind::registered, m.hello.worker_name});
   retry(self);
 }
@@ -158,7 +167,7 @@ void on_hello(placement_actor* self, hello_msg& m) {
 void on_report(placement_actor* self, tracker_report& r) {
   auto& st = self->state;
   const auto now = self->clock().now();
-  const double now_s = st.ctx->clock.model_s(now);
+  const double now_s = st.services->clock.model_s(now);
   placement_desk& desk = *st.desk;
   const worker_id worker{r.worker};
   for (const auto q : r.first_tokens) desk.first_token(worker, q, now_s);
@@ -172,13 +181,13 @@ void on_report(placement_actor* self, tracker_report& r) {
   if (!learnt.items.empty()) self->send(st.forecaster, std::move(learnt));
 
   adopt_msg adopt;
-  const readoption back = readopt(st.book, *st.ctx->store, r, st.ctx->clock, now, st.frames);
+  const readoption back = readopt(st.book, *st.services->store, r, st.services->clock, now, st.frames);
   for (const auto& a : back.adopt) {
     desk.adopt(worker, desk_query_of(a.query), a.running, a.generated_tokens, now_s);
     adopt.adopted.emplace_back(a.query, a.running);
   }
   adopt.cancel = back.cancel;
-  st.ctx->out->post_all(st.frames);
+  st.services->out->post_all(st.frames);
   auto it = st.live.find(r.worker);
   if (it != st.live.end() && (!adopt.adopted.empty() || !adopt.cancel.empty()))
     self->send(it->second.proxy, std::move(adopt));
@@ -195,12 +204,12 @@ void on_lost(placement_actor* self, lost_msg& m) {
   auto it = st.live.find(m.worker);
   if (it != st.live.end() && it->second.proxy.address() == caf::actor_cast<caf::actor_addr>(self->current_sender())) {
     if (it->second.draining)  // a drained worker leaves by itself once it is empty
-      st.ctx->log.info("drained worker %s left: %s", m.name.c_str(), m.why.c_str());
+      st.services->log.info("drained worker %s left: %s", m.name.c_str(), m.why.c_str());
     else
-      st.ctx->log.warn("worker %s lost: %s (%zu queries to place again)", m.name.c_str(), m.why.c_str(),
-                       m.requeue.size());
+      st.services->log.warn("worker %s lost: %s (%zu queries to place again)", m.name.c_str(), m.why.c_str(),
+                            m.requeue.size());
     st.desk->remove_worker(worker_id{m.worker});
-    st.ctx->directory.remove(it->second.peer, it->second.proxy);
+    st.directory->remove(it->second.peer, it->second.proxy);
     st.registry->set_state(m.worker, worker_state::gone);
     st.live.erase(it);
     if (st.provisioner) self->send(st.provisioner, roster_event{roster_event::kind::lost, m.name});
@@ -223,28 +232,32 @@ void on_drain(placement_actor* self, const std::string& name, bool retire) {
     return;
   }
   st.desk->remove_worker(worker_id{*id});
-  st.ctx->directory.remove(it->second.peer, it->second.proxy);
+  st.directory->remove(it->second.peer, it->second.proxy);
   st.registry->set_state(*id, worker_state::gone);
   self->send(it->second.proxy, retire_atom::value);
   st.live.erase(it);
 }
 
-caf::behavior placement(placement_actor* self, node_context* ctx, desk_options desk,
-                        caf::actor forecaster, recovery_book book, std::vector<worker_record> known) {
+caf::behavior placement(placement_actor* self, node_services* services, node_shared* shared,
+                        worker_directory* directory, placement_options options, forecaster_actor forecaster,
+                        recovery_book book, std::vector<worker_record> known) {
   auto& st = self->state;
-  st.ctx = ctx;
-  st.desk = std::make_unique<placement_desk>(std::move(desk));
-  st.registry = std::make_unique<worker_registry>(*ctx->store, ctx->limits.model, std::move(known));
+  st.services = services;
+  st.shared = shared;
+  st.directory = directory;
+  st.desk = std::make_unique<placement_desk>(options.desk);
+  st.registry = std::make_unique<worker_registry>(*services->store, options.model, std::move(known));
+  st.options = std::move(options);
   st.book = std::move(book);
   st.forecaster = std::move(forecaster);
   const auto retry_every = std::chrono::duration_cast<caf::timespan>(
-      std::chrono::duration<double>(ctx->options.retry_interval_s));
+      std::chrono::duration<double>(st.options.retry_interval_s));
   self->delayed_send(self, retry_every, retry_atom::value);
   if (!st.book.empty()) {
-    ctx->log.info("%zu unfinished queries in the journal: waiting %.1f s for their workers",
-                  st.book.size(), ctx->options.adopt_grace_s);
+    services->log.info("%zu unfinished queries in the journal: waiting %.1f s for their workers",
+                       st.book.size(), st.options.adopt_grace_s);
     self->delayed_send(self, std::chrono::duration_cast<caf::timespan>(
-                                 std::chrono::duration<double>(ctx->options.adopt_grace_s)),
+                                 std::chrono::duration<double>(st.options.adopt_grace_s)),
                        grace_atom::value);
   }
   // Only proxies are linked to placement (so that its exit takes them down); their exits,
@@ -255,15 +268,15 @@ caf::behavior placement(placement_actor* self, node_context* ctx, desk_options d
     if (auto it = proxies.find(m.source); it != proxies.end()) {
       proxies.erase(it);
       if (m.reason != caf::exit_reason::normal)
-        self->state.ctx->log.warn("a worker proxy failed: %s", caf::to_string(m.reason).c_str());
+        self->state.services->log.warn("a worker proxy failed: %s", caf::to_string(m.reason).c_str());
       return;
     }
     // The node stops. Workers of the local provisioner are this node's to stop, also those a
     // previous run started (they are not its children, so only a message reaches them); a
     // static fleet belongs to someone else and keeps running for the next start.
-    if (self->state.ctx->options.provisioner == "local")
+    if (self->state.options.stops_workers_on_exit)
       for (auto& [w, lw] : self->state.live)
-        self->state.ctx->out->post(
+        self->state.services->out->post(
             outbound_frame::worker(lw.peer, worker_channel::shutdown_worker{"the control node stops"}));
     self->quit(m.reason);
   });
@@ -287,31 +300,34 @@ caf::behavior placement(placement_actor* self, node_context* ctx, desk_options d
       [=](grace_atom) {
         auto rest = self->state.book.take_rest();
         if (rest.empty()) return;
-        self->state.ctx->log.info("%zu journaled queries were not reported by any worker: placing them again",
-                                  rest.size());
+        self->state.services->log.info("%zu journaled queries were not reported by any worker: placing them again",
+                                       rest.size());
         std::vector<ticket> again;
         const auto now = self->clock().now();
-        for (const auto& e : rest) again.push_back(ticket_from_journal(e, self->state.ctx->clock, now));
+        for (const auto& e : rest) again.push_back(ticket_from_journal(e, self->state.services->clock, now));
         offer(self, again, true);
       },
-      [=](drain_msg& m) { on_drain(self, m.name, false); },
-      [=](retire_msg& m) { on_drain(self, m.name, true); },
+      [=](drain_request& m) { on_drain(self, m.name, false); },
+      [=](retire_request& m) { on_drain(self, m.name, true); },
       [=](peers_msg& m) { self->state.provisioner = m.provisioner; },
       [=](stats_atom) {
-        const auto& c = self->state.desk->counters();
-        return std::vector<std::uint64_t>{c.placed, c.waited, c.forced, c.expired,
-                                          self->state.desk->waiting(), self->state.live.size()};
+        placement_stats s;
+        static_cast<desk_counters&>(s) = self->state.desk->counters();
+        s.waiting = self->state.desk->waiting();
+        s.workers = self->state.live.size();
+        return s;
       },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_placement(caf::actor_system& sys, node_context& ctx, desk_options desk,
-                           caf::actor forecaster, recovery_book book,
+caf::actor spawn_placement(caf::actor_system& sys, node_services& services, node_shared& shared,
+                           worker_directory& directory, placement_options options,
+                           forecaster_actor forecaster, recovery_book book,
                            std::vector<worker_record> known_workers) {
-  return sys.spawn(placement, &ctx, std::move(desk), std::move(forecaster), std::move(book),
-                   std::move(known_workers));
+  return sys.spawn(placement, &services, &shared, &directory, std::move(options), std::move(forecaster),
+                   std::move(book), std::move(known_workers));
 }
 
 }  // namespace aladdin::node

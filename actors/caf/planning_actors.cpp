@@ -24,7 +24,8 @@ struct forecaster_state {
 
 constexpr std::size_t kMaxSamples = 5000;
 
-caf::behavior forecaster(caf::stateful_actor<forecaster_state>* self, forecaster_options options) {
+forecaster_actor::behavior_type forecaster(forecaster_actor::stateful_pointer<forecaster_state> self,
+                                           forecaster_options options) {
   self->state.forecaster = std::make_unique<demand_forecaster>(options);
   return {
       [=](arrivals_msg& m) {
@@ -55,70 +56,74 @@ caf::behavior forecaster(caf::stateful_actor<forecaster_state>* self, forecaster
 
 struct planner_state {
   static inline const char* name = "planner";
-  node_context* ctx = nullptr;
+  node_services* services = nullptr;
+  node_shared* shared = nullptr;
   std::unique_ptr<plan_keeper> keeper;
-  caf::actor forecaster;
-  caf::actor provisioner;
+  forecaster_actor forecaster;
+  provisioner_actor provisioner;
   double horizon_s = 0;
   caf::timespan interval{};
+  int workers = 0;  // the target in force
 };
-using planner_actor = caf::stateful_actor<planner_state>;
+using planner_pointer = planner_actor::stateful_pointer<planner_state>;
 
-void run_round(planner_actor* self) {
+void run_round(planner_pointer self) {
   auto& st = self->state;
   const auto now = self->clock().now();
-  const forecast_request req{st.ctx->clock.model_s(now), st.horizon_s};
+  const forecast_request req{st.services->clock.model_s(now), st.horizon_s};
   self->request(st.forecaster, std::chrono::seconds(10), req)
       .then(
           [=](forecast_reply& reply) {
             auto& s = self->state;
             const auto at = self->clock().now();
-            const plan_round r = s.keeper->plan(reply.forecast, reply.samples,
-                                                s.ctx->waiting.load(), s.ctx->clock.wall_micros(at));
+            const plan_round r = s.keeper->plan(reply.forecast, reply.samples, s.shared->waiting.load(),
+                                                s.services->clock.wall_micros(at));
             if (r.changed) {
-              s.ctx->set_epoch(r.plan.epoch);
-              s.ctx->log.info("plan %llu: %d workers (%s)", static_cast<unsigned long long>(r.plan.epoch),
-                              r.workers, r.plan.note.c_str());
+              s.shared->set_epoch(r.plan.epoch);
+              s.services->log.info("plan %llu: %d workers (%s)", static_cast<unsigned long long>(r.plan.epoch),
+                                   r.workers, r.plan.note.c_str());
+              s.workers = r.workers;
               self->send(s.provisioner, target_msg{r.workers});
             }
           },
-          [=](caf::error& e) { self->state.ctx->log.warn("no forecast: %s", caf::to_string(e).c_str()); });
+          [=](caf::error& e) { self->state.services->log.warn("no forecast: %s", caf::to_string(e).c_str()); });
 }
 
-caf::behavior planner(planner_actor* self, node_context* ctx, plan_settings settings,
-                      caf::actor forecaster, caf::actor provisioner) {
+planner_actor::behavior_type planner(planner_pointer self, node_services* services, node_shared* shared,
+                                     planning_options options, forecaster_actor forecaster,
+                                     provisioner_actor provisioner) {
   auto& st = self->state;
-  st.ctx = ctx;
-  st.horizon_s = settings.horizon_s;
-  const int initial = static_cast<int>(ctx->options.provisioner == "static"
-                                           ? static_cast<std::int64_t>(ctx->options.static_worker_names().size())
-                                           : ctx->options.workers);
-  st.keeper = std::make_unique<plan_keeper>(*ctx->store, std::move(settings));
+  st.services = services;
+  st.shared = shared;
+  st.horizon_s = options.settings.horizon_s;
+  st.keeper = std::make_unique<plan_keeper>(*services->store, std::move(options.settings));
   st.forecaster = std::move(forecaster);
   st.provisioner = std::move(provisioner);
-  const plan_record start = st.keeper->start(initial, ctx->clock.wall_micros(self->clock().now()));
-  ctx->set_epoch(start.epoch);
-  self->send(st.provisioner, target_msg{initial});
-  st.interval = std::chrono::duration_cast<caf::timespan>(ctx->clock.wall_of_model(ctx->options.plan_interval_s));
+  const plan_record start = st.keeper->start(options.initial_workers, services->clock.wall_micros(self->clock().now()));
+  shared->set_epoch(start.epoch);
+  st.workers = options.initial_workers;
+  self->send(st.provisioner, target_msg{options.initial_workers});
+  st.interval = std::chrono::duration_cast<caf::timespan>(services->clock.wall_of_model(options.interval_s));
   self->delayed_send(self, st.interval, plan_atom::value);
   return {
       [=](plan_atom) {
         run_round(self);
         self->delayed_send(self, self->state.interval, plan_atom::value);
       },
-      [=](stats_atom) { return self->state.keeper->epoch(); },
+      [=](stats_atom) { return planner_stats{self->state.keeper->epoch(), self->state.workers}; },
   };
 }
 
 }  // namespace
 
-caf::actor spawn_forecaster(caf::actor_system& sys, node_context&, forecaster_options options) {
+forecaster_actor spawn_forecaster(caf::actor_system& sys, forecaster_options options) {
   return sys.spawn(forecaster, options);
 }
 
-caf::actor spawn_planner(caf::actor_system& sys, node_context& ctx, plan_settings settings,
-                         caf::actor forecaster, caf::actor provisioner) {
-  return sys.spawn(planner, &ctx, std::move(settings), std::move(forecaster), std::move(provisioner));
+planner_actor spawn_planner(caf::actor_system& sys, node_services& services, node_shared& shared,
+                            planning_options options, forecaster_actor forecaster,
+                            provisioner_actor provisioner) {
+  return sys.spawn(planner, &services, &shared, std::move(options), std::move(forecaster), std::move(provisioner));
 }
 
 }  // namespace aladdin::node

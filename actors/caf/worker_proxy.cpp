@@ -16,9 +16,9 @@ namespace {
 
 struct proxy_state {
   static inline const char* name = "worker-proxy";
-  node_context* ctx = nullptr;
   std::unique_ptr<worker_tracker> tracker;
   caf::actor placement;
+  double timeout_s = 0;
   caf::timespan timeout{};
 };
 using proxy_actor = caf::stateful_actor<proxy_state>;
@@ -42,14 +42,14 @@ void give_up(proxy_actor* self, const std::string& why) {
   self->quit();
 }
 
-caf::behavior proxy(proxy_actor* self, node_context* ctx, proxy_setup setup, caf::actor placement) {
+caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options options, proxy_setup setup,
+                    caf::actor placement) {
   auto& st = self->state;
-  st.ctx = ctx;
   st.placement = std::move(placement);
-  st.timeout = std::chrono::duration_cast<caf::timespan>(
-      std::chrono::duration<double>(ctx->options.heartbeat_timeout_s));
-  st.tracker = std::make_unique<worker_tracker>(setup.worker, setup.name, setup.peer, *ctx->store,
-                                                *ctx->out, ctx->clock, setup.tracking);
+  st.timeout_s = options.heartbeat_timeout_s;
+  st.timeout = std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(st.timeout_s));
+  st.tracker = std::make_unique<worker_tracker>(setup.worker, setup.name, setup.peer, *services->store,
+                                                *services->out, services->clock, options.tracking);
   arm(self);  // a worker that registers and never beats is lost too
   return {
       [=](worker_batch& b) {
@@ -73,7 +73,7 @@ caf::behavior proxy(proxy_actor* self, node_context* ctx, proxy_setup setup, caf
       [=](beat_atom, std::uint64_t generation) {
         if (generation != self->state.tracker->generation()) return;  // a heartbeat came since
         char why[96];
-        std::snprintf(why, sizeof why, "no heartbeat for %.1f s", self->state.ctx->options.heartbeat_timeout_s);
+        std::snprintf(why, sizeof why, "no heartbeat for %.1f s", self->state.timeout_s);
         give_up(self, why);
       },
       [=](drain_atom) { self->state.tracker->drain(); },
@@ -88,9 +88,9 @@ caf::behavior proxy(proxy_actor* self, node_context* ctx, proxy_setup setup, caf
 
 }  // namespace
 
-caf::actor spawn_proxy(caf::local_actor* parent, node_context& ctx, proxy_setup setup,
-                       caf::actor placement) {
-  return parent->spawn<caf::linked>(proxy, &ctx, std::move(setup), std::move(placement));
+caf::actor spawn_proxy(caf::local_actor* parent, node_services& services, const proxy_options& options,
+                       proxy_setup setup, caf::actor placement) {
+  return parent->spawn<caf::linked>(proxy, &services, options, std::move(setup), std::move(placement));
 }
 
 }  // namespace aladdin::node

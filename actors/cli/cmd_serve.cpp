@@ -31,7 +31,14 @@ int run_serve(int argc, char** argv) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     std::fprintf(stderr, "aladdin serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+    const node::node_stats s = n.stats();
     n.stop();
+    if (options.log != node::node_log::level::quiet) {
+      std::fprintf(stderr, "aladdin serve: accepted %llu, rejected %llu at the intake, placed %llu (%llu waited first)\n",
+                   static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.rejected),
+                   static_cast<unsigned long long>(s.placed), static_cast<unsigned long long>(s.waited));
+      std::fprintf(stderr, "aladdin serve: placement %s\n", node::refusal_summary(s).c_str());
+    }
   } catch (const std::exception& e) {
     std::cerr << "aladdin serve: " << e.what() << "\n";
     return 1;

@@ -37,6 +37,7 @@ int run_up(int argc, char** argv) {
   double duration_s = 30, rate = 0, load = 0.7;
   std::uint64_t seed = 1;
   bool json = false;
+  std::string log = "info";
   flag_set flags("up",
                  "Starts a control node with emulated workers on this machine, replays the built-in\n"
                  "workload against it for --duration of wall time (the workers run --time-scale\n"
@@ -57,9 +58,10 @@ int run_up(int argc, char** argv) {
   flags.add_duration("slo-atgt", &o.slo_atgt_s, "ATGT SLO of every query");
   flags.add_string("data-dir", &o.data_dir, "state store directory (default: a temporary one, removed afterwards)");
   flags.add_uint64("seed", &seed, "seed of the workload");
-  flags.add_choice("log", &o.log, {"info", "warn", "quiet"}, "what the node prints on stderr");
+  flags.add_choice("log", &log, node::log_level_names(), "what the node prints on stderr");
   flags.add_bool("json", &json, "print the report as one JSON object");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+  o.log = node::log_level_of(log);
 
   if (!has_command("worker")) {
     std::cerr << "aladdin up: this build has no emulated worker (aladdin worker), which up starts\n";
@@ -120,7 +122,8 @@ int run_up(int argc, char** argv) {
       std::printf("%s", r.text().c_str());
       std::printf("  node            accepted %llu, waited at the intake %llu, plan epoch %llu\n",
                   static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.waited),
-                  static_cast<unsigned long long>(s.epoch));
+                  static_cast<unsigned long long>(s.plan.epoch));
+      std::printf("  placement       %s\n", node::refusal_summary(s).c_str());
     }
     status = r.lost + r.unanswered == 0 ? 0 : 1;
   } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
 
 namespace aladdin::node {
 
@@ -139,6 +141,104 @@ std::vector<roster_action> fleet_roster::reconcile(double now_s) {
     }
   }
   return actions;
+}
+
+// ---- the provisioners ------------------------------------------------------------------------
+provisioner_stats worker_provisioner::stats() const {
+  return {roster_.target(), roster_.count(member_state::launching), roster_.count(member_state::active),
+          roster_.count(member_state::draining)};
+}
+
+std::vector<fleet_order> worker_provisioner::orders_of(const std::vector<roster_action>& actions) {
+  std::vector<fleet_order> orders;
+  for (const auto& a : actions) {
+    if (a.what == roster_action::kind::drain) orders.push_back({fleet_order::kind::drain, a.name});
+    if (a.what == roster_action::kind::retire) orders.push_back({fleet_order::kind::retire, a.name});
+  }
+  return orders;
+}
+
+static_fleet::static_fleet(std::vector<std::string> names, double startup_timeout_s)
+    : worker_provisioner(fleet_roster("local", false, startup_timeout_s, std::move(names))) {}
+
+std::vector<fleet_order> static_fleet::reconcile(double now_s) { return orders_of(roster_.reconcile(now_s)); }
+
+local_fleet::local_fleet(local_fleet_options options, node_log& log)
+    : worker_provisioner(fleet_roster("local", true, options.startup_timeout_s, {}, options.max_failures)),
+      options_(std::move(options)),
+      log_(log) {}
+
+local_fleet::~local_fleet() {
+  // The node is stopping: ask every worker we started to stop, then make sure.
+  for (auto& [worker, c] : children_) c.terminate();
+  for (auto& [worker, c] : children_) c.stop(std::chrono::milliseconds(2000));
+}
+
+void local_fleet::start(double now_s) {
+  for (const auto& name : options_.expected_back) roster_.expect(name, now_s);
+  if (!options_.log_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options_.log_dir, ec);
+  }
+}
+
+void local_fleet::lost(const std::string& name) {
+  roster_.lost(name);
+  // A worker that stopped beating but still runs is of no use: make room for another.
+  if (auto it = children_.find(name); it != children_.end()) it->second.kill();
+}
+
+void local_fleet::launch(const std::string& name) {
+  spawn_spec s = options_.command;
+  s.args.push_back("--name");
+  s.args.push_back(name);
+  if (!options_.log_dir.empty()) s.log_file = options_.log_dir + "/" + name + ".log";
+  try {
+    children_[name] = child_process::spawn(s);
+    log_.info("started worker %s (pid %d)", name.c_str(), children_[name].pid());
+  } catch (const std::exception& e) {
+    log_.warn("cannot start worker %s: %s", name.c_str(), e.what());
+    roster_.exited(name);
+  }
+}
+
+std::vector<fleet_order> local_fleet::reconcile(double now_s) {
+  // Reap what exited.
+  for (auto it = children_.begin(); it != children_.end();) {
+    if (it->second.running()) {
+      ++it;
+      continue;
+    }
+    if (roster_.state(it->first) == member_state::launching)
+      log_.warn("worker %s exited (status %d) before registering", it->first.c_str(),
+                it->second.exit_status().value_or(-1));
+    roster_.exited(it->first);
+    it = children_.erase(it);
+  }
+  const bool gave_up = roster_.gave_up();
+  const std::vector<roster_action> actions = roster_.reconcile(now_s);
+  for (const auto& a : actions) {
+    auto child = children_.find(a.name);
+    switch (a.what) {
+      case roster_action::kind::launch: launch(a.name); break;
+      case roster_action::kind::retire:
+        if (child != children_.end()) child->second.terminate();
+        break;
+      case roster_action::kind::kill:
+        if (child != children_.end()) child->second.kill();
+        break;
+      case roster_action::kind::drain: break;  // placement's to do
+    }
+  }
+  if (!gave_up && roster_.gave_up())
+    log_.warn("workers keep failing to start; not starting more (see %s)", options_.log_dir.c_str());
+  return orders_of(actions);
+}
+
+std::optional<pid_t> local_fleet::pid_of(const std::string& name) const {
+  const auto it = children_.find(name);
+  if (it == children_.end()) return std::nullopt;
+  return it->second.pid();
 }
 
 }  // namespace aladdin::node

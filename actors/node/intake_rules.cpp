@@ -44,9 +44,9 @@ std::optional<query_rejected> check_submission(const submit_query& q, const inta
   return std::nullopt;
 }
 
-intake_result admit(std::vector<client_submit>& batch, state_store& store, const intake_limits& limits,
-                    const intake_state_view& state, double now_s, std::uint64_t now_micros,
-                    std::vector<outbound_frame>& frames) {
+intake_result intake_batch(std::vector<client_submit>& batch, state_store& store, const intake_limits& limits,
+                           const intake_state_view& state, double now_s, std::uint64_t now_micros,
+                           std::vector<outbound_frame>& frames) {
   intake_result r;
   auto refuse = [&](client_submit& s, reject_code code, std::string detail) {
     ++r.refused;
@@ -67,7 +67,7 @@ intake_result admit(std::vector<client_submit>& batch, state_store& store, const
       continue;
     }
     // What this batch adds counts too, or one large batch could overshoot the bound.
-    if (state.waiting + entries.size() >= state.max_waiting) {
+    if (state.waiting + entries.size() >= limits.max_waiting) {
       refuse(s, reject_code::overloaded, std::to_string(state.waiting) + " queries wait already");
       continue;
     }

@@ -1,8 +1,12 @@
 #pragma once
-// What the query intake checks before it journals a submission. A refusal here is "never, as
-// sent" (invalid) or "can never fit" (kv): the client should not retry the same query. The
-// "try again later" refusals (overloaded, draining) depend on the node's state and are decided
-// by the intake actor.
+// What the query intake decides about a batch of submissions: every refusal, the journal write
+// and the replies. The intake actor only passes in the node's state (intake_state_view) and
+// carries out the result. Two kinds of refusal:
+//   - "never, as sent": invalid (no prompt, a prompt above the limit, an SLO above the limit,
+//     another model) or kv (the prompt alone exceeds a worker's KV cache): the client should not
+//     retry the same query (check_submission);
+//   - "try again later": draining (the node is stopping) or overloaded (the backlog is at
+//     --max-waiting, or the journal failed), which depend on the node's state.
 
 #include <cstdint>
 #include <optional>
@@ -22,13 +26,13 @@ struct intake_limits {
   double kv_capacity_tokens = 0;          // of the served worker shape; 0: not checked
   slo_target default_slo;                 // model seconds, for a submission that sets none
   double max_slo_s = 3600;
+  std::size_t max_waiting = 100000;       // backlog at which new queries are refused (overloaded)
 };
 
 // The state the intake's "try again later" refusals depend on.
 struct intake_state_view {
   bool draining = false;          // the node is shutting down
   std::size_t waiting = 0;        // queries waiting at the intake now
-  std::size_t max_waiting = 0;
 };
 
 struct intake_result {
@@ -41,9 +45,9 @@ struct intake_result {
 // One batch of submissions: refuses what must be refused, journals the rest in one durable
 // batched write (state_store::accept_all), and only then acknowledges them (queryAccepted),
 // appending every reply to `frames`. `now_s` is model time, `now_micros` wall time.
-intake_result admit(std::vector<client_submit>& batch, state_store& store, const intake_limits& limits,
-                    const intake_state_view& state, double now_s, std::uint64_t now_micros,
-                    std::vector<outbound_frame>& frames);
+intake_result intake_batch(std::vector<client_submit>& batch, state_store& store, const intake_limits& limits,
+                           const intake_state_view& state, double now_s, std::uint64_t now_micros,
+                           std::vector<outbound_frame>& frames);
 
 // nullopt when the submission may be accepted.
 std::optional<client_channel::query_rejected> check_submission(const client_channel::submit_query& q,

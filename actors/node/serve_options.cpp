@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iostream>
+#include <utility>
 
 #include "placement/registry.hpp"
 
@@ -17,7 +18,82 @@ std::string trim(std::string s) {
   return s.substr(b, e - b + 1);
 }
 
+// The words of the options that are enums, and what each means.
+template <class E>
+using words = std::vector<std::pair<std::string, E>>;
+const words<provisioner_kind>& provisioner_words() {
+  static const words<provisioner_kind> w = {{"local", provisioner_kind::local},
+                                            {"static", provisioner_kind::static_fleet}};
+  return w;
+}
+const words<bool>& sync_words() {
+  static const words<bool> w = {{"on", true}, {"off", false}};
+  return w;
+}
+const words<node_log::level>& log_words() {
+  static const words<node_log::level> w = {
+      {"info", node_log::level::info}, {"warn", node_log::level::warn}, {"quiet", node_log::level::quiet}};
+  return w;
+}
+
+template <class E>
+const std::string& word_of(const words<E>& w, E value) {
+  for (const auto& [text, v] : w)
+    if (v == value) return text;
+  return w.front().first;
+}
+template <class E>
+E value_of(const words<E>& w, std::string_view text) {
+  for (const auto& [t, v] : w)
+    if (t == text) return v;
+  return w.front().second;
+}
+template <class E>
+std::vector<std::string> names_of(const words<E>& w) {
+  std::vector<std::string> names;
+  for (const auto& [text, v] : w) names.push_back(text);
+  return names;
+}
+
+// Every option of `o` as a flag. An enum is read as its word (flag_set checks it is one of
+// them) and parsed into `o` by finish(), after the flags and any config file are applied.
+class serve_flags {
+ public:
+  serve_flags(serve_options& o, bool with_config)
+      : flags_("serve",
+               "Runs a control node: query intake, placement, worker proxies, planning and a\n"
+               "provisioner, with its state in RocksDB. Clients and workers speak Cap'n Proto\n"
+               "over ZeroMQ."),
+        o_(o),
+        provisioner_(word_of(provisioner_words(), o.provisioner)),
+        sync_(word_of(sync_words(), o.sync_writes)),
+        log_(word_of(log_words(), o.log)) {
+    add(with_config);
+  }
+  flag_set& flags() { return flags_; }
+  void finish() {
+    o_.provisioner = value_of(provisioner_words(), provisioner_);
+    o_.sync_writes = value_of(sync_words(), sync_);
+    o_.log = value_of(log_words(), log_);
+  }
+
+ private:
+  void add(bool with_config);
+  flag_set flags_;
+  serve_options& o_;
+  std::string provisioner_, sync_, log_;
+};
+
+// Applies a config file through `flags`; see apply_config_file.
+std::string apply_config_lines(flag_set& flags, const std::string& path);
+
 }  // namespace
+
+const char* to_string(provisioner_kind kind) { return word_of(provisioner_words(), kind).c_str(); }
+
+std::vector<std::string> log_level_names() { return names_of(log_words()); }
+
+node_log::level log_level_of(std::string_view name) { return value_of(log_words(), name); }
 
 std::vector<std::string> serve_options::static_worker_names() const {
   std::vector<std::string> names;
@@ -33,13 +109,15 @@ std::vector<std::string> serve_options::static_worker_names() const {
   return names;
 }
 
-void add_serve_flags(flag_set& f, serve_options& o, bool with_config) {
+void serve_flags::add(bool with_config) {
+  flag_set& f = flags_;
+  serve_options& o = o_;
   if (with_config) f.add_string("config", &o.config_file, "key = value file of these options (flags override it)");
   f.add_string("data-dir", &o.data_dir, "state store directory (RocksDB)");
   f.add_string("listen", &o.listen, "client endpoint (tcp://host:port; port 0: ephemeral)");
   f.add_string("worker-listen", &o.worker_listen, "worker endpoint");
   f.add_string("node-name", &o.node_name, "sender name in every envelope header");
-  f.add_choice("provisioner", &o.provisioner, {"local", "static"},
+  f.add_choice("provisioner", &provisioner_, names_of(provisioner_words()),
                "local: start emulated workers here; static: wait for --static-workers");
   f.add_int("workers", &o.workers, "local: workers to keep running", 0, 10000);
   f.add_string("static-workers", &o.static_workers, "static: comma-separated worker names to expect");
@@ -63,14 +141,16 @@ void add_serve_flags(flag_set& f, serve_options& o, bool with_config) {
   f.add_duration("heartbeat-timeout", &o.heartbeat_timeout_s, "wall time without a heartbeat before a worker is lost");
   f.add_duration("adopt-grace", &o.adopt_grace_s, "wall time after a restart for workers to report their queries");
   f.add_duration("retry-interval", &o.retry_interval_s, "wall time between retries of waiting queries");
-  f.add_choice("sync", &o.sync, {"on", "off"}, "fsync every journal write (off: survives a crash of the node, not of the machine)");
+  f.add_choice("sync", &sync_, names_of(sync_words()), "fsync every journal write (off: survives a crash of the node, not of the machine)");
   f.add_duration("journal-retention", &o.journal_retention_s,
                  "wall time ended queries stay in the journal (0: forever); compacted every tenth of it");
   f.add_int("scheduler-threads", &o.scheduler_threads, "actor scheduler threads", 1, 64);
-  f.add_choice("log", &o.log, {"info", "warn", "quiet"}, "what the node prints on stderr");
+  f.add_choice("log", &log_, names_of(log_words()), "what the node prints on stderr");
 }
 
-std::string apply_config_file(flag_set& flags, const std::string& path) {
+namespace {
+
+std::string apply_config_lines(flag_set& flags, const std::string& path) {
   std::ifstream in(path);
   if (!in) return "cannot read config file " + path;
   std::string line;
@@ -103,11 +183,20 @@ std::string apply_config_file(flag_set& flags, const std::string& path) {
   return {};
 }
 
+}  // namespace
+
+std::string apply_config_file(serve_options& o, const std::string& path) {
+  serve_flags bound(o, false);
+  std::string err = apply_config_lines(bound.flags(), path);
+  if (err.empty()) bound.finish();
+  return err;
+}
+
 std::string validate(const serve_options& o) {
   const policy_info* p = find_policy(o.policy);
   if (p == nullptr) return "unknown policy " + o.policy;
   if (p->uses_true_lengths) return "--policy " + o.policy + " needs true output lengths, which a live node never knows";
-  if (o.provisioner == "static" && o.static_worker_names().empty())
+  if (o.provisioner == provisioner_kind::static_fleet && o.static_worker_names().empty())
     return "--provisioner static needs --static-workers name[,name...]";
   if (o.floor() > o.ceiling()) return "--min-workers is above --max-workers";
   if (o.heartbeat_timeout_s <= 0) return "--heartbeat-timeout must be positive";
@@ -118,11 +207,8 @@ std::string validate(const serve_options& o) {
 }
 
 int parse_serve_options(int argc, char** argv, serve_options& o) {
-  flag_set flags("serve",
-                 "Runs a control node: query intake, placement, worker proxies, planning and a\n"
-                 "provisioner, with its state in RocksDB. Clients and workers speak Cap'n Proto\n"
-                 "over ZeroMQ.");
-  add_serve_flags(flags, o);
+  serve_flags bound(o, true);
+  flag_set& flags = bound.flags();
   // --config first, wherever it is, so that every other flag overrides the file.
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -130,12 +216,13 @@ int parse_serve_options(int argc, char** argv, serve_options& o) {
     if (a == "--config" && i + 1 < argc) path = argv[i + 1];
     else if (a.substr(0, 9) == "--config=") path = std::string(a.substr(9));
     else continue;
-    if (std::string err = apply_config_file(flags, path); !err.empty()) {
+    if (std::string err = apply_config_lines(flags, path); !err.empty()) {
       std::cerr << "aladdin serve: " << err << "\n";
       return 2;
     }
   }
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+  bound.finish();
   if (std::string err = validate(o); !err.empty()) {
     std::cerr << "aladdin serve: " << err << "\n";
     return 2;

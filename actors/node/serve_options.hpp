@@ -13,11 +13,24 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "actors/node/node_log.hpp"
 #include "util/flags.hpp"
 
 namespace aladdin::node {
+
+// Who owns the workers: `--provisioner local` (this node starts emulated ones and stops them)
+// or `--provisioner static` (someone else runs them; the node waits for their names).
+enum class provisioner_kind : std::uint8_t { local, static_fleet };
+
+// Options that are one of a few words (--provisioner, --sync, --log) are parsed here, once, into
+// enums: nothing outside this file compares an option's text.
+const char* to_string(provisioner_kind kind);  // "local" | "static", as the flag spells it
+// --log for a command that declares its own flags (aladdin up): the words, and the level of one.
+std::vector<std::string> log_level_names();
+node_log::level log_level_of(std::string_view name);  // name: one of log_level_names()
 
 struct serve_options {
   std::string config_file;
@@ -26,7 +39,7 @@ struct serve_options {
   std::string worker_listen = "tcp://127.0.0.1:5556";
   std::string node_name = "aladdin-node";
 
-  std::string provisioner = "local";       // local | static
+  provisioner_kind provisioner = provisioner_kind::local;
   std::int64_t workers = 2;                // local: workers to keep running
   std::string static_workers;              // static: comma-separated worker names to expect
   std::int64_t min_workers = -1;           // planner's floor (default: workers)
@@ -49,22 +62,19 @@ struct serve_options {
   double heartbeat_timeout_s = 3;          // wall
   double adopt_grace_s = 5;                // wall: after a restart, for workers to report
   double retry_interval_s = 0.05;          // wall: waiting queries are retried this often
-  std::string sync = "off";                // on: fsync every journal write
+  bool sync_writes = false;                // --sync on: fsync every journal write
   double journal_retention_s = 3600;       // wall: ended queries are kept this long (0: forever)
   std::int64_t scheduler_threads = 2;
-  std::string log = "info";                // info | warn | quiet
+  node_log::level log = node_log::level::info;  // --log info|warn|quiet: what the node prints
 
   std::vector<std::string> static_worker_names() const;
   std::int64_t floor() const { return min_workers >= 0 ? min_workers : workers; }
   std::int64_t ceiling() const { return max_workers >= 0 ? max_workers : std::max(workers, floor()); }
 };
 
-// Declares every option on `flags` (shared by serve and up).
-void add_serve_flags(flag_set& flags, serve_options& o, bool with_config = true);
-
-// Applies a config file through `flags` (so values are checked exactly like flags). Returns an
-// empty string on success, else one line naming file, line and key.
-std::string apply_config_file(flag_set& flags, const std::string& path);
+// Applies a config file to `o`, every value checked exactly as its flag is. Returns an empty
+// string on success, else one line naming file, line and key.
+std::string apply_config_file(serve_options& o, const std::string& path);
 
 // Checks what single flags cannot (combinations, policy names). Empty on success.
 std::string validate(const serve_options& o);

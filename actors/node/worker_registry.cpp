@@ -25,22 +25,22 @@ worker_registry::worker_registry(state_store& store, std::string model, std::vec
   for (auto& w : known) by_name_[w.name] = std::move(w);
 }
 
-admission worker_registry::admit(const worker_channel::register_worker& hello,
-                                 const routing_id& peer, std::uint64_t epoch) {
-  admission a;
+registration worker_registry::register_worker(const worker_channel::register_worker& hello,
+                                              const routing_id& peer, std::uint64_t epoch) {
+  registration r;
   if (hello.worker_name.empty() || hello.worker_name.size() > 128) {
-    a.error = "workerName must be 1 to 128 characters";
-    return a;
+    r.error = "workerName must be 1 to 128 characters";
+    return r;
   }
   if (canonical_model(hello.model) != model_) {
-    a.error = "this node serves " + model_ + ", not " + hello.model.substr(0, 64);
-    return a;
+    r.error = "this node serves " + model_ + ", not " + hello.model.substr(0, 64);
+    return r;
   }
   auto profile = stored_profile(store_, hello.model, hello.gpu, hello.tp);
   if (!profile) {
-    a.error = "no profile for " + hello.model.substr(0, 64) + " on " + hello.gpu.substr(0, 64) + " with tp " +
+    r.error = "no profile for " + hello.model.substr(0, 64) + " on " + hello.gpu.substr(0, 64) + " with tp " +
               std::to_string(hello.tp);
-    return a;
+    return r;
   }
   // The engine knows its own memory better than the catalogue does.
   if (hello.kv_capacity_tokens > 0) profile->kv.capacity_tokens = static_cast<double>(hello.kv_capacity_tokens);
@@ -48,12 +48,12 @@ admission worker_registry::admit(const worker_channel::register_worker& hello,
   worker_record rec;
   if (auto it = by_name_.find(hello.worker_name); it != by_name_.end()) {
     rec = it->second;
-    a.known = true;
+    r.known = true;
   } else {
     auto id = store_.allocate_worker_id();
     if (!id) {
-      a.error = "registry unavailable: " + id.error().message;
-      return a;
+      r.error = "registry unavailable: " + id.error().message;
+      return r;
     }
     rec.id = id.value();
     rec.name = hello.worker_name;
@@ -63,14 +63,14 @@ admission worker_registry::admit(const worker_channel::register_worker& hello,
   rec.state = worker_state::active;
   rec.registered_epoch = epoch;
   if (auto s = store_.upsert_worker(rec); !s) {
-    a.error = "registry unavailable: " + s.error().message;
-    return a;
+    r.error = "registry unavailable: " + s.error().message;
+    return r;
   }
   by_name_[rec.name] = rec;
-  a.ok = true;
-  a.worker = rec.id.value;
-  a.profile = std::move(*profile);
-  return a;
+  r.ok = true;
+  r.worker = rec.id.value;
+  r.profile = std::move(*profile);
+  return r;
 }
 
 void worker_registry::set_state(std::uint32_t worker, worker_state state) {

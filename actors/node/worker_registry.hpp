@@ -1,5 +1,5 @@
 #pragma once
-// Admission of workers: a registerWorker is checked against the node (its model, a stored
+// Registration of workers: a registerWorker is checked against the node (its model, a stored
 // profile for its shape), given an id — the same id as before when a worker of that name was
 // registered already, in this run or a previous one, so that the journal's "dispatched to
 // worker n" still names it — and recorded in the state store's registry.
@@ -16,7 +16,7 @@
 
 namespace aladdin::node {
 
-struct admission {
+struct registration {
   bool ok = false;
   std::string error;        // why not, for the worker's error reply
   std::uint32_t worker = 0;
@@ -29,8 +29,8 @@ class worker_registry {
   // `model`: the canonical name of the served model. `known`: the registry read at start.
   worker_registry(state_store& store, std::string model, std::vector<worker_record> known);
 
-  admission admit(const worker_channel::register_worker& hello, const routing_id& peer,
-                  std::uint64_t epoch);
+  registration register_worker(const worker_channel::register_worker& hello, const routing_id& peer,
+                               std::uint64_t epoch);
   void set_state(std::uint32_t worker, worker_state state);
   std::optional<std::uint32_t> id_of(const std::string& name) const;
   // Workers of a previous run that were active or starting: expected back.

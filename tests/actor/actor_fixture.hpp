@@ -6,6 +6,10 @@
 //
 // Every actor a test spawns is registered with the fixture, which sends it an exit on scope
 // exit, so that a failing REQUIRE cannot leave an actor alive (~actor_system would hang).
+//
+// The fixture holds what the composition root would: the services and shared state, the
+// directory of proxies, and the options spawn_core gives each actor (a test may change them
+// before it spawns).
 
 #include <caf/all.hpp>
 
@@ -36,24 +40,28 @@ struct actor_fixture {
   std::shared_ptr<memory_store::contents> contents = memory_store::make_contents();
   memory_store store{contents};
   node::recording_outbox out;
-  node::node_context ctx;
+  node::node_services services;
+  node::node_shared shared;
+  node::worker_directory directory;
+  node::intake_limits limits;
+  node::placement_options placement_options;  // heartbeat timeout 1 s, adoption grace 2 s, retries every 0.5 s
   std::vector<caf::actor> spawned;
 
   actor_fixture()
       : sys(deterministic(cfg)),
         sched(dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler())) {
     REQUIRE(node::seed_catalogue(store).ok());
-    ctx.store = &store;
-    ctx.out = &out;
-    ctx.clock = node::node_clock(sys.clock().now(), 1'700'000'000'000'000ULL, 1.0);
-    ctx.options.log = "quiet";
-    ctx.options.heartbeat_timeout_s = 1.0;
-    ctx.options.adopt_grace_s = 2.0;
-    ctx.options.retry_interval_s = 0.5;
-    ctx.log.set_level(node::node_log::level::quiet);
+    services.store = &store;
+    services.out = &out;
+    services.clock = node::node_clock(sys.clock().now(), 1'700'000'000'000'000ULL, 1.0);
+    services.log.set_level(node::node_log::level::quiet);
     const auto profile = find_builtin_profile("llama2-70b", "a100-80gb", 4);
-    ctx.limits.model = "llama2-70b";
-    ctx.limits.kv_capacity_tokens = profile->kv.capacity_tokens;
+    limits.model = "llama2-70b";
+    limits.kv_capacity_tokens = profile->kv.capacity_tokens;
+    placement_options.model = "llama2-70b";
+    placement_options.proxy.heartbeat_timeout_s = 1.0;
+    placement_options.adopt_grace_s = 2.0;
+    placement_options.retry_interval_s = 0.5;
   }
 
   ~actor_fixture() {
@@ -61,8 +69,9 @@ struct actor_fixture {
     run();
   }
 
-  caf::actor keep(caf::actor a) {
-    spawned.push_back(a);
+  template <class Handle>
+  Handle keep(Handle a) {
+    spawned.push_back(caf::actor_cast<caf::actor>(a));
     return a;
   }
 
@@ -79,25 +88,53 @@ struct actor_fixture {
 
   // ---- helpers ---------------------------------------------------------------------------------
   caf::actor spawn_core(node::recovery_book book = {}, std::vector<worker_record> known = {}) {
-    forecaster = keep(node::spawn_forecaster(sys, ctx, {}));
-    placement = keep(node::spawn_placement(sys, ctx, {}, forecaster, std::move(book), std::move(known)));
-    intake = keep(node::spawn_intake(sys, ctx, placement, forecaster));
+    forecaster = keep(node::spawn_forecaster(sys, {}));
+    placement = keep(node::spawn_placement(sys, services, shared, directory, placement_options, forecaster,
+                                           std::move(book), std::move(known)));
+    intake = spawn_intake(limits);
     run();
     return placement;
   }
+  // Another intake in front of the same placement, with other limits.
+  node::intake_actor spawn_intake(node::intake_limits with) {
+    return keep(node::spawn_intake(sys, services, shared, std::move(with), placement, forecaster));
+  }
 
-  void register_worker(const std::string& name) {
-    caf::anon_send(placement, node::hello_msg{"peer-" + name, {name, "llama2-70b", "a100-80gb", 4, 0, 16}});
+  // `kv_tokens`: the KV capacity the worker reports (0: the catalogue's).
+  void register_worker(const std::string& name, std::uint64_t kv_tokens = 0) {
+    caf::anon_send(placement, node::hello_msg{"peer-" + name, {name, "llama2-70b", "a100-80gb", 4, kv_tokens, 16}});
     run();
   }
-  caf::actor proxy_of(const std::string& name) { return ctx.directory.find("peer-" + name); }
+  caf::actor proxy_of(const std::string& name) { return directory.find("peer-" + name); }
 
   void submit(const std::string& client, std::uint64_t client_query_id, std::uint32_t prompt,
               std::uint32_t max_output = 100) {
+    submit_to(intake, client, client_query_id, prompt, max_output);
+  }
+  void submit_to(const node::intake_actor& to, const std::string& client, std::uint64_t client_query_id,
+                 std::uint32_t prompt, std::uint32_t max_output = 100) {
     node::submit_batch b;
     b.items.push_back({client, {client_query_id, prompt, max_output, 2'000'000, 100'000, "llama2-70b"}});
-    caf::anon_send(intake, std::move(b));
+    caf::anon_send(to, std::move(b));
     run();
+  }
+
+  // What an actor answers stats_atom with (its named stats struct).
+  template <class Stats, class Handle>
+  Stats stats_of(const Handle& actor) {
+    caf::scoped_actor self{sys};
+    auto answer = self->request(actor, caf::infinite, node::stats_atom::value);
+    run();  // the actor answers now; the reply waits in self's mailbox
+    Stats got{};
+    bool answered = false;
+    answer.receive(
+        [&](const Stats& s) {
+          got = s;
+          answered = true;
+        },
+        [&](caf::error&) {});
+    REQUIRE(answered);
+    return got;
   }
   void from_worker(const std::string& name, std::vector<node::worker_event> events) {
     caf::anon_send(proxy_of(name), node::worker_batch{std::move(events)});
@@ -126,7 +163,9 @@ struct actor_fixture {
     recorded = std::move(got);
   }
 
-  caf::actor forecaster, placement, intake;
+  node::forecaster_actor forecaster;
+  caf::actor placement;
+  node::intake_actor intake;
   std::vector<node::outbound_frame> recorded;
 };
 

@@ -14,8 +14,14 @@ struct recorded_targets {
   std::vector<int> targets;
 };
 
-caf::behavior target_recorder(caf::event_based_actor*, recorded_targets* into) {
-  return {[=](target_msg m) { into->targets.push_back(m.workers); }};
+// Stands in for the provisioner: records the targets, answers the rest of its interface.
+provisioner_actor::behavior_type target_recorder(provisioner_actor::pointer, recorded_targets* into) {
+  return {
+      [=](target_msg m) { into->targets.push_back(m.workers); },
+      [](roster_event&) {},
+      [](reconcile_atom) {},
+      [](stats_atom) { return provisioner_stats{}; },
+  };
 }
 
 plan_settings settings() {
@@ -28,23 +34,26 @@ plan_settings settings() {
   return s;
 }
 
+// A round every 60 s of model time, starting with `workers`.
+planning_options every_minute(int workers) { return {settings(), 60, workers}; }
+
 }  // namespace
 
 TEST_CASE("actor planning: plan epochs only grow, across rounds, a newer plan from elsewhere and a restart") {
   actor_fixture f;
-  f.ctx.options.workers = 2;
-  f.ctx.options.provisioner = "local";
-  f.ctx.options.plan_interval_s = 60;
   recorded_targets seen;
   auto provisioner = f.keep(f.sys.spawn(target_recorder, &seen));
-  auto forecaster = f.keep(spawn_forecaster(f.sys, f.ctx, {.window_s = 60}));
-  auto planner = f.keep(spawn_planner(f.sys, f.ctx, settings(), forecaster, provisioner));
+  auto forecaster = f.keep(spawn_forecaster(f.sys, {.window_s = 60}));
+  auto planner = f.keep(spawn_planner(f.sys, f.services, f.shared, every_minute(2), forecaster, provisioner));
   f.run();
   REQUIRE(f.store.current_plan().ok());
   const std::uint64_t first = f.store.current_plan().value().epoch;
   CHECK(first == 1);
-  CHECK(f.ctx.epoch.load() == first);
+  CHECK(f.shared.epoch.load() == first);
   REQUIRE(seen.targets == std::vector<int>{2});
+  const auto plan = f.stats_of<planner_stats>(planner);
+  CHECK(plan.epoch == first);
+  CHECK(plan.workers == 2);
 
   // A heavy minute of arrivals: the next round wants more workers (capped at 8).
   arrivals_msg heavy;
@@ -56,7 +65,8 @@ TEST_CASE("actor planning: plan epochs only grow, across rounds, a newer plan fr
   CHECK(second.epoch == first + 1);
   REQUIRE(seen.targets.size() == 2);
   CHECK(seen.targets.back() > 2);
-  CHECK(f.ctx.epoch.load() == second.epoch);
+  CHECK(f.shared.epoch.load() == second.epoch);
+  CHECK(f.stats_of<planner_stats>(planner).workers == seen.targets.back());
 
   // Someone stored epoch 10 meanwhile; a quiet minute changes the target again: 11, not 3.
   plan_record other = second;
@@ -67,13 +77,12 @@ TEST_CASE("actor planning: plan epochs only grow, across rounds, a newer plan fr
   f.advance(std::chrono::seconds(60));
   const plan_record third = f.store.current_plan().value();
   CHECK(third.epoch >= 11);
-  CHECK(f.ctx.epoch.load() == third.epoch);
+  CHECK(f.shared.epoch.load() == third.epoch);
 
   // A restarted planner on the same store continues above it.
   caf::anon_send_exit(planner, caf::exit_reason::user_shutdown);
   f.run();
-  f.ctx.options.workers = 4;
-  f.keep(spawn_planner(f.sys, f.ctx, settings(), forecaster, provisioner));
+  f.keep(spawn_planner(f.sys, f.services, f.shared, every_minute(4), forecaster, provisioner));
   f.run();
   CHECK(f.store.current_plan().value().epoch > third.epoch);
   for (std::uint64_t e = 1; e <= f.store.current_plan().value().epoch; ++e) {

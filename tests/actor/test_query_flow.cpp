@@ -74,12 +74,13 @@ TEST_CASE("actor flow: the intake refuses what it must, with reasons, and journa
   wrong_model.items.push_back({"c", {4, 10, 10, 0, 0, "bloom-176b"}});
   caf::anon_send(f.intake, std::move(wrong_model));
   f.run();
-  f.ctx.limits.kv_capacity_tokens = 1000;
-  f.submit("c", 5, 5000);                    // can never fit a worker's KV cache
-  f.ctx.waiting.store(1'000'000);
+  intake_limits small_kv = f.limits;
+  small_kv.kv_capacity_tokens = 1000;
+  f.submit_to(f.spawn_intake(small_kv), "c", 5, 5000);  // can never fit a worker's KV cache
+  f.shared.waiting.store(1'000'000);
   f.submit("c", 6, 10);                      // backlog above --max-waiting
-  f.ctx.waiting.store(0);
-  f.ctx.draining.store(true);
+  f.shared.waiting.store(0);
+  f.shared.draining.store(true);
   f.submit("c", 7, 10);
   f.collect();
   rej = f.frames<cc::query_rejected>();
@@ -99,23 +100,19 @@ TEST_CASE("actor flow: queries wait at the intake without workers and are placed
   f.collect();
   CHECK(f.frames<cc::query_accepted>().size() == 2);
   CHECK(f.frames<wc::assign_query>().empty());
-  CHECK(f.ctx.waiting.load() == 2);
+  CHECK(f.shared.waiting.load() == 2);
   f.register_worker("w1");
   f.collect();
   const auto asg = f.frames<wc::assign_query>();
   REQUIRE(asg.size() == 2);
   CHECK(asg[0].second.query_id < asg[1].second.query_id);  // first come, first served
-  CHECK(f.ctx.waiting.load() == 0);
+  CHECK(f.shared.waiting.load() == 0);
 }
 
 TEST_CASE("actor flow: a query that waits past --max-wait fails with deadlineExceeded") {
   actor_fixture f;
-  desk_options desk;
-  desk.max_wait_s = 3;
-  f.forecaster = f.keep(spawn_forecaster(f.sys, f.ctx, {}));
-  f.placement = f.keep(spawn_placement(f.sys, f.ctx, desk, f.forecaster, {}, {}));
-  f.intake = f.keep(spawn_intake(f.sys, f.ctx, f.placement, f.forecaster));
-  f.run();
+  f.placement_options.desk.max_wait_s = 3;
+  f.spawn_core();
   f.submit("c", 1, 300);
   f.collect();
   const query_id q{f.frames<cc::query_accepted>().at(0).second.query_id};
@@ -128,4 +125,39 @@ TEST_CASE("actor flow: a query that waits past --max-wait fails with deadlineExc
   REQUIRE(failed.size() == 1);
   CHECK(failed[0].second.reason == cc::failure_code::deadline_exceeded);
   CHECK(f.store.get_query(q).value().state == journal_state::failed);
+}
+
+TEST_CASE("actor flow: intake and placement answer stats with named counts, refusals by constraint") {
+  actor_fixture f;
+  f.spawn_core();
+  f.submit("c", 1, 300);
+  f.submit("c", 2, 300);
+  f.submit("c", 3, 0);  // invalid
+  const auto in = f.stats_of<intake_stats>(f.intake);
+  CHECK(in.accepted == 2);
+  CHECK(in.rejected == 1);
+  auto p = f.stats_of<placement_stats>(f.placement);
+  CHECK(p.waiting == 2);
+  CHECK(p.waited == 2);
+  CHECK(p.workers == 0);
+  CHECK(p.placed == 0);
+  CHECK(p.refused_no_workers == 2);  // nobody to take them: neither memory nor compute is short
+  CHECK(p.rejections == 2);
+
+  // A worker with little memory: the two fit it, a prompt larger than its KV cache never will.
+  f.register_worker("w1", 4000);
+  p = f.stats_of<placement_stats>(f.placement);
+  CHECK(p.placed == 2);
+  CHECK(p.waiting == 0);
+  CHECK(p.workers == 1);
+  f.submit("c", 4, 5000);
+  f.collect();
+  const auto failed = f.frames<cc::query_failed>();
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].second.reason == cc::failure_code::unschedulable);
+  p = f.stats_of<placement_stats>(f.placement);
+  CHECK(p.never_fit == 1);
+  CHECK(p.refused_kv == 1);  // memory, not compute
+  CHECK(p.refused_ttft + p.refused_atgt == 0);
+  CHECK(p.expired == 0);
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,10 @@ namespace {
 struct config_file {
   std::filesystem::path path;
   explicit config_file(const std::string& text) {
-    path = std::filesystem::temp_directory_path() / ("aladdin-serve-" + std::to_string(std::rand()) + ".ini");
+    // random_device, not rand(): every test runs in its own process, all with rand()'s one seed.
+    std::random_device rd;
+    path = std::filesystem::temp_directory_path() /
+           ("aladdin-serve-" + std::to_string(rd()) + std::to_string(rd()) + ".ini");
     std::ofstream(path) << text;
   }
   ~config_file() { std::filesystem::remove(path); }
@@ -26,9 +30,7 @@ struct config_file {
 
 std::string apply(serve_options& o, const std::string& text) {
   config_file f(text);
-  flag_set flags("serve", "test");
-  add_serve_flags(flags, o);
-  return apply_config_file(flags, f.path.string());
+  return apply_config_file(o, f.path.string());
 }
 
 }  // namespace
@@ -43,6 +45,34 @@ TEST_CASE("serve options: a config file sets options like flags, comments and [s
   CHECK(o.policy == "jsq");
   CHECK(o.heartbeat_timeout_s == doctest::Approx(0.25));
   CHECK(o.time_scale == 20);
+}
+
+TEST_CASE("serve options: the provisioner, --sync and --log are parsed once, into what they mean") {
+  serve_options o;
+  CHECK(o.provisioner == provisioner_kind::local);
+  CHECK_FALSE(o.sync_writes);
+  CHECK(o.log == node_log::level::info);
+  CHECK(apply(o, "provisioner = static\nsync = on\nlog = quiet\n").empty());
+  CHECK(o.provisioner == provisioner_kind::static_fleet);
+  CHECK(o.sync_writes);
+  CHECK(o.log == node_log::level::quiet);
+  CHECK(apply(o, "workers = 3\n").empty());  // a file that does not name them leaves them
+  CHECK(o.provisioner == provisioner_kind::static_fleet);
+  CHECK(o.log == node_log::level::quiet);
+  CHECK(std::string(to_string(o.provisioner)) == "static");
+  CHECK(apply(o, "provisioner = cloud\n").find("key 'provisioner'") != std::string::npos);
+
+  config_file f("provisioner = static\nstatic-workers = a\nlog = warn\n");
+  std::vector<std::string> args = {"serve", "--config", f.path.string(), "--provisioner", "local", "--sync", "on"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  serve_options p;
+  CHECK(parse_serve_options(static_cast<int>(argv.size()), argv.data(), p) == -1);
+  CHECK(p.provisioner == provisioner_kind::local);  // the flag overrides the file
+  CHECK(p.sync_writes);
+  CHECK(p.log == node_log::level::warn);
+  CHECK(log_level_of("quiet") == node_log::level::quiet);
+  CHECK(log_level_names() == std::vector<std::string>{"info", "warn", "quiet"});
 }
 
 TEST_CASE("serve options: a bad key or value in the config file names the file, the line and the key") {
@@ -77,7 +107,7 @@ TEST_CASE("serve options: flags override the config file") {
 TEST_CASE("serve options: combinations single flags cannot check") {
   serve_options o;
   CHECK(validate(o).empty());
-  o.provisioner = "static";
+  o.provisioner = provisioner_kind::static_fleet;
   CHECK(validate(o).find("--static-workers") != std::string::npos);
   o.static_workers = " a, b ,,c";
   CHECK(validate(o).empty());

@@ -54,7 +54,7 @@ struct orphan_guard {
 TEST_CASE("control node with emulated workers: a replay through the local provisioner loses nothing") {
   temp_dir dir("emulated");
   node::serve_options o = loopback_node(dir.str(), "");
-  o.provisioner = "local";
+  o.provisioner = node::provisioner_kind::local;
   o.workers = 2;
   o.worker_command = ALADDIN_BINARY;
   o.time_scale = 20;

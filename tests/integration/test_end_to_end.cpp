@@ -36,7 +36,7 @@ TEST_CASE("control node with a fake worker: every query of a replay finishes") {
   const node::node_stats s = n.stats();
   CHECK(s.accepted == arrivals.size());
   CHECK(s.workers == 1);
-  CHECK(s.epoch >= 1);
+  CHECK(s.plan.epoch >= 1);
   w.stop();
   n.stop();
 

@@ -53,9 +53,9 @@ inline node::serve_options loopback_node(const std::string& data_dir, const std:
   o.data_dir = data_dir;
   o.listen = "tcp://127.0.0.1:0";
   o.worker_listen = "tcp://127.0.0.1:0";
-  o.provisioner = "static";
+  o.provisioner = node::provisioner_kind::static_fleet;
   o.static_workers = workers;
-  o.log = "quiet";
+  o.log = node::node_log::level::quiet;
   o.heartbeat_timeout_s = 0.5;
   o.adopt_grace_s = 1.0;
   o.retry_interval_s = 0.01;

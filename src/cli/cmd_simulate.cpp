@@ -45,13 +45,28 @@ int run_simulate(int argc, char** argv) {
                    0.1, 1.0);
   flags.add_double("atgt-length-quantile", &length_quantile,
                    "quantile of remaining length ATGT budgets are planned with (0: the mean)", 0, 1);
+  std::string policy_option;
+  flags.add_string("policy-option", &policy_option,
+                   "the policy's own knobs, knob=value[,knob=value] (aladdin: comfort-tightness)");
+  double max_wait = sim::simulation_config{}.max_wait_s;
+  flags.add_duration("max-wait", &max_wait, "a query waiting longer at the intake fails (as serve --max-wait)");
   flags.add_bool("json", &json, "print one JSON object");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
   workload.note_given(flags);
+  policy_config knobs;
+  try {
+    knobs = parse_policy_config(policy_option);
+    (void)make_policy(policy, knobs);  // refuses a knob the policy does not take, before any work
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "aladdin simulate: bad value for --policy-option: " << e.what() << "\n";
+    return 2;
+  }
 
   const trace arrivals = workload.load();
   sim::simulation_config c;
   c.policy = policy;
+  c.policy_options = knobs;
+  c.max_wait_s = max_wait;
   c.mode = mode == "chunked" ? sim::serving_mode::chunked
            : mode == "split" ? sim::serving_mode::split
                              : sim::serving_mode::prefill_first;
@@ -95,6 +110,7 @@ int run_simulate(int argc, char** argv) {
         .field("missed_atgt", r.missed_atgt)
         .field("preemptions", static_cast<std::int64_t>(r.preemptions))
         .field("failed", r.failed)
+        .field("expired", r.expired)
         .field("unfinished", r.unfinished)
         .field("queued_at_intake", r.queued_at_intake)
         .field("gpu_hours", r.gpu_hours)
@@ -112,8 +128,8 @@ int run_simulate(int argc, char** argv) {
   std::printf("  attainment      %.4f  (%zu of %zu queries met both SLOs)\n", r.attainment, r.met_slo, r.queries);
   std::printf("  TTFT p50 / p99  %.3f s / %.3f s\n", r.ttft_p50_s, r.ttft_p99_s);
   std::printf("  ATGT p50 / p99  %.1f ms / %.1f ms\n", r.atgt_p50_s * 1e3, r.atgt_p99_s * 1e3);
-  std::printf("  finished        %zu  (failed %zu, unfinished %zu, waited at intake %zu)\n", r.finished,
-              r.failed, r.unfinished, r.queued_at_intake);
+  std::printf("  finished        %zu  (failed %zu of which expired %zu, unfinished %zu, waited at intake %zu)\n",
+              r.finished, r.failed, r.expired, r.unfinished, r.queued_at_intake);
   std::printf("  preemptions     %llu\n", static_cast<unsigned long long>(r.preemptions));
   std::printf("  GPU-hours       %.2f over %.0f s simulated (%.2f s wall)\n", r.gpu_hours, r.makespan_s, wall);
   return 0;

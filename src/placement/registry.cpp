@@ -70,6 +70,21 @@ std::string policy_names() {
   return s;
 }
 
+policy_config parse_policy_config(std::string_view text) {
+  policy_config config;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view entry = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    const std::size_t eq = entry.find('=');
+    if (eq == std::string_view::npos || eq == 0 || eq + 1 == entry.size())
+      throw std::invalid_argument("'" + std::string(entry) + "' is not knob=value");
+    if (!config.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1))).second)
+      throw std::invalid_argument("knob '" + std::string(entry.substr(0, eq)) + "' is given twice");
+  }
+  return config;
+}
+
 std::unique_ptr<placement_policy> make_policy(std::string_view name, const policy_config& config) {
   const policy_info* info = find_policy(name);
   if (info == nullptr)

@@ -61,6 +61,11 @@ const std::vector<policy_info>& policies();
 const policy_info* find_policy(std::string_view name);
 std::string policy_names();  // "aladdin,oracle,…" for help texts and errors
 
+// "knob=value,knob=value" (as a command line gives it) as a policy_config. Throws
+// std::invalid_argument naming the entry for an entry without '=', an empty knob or value, or a
+// knob given twice. Whether the policy accepts the knobs is make_policy's to say.
+policy_config parse_policy_config(std::string_view text);
+
 // The policy `name` built from `config`. Throws std::invalid_argument for an unknown policy
 // (naming it and the known ones), an unknown knob or a bad value.
 std::unique_ptr<placement_policy> make_policy(std::string_view name,

@@ -203,3 +203,17 @@ TEST_CASE("placement contract: policies are built by name from their own knobs")
     CHECK(contains(refusal(name, {{"comfort", "0.9"}}), "accepted knobs: comfort-tightness"));
   }
 }
+
+TEST_CASE("policy config: knob=value lists parse, and malformed entries are refused by name") {
+  const policy_config c = parse_policy_config("comfort-tightness=0.9,other=x");
+  CHECK(c.size() == 2);
+  CHECK(c.at("comfort-tightness") == "0.9");
+  CHECK(c.at("other") == "x");
+  CHECK(parse_policy_config("").empty());
+  CHECK_THROWS_WITH_AS(parse_policy_config("comfort-tightness"), "'comfort-tightness' is not knob=value",
+                       std::invalid_argument);
+  CHECK_THROWS_AS(parse_policy_config("=1"), std::invalid_argument);
+  CHECK_THROWS_AS(parse_policy_config("a="), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(parse_policy_config("a=1,a=2"), "knob 'a' is given twice", std::invalid_argument);
+  CHECK_NOTHROW(make_policy("aladdin", parse_policy_config("comfort-tightness=0.9")));
+}

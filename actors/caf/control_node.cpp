@@ -12,6 +12,7 @@
 #include "actors/caf/node_actors.hpp"
 #include "actors/node/catalogue.hpp"
 #include "actors/node/process_launcher.hpp"
+#include "actors/node/worker_registry.hpp"
 #include "model/builtin_profiles.hpp"
 #include "storage/rocksdb_store.hpp"
 
@@ -191,9 +192,7 @@ void control_node::start() {
   po.adopt_grace_s = o.adopt_grace_s;
   po.stops_workers_on_exit = local;
   po.proxy.heartbeat_timeout_s = o.heartbeat_timeout_s;
-  std::vector<std::string> back;
-  for (const auto& w : known.value())
-    if (w.state == worker_state::active || w.state == worker_state::starting) back.push_back(w.name);
+  std::vector<std::string> back = expected_back(known.value());
   m.placement = spawn_placement(sys, m.services, m.shared, m.directory, std::move(po), m.forecaster,
                                 recovery_book(std::move(unfinished).value()), std::move(known).value());
 

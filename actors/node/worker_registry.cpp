@@ -89,10 +89,10 @@ std::optional<std::uint32_t> worker_registry::id_of(const std::string& name) con
   return it->second.id.value;
 }
 
-std::vector<std::string> worker_registry::expected_back() const {
+std::vector<std::string> expected_back(const std::vector<worker_record>& known) {
   std::vector<std::string> names;
-  for (const auto& [name, rec] : by_name_)
-    if (rec.state == worker_state::active || rec.state == worker_state::starting) names.push_back(name);
+  for (const auto& w : known)
+    if (w.state == worker_state::active || w.state == worker_state::starting) names.push_back(w.name);
   return names;
 }
 

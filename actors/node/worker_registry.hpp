@@ -24,6 +24,10 @@ struct registration {
   worker_profile profile;   // the stored profile, with the worker's own KV capacity
 };
 
+// The workers of a previous run that were active or starting, by name: a restarted node
+// expects them back (its local provisioner does not start them again).
+std::vector<std::string> expected_back(const std::vector<worker_record>& known);
+
 class worker_registry {
  public:
   // `model`: the canonical name of the served model. `known`: the registry read at start.
@@ -33,8 +37,6 @@ class worker_registry {
                                std::uint64_t epoch);
   void set_state(std::uint32_t worker, worker_state state);
   std::optional<std::uint32_t> id_of(const std::string& name) const;
-  // Workers of a previous run that were active or starting: expected back.
-  std::vector<std::string> expected_back() const;
 
  private:
   state_store& store_;

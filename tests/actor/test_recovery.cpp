@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include "actors/node/worker_registry.hpp"
 #include "tests/actor/actor_fixture.hpp"
 
 using namespace aladdin;
@@ -139,4 +140,16 @@ TEST_CASE("actor recovery: a worker that registers again on the same connection 
   CHECK(f.proxy_of("w1") == proxy);
   CHECK(f.frames<cc::query_failed>().empty());
   CHECK(f.frames<wc::assign_query>().empty());
+}
+
+TEST_CASE("actor recovery: a restarted node expects back the workers that were active or starting") {
+  std::vector<worker_record> known(4);
+  const worker_state states[] = {worker_state::active, worker_state::starting, worker_state::draining,
+                                 worker_state::gone};
+  for (std::size_t i = 0; i < known.size(); ++i) {
+    known[i].id = worker_id{static_cast<std::uint32_t>(i)};
+    known[i].name = "w" + std::to_string(i);
+    known[i].state = states[i];
+  }
+  CHECK(expected_back(known) == std::vector<std::string>{"w0", "w1"});
 }

@@ -17,10 +17,11 @@ placement_desk::placement_desk(desk_options options)
   const policy_info* info = find_policy(options_.policy);
   if (info == nullptr)
     throw std::invalid_argument("unknown policy '" + options_.policy + "' (known: " + policy_names() + ")");
-  if (info->uses_true_lengths && !options_.true_lengths)
+  if (info->uses_true_lengths && !options_.allow_true_lengths)
     throw std::invalid_argument("policy '" + options_.policy +
                                 "' needs true output lengths, which a live node never knows");
-  if (options_.true_lengths)
+  true_lengths_ = info->uses_true_lengths;
+  if (true_lengths_)
     lengths_ = std::make_unique<true_lengths>();
   else
     lengths_ = std::make_unique<predicted_lengths>(predictor_);
@@ -61,7 +62,7 @@ int placement_desk::outstanding(worker_id worker) const {
 }
 
 query_lengths placement_desk::lengths_of(const desk_query& q) const {
-  return {q.prompt_tokens, options_.true_lengths ? q.true_output_tokens : -1};
+  return {q.prompt_tokens, true_lengths_ ? q.true_output_tokens : -1};
 }
 
 query_request placement_desk::request_of(const desk_query& d, double now) const {
@@ -137,14 +138,13 @@ void placement_desk::offer_one(const desk_query& q, double now, bool in_arrival_
     return;
   }
   ++counters_.waited;
-  notes_[q.id].last = why.reason;
   if (!in_arrival_order) {
-    waiting_.push_back(q);
+    waiting_.push_back({q, why.reason});
     return;
   }
   const auto at = std::upper_bound(waiting_.begin(), waiting_.end(), q.arrival_s,
-                                   [](double a, const desk_query& w) { return a < w.arrival_s; });
-  waiting_.insert(at, q);
+                                   [](double a, const waiting_query& w) { return a < w.query.arrival_s; });
+  waiting_.insert(at, {q, why.reason});
 }
 
 void placement_desk::offer(std::span<const desk_query> batch, double now, desk_decisions& out) {
@@ -157,12 +157,9 @@ void placement_desk::reoffer(std::span<const desk_query> batch, double now, desk
 
 void placement_desk::retry(double now, desk_decisions& out) {
   // Waiting is (nearly) in arrival order, so the expired ones are at the front.
-  while (!waiting_.empty() && now - waiting_.front().arrival_s > options_.max_wait_s) {
-    const desk_query& q = waiting_.front();
-    const auto note = notes_.find(q.id);
-    out.expired.push_back({q.id, note == notes_.end() ? reject_reason::none : note->second.last,
-                           wait_scope::retry, now - q.arrival_s});
-    if (note != notes_.end()) notes_.erase(note);
+  while (!waiting_.empty() && now - waiting_.front().query.arrival_s > options_.max_wait_s) {
+    const waiting_query& w = waiting_.front();
+    out.expired.push_back({w.query.id, w.last, wait_scope::retry, now - w.query.arrival_s});
     waiting_.pop_front();
     ++counters_.expired;
   }
@@ -171,23 +168,19 @@ void placement_desk::retry(double now, desk_decisions& out) {
   scratch_.clear();
   placement_outcome why;
   for (std::size_t k = 0; k < attempts; ++k) {
-    desk_query q = waiting_.front();
+    waiting_query w = std::move(waiting_.front());
     waiting_.pop_front();
-    if (try_place(q, now, false, out, why)) {
-      notes_.erase(q.id);
-      continue;
-    }
-    notes_[q.id].last = why.reason;
-    scratch_.push_back(q);
+    if (try_place(w.query, now, false, out, why)) continue;
+    w.last = why.reason;
+    scratch_.push_back(std::move(w));
   }
-  for (auto it = scratch_.rbegin(); it != scratch_.rend(); ++it) waiting_.push_front(*it);
+  for (auto it = scratch_.rbegin(); it != scratch_.rend(); ++it) waiting_.push_front(std::move(*it));
   scratch_.clear();
   // Nothing runs anywhere, yet the oldest still does not fit: no completion will ever free room
   // for it, so it goes best effort (one at a time; the next waits for this one's effect).
   if (!waiting_.empty() && fleet_idle() && !cluster_->accepting_workers().empty()) {
-    desk_query q = waiting_.front();
+    const desk_query q = waiting_.front().query;
     waiting_.pop_front();
-    notes_.erase(q.id);
     try_place(q, now, true, out, why);
   }
 }

@@ -24,8 +24,9 @@
 // Workers are known by their fleet id (worker_id: store and wire id in the node, engine index in
 // the simulator); the cluster's dense slots stay inside.
 //
-// Output lengths are predicted. Only a desk built with `true_lengths` (the simulator's oracle)
-// reads desk_query::true_output_tokens; the live node never sets either.
+// Output lengths are predicted. Only a policy that asks for the truth (the oracle), on a desk
+// that allows it (`allow_true_lengths`: the simulator), reads desk_query::true_output_tokens;
+// the live node allows neither.
 //
 // Time and randomness are inputs: `now` comes with every call, and the policy's generator is
 // seeded from options.seed.
@@ -53,7 +54,7 @@ struct desk_options {
   policy_config policy_options;   // the policy's own knobs (see registry.hpp)
   schedule_options schedule;
   length_predictor_options predictor;
-  bool true_lengths = false;      // the oracle: placement sees true output lengths (simulator only)
+  bool allow_true_lengths = false;  // a policy may see true output lengths (the simulator only)
   std::uint64_t seed = 1;
   std::size_t retry_batch = 32;   // waiting queries retried per occasion
   double max_wait_s = std::numeric_limits<double>::infinity();  // model seconds before expiry
@@ -63,7 +64,7 @@ struct desk_options {
 struct desk_query {
   query_id id;
   int prompt_tokens = 0;
-  int true_output_tokens = -1;  // read only by a true_lengths desk
+  int true_output_tokens = -1;  // read only for a policy that uses true lengths (the oracle)
   double arrival_s = 0;         // model time of acceptance
   slo_target slo;
 };
@@ -160,16 +161,14 @@ class placement_desk {
 
   // ---- what callers read ---------------------------------------------------------------------
   std::size_t waiting() const { return waiting_.size(); }
-  // The waiting queries, oldest first.
-  const std::deque<desk_query>& waiting_queries() const { return waiting_; }
-  bool fleet_idle() const;
   const desk_counters& counters() const { return counters_; }
   const length_predictor& predictor() const { return predictor_; }
   const cluster_state& cluster() const { return *cluster_; }
-  const desk_options& options() const { return options_; }
 
  private:
-  struct waiting_note {
+  // A waiting query and the constraint that refused it last (reported when it expires).
+  struct waiting_query {
+    desk_query query;
     reject_reason last = reject_reason::none;
   };
   // Placed (true), or the policy's refusal in `why`.
@@ -177,6 +176,7 @@ class placement_desk {
                  placement_outcome& why);
   void offer_one(const desk_query& q, double now, bool in_arrival_order, desk_decisions& out);
   bool never_fits(const desk_query& q) const;
+  bool fleet_idle() const;
   query_request request_of(const desk_query& q, double now) const;
   query_lengths lengths_of(const desk_query& q) const;
   void count_refusal(reject_reason r);
@@ -190,9 +190,9 @@ class placement_desk {
   rng random_;
   std::unordered_map<worker_id, worker_slot> slot_of_;
   std::vector<worker_id> id_of_;  // by slot
-  std::deque<desk_query> waiting_;  // oldest first
-  std::unordered_map<query_id, waiting_note> notes_;
-  std::vector<desk_query> scratch_;
+  bool true_lengths_ = false;        // the policy decides with true output lengths
+  std::deque<waiting_query> waiting_;  // oldest first
+  std::vector<waiting_query> scratch_;
   desk_counters counters_;
 };
 

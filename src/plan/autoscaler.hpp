@@ -51,7 +51,6 @@ class planner_autoscaler final : public autoscaler {
       : horizon_s_(horizon_s), infeasible_(infeasible_workers) {}
   std::string_view name() const override { return "planner"; }
   double recommend(const scaling_signal& s) override;
-  double horizon_s() const { return horizon_s_; }
 
  private:
   double horizon_s_;
@@ -80,8 +79,6 @@ class stabilised_autoscaler {
   stabilised_autoscaler(std::unique_ptr<autoscaler> inner, scaling_limits limits);
   // The worker count to run after this round.
   int desired(const scaling_signal& s);
-  const autoscaler& inner() const { return *inner_; }
-  const scaling_limits& limits() const { return limits_; }
 
  private:
   std::unique_ptr<autoscaler> inner_;

@@ -9,7 +9,6 @@
 #include <stdexcept>
 
 #include "placement/placement_desk.hpp"
-#include "placement/registry.hpp"
 #include "plan/autoscaler.hpp"
 #include "plan/forecaster.hpp"
 
@@ -117,26 +116,19 @@ struct topology {
   bool split() const { return prefill_workers > 0; }
 };
 
-desk_options desk_options_of(const simulation_config& c, bool oracle) {
+desk_options desk_options_of(const simulation_config& c, const topology& t) {
   desk_options d;
   d.policy = c.policy;
   d.policy_options = c.policy_options;
   d.schedule = c.schedule;
   // Split mode: the decode pool sees no prefill stalls (see simulation_config).
-  if (topology::of(c).split()) d.schedule.atgt_headroom = c.decode_pool_atgt_headroom;
+  if (t.split()) d.schedule.atgt_headroom = c.decode_pool_atgt_headroom;
   d.predictor = c.predictor;
-  d.true_lengths = oracle;
+  d.allow_true_lengths = true;  // the oracle's ceiling is measured here
   d.seed = mix_seed(c.seed, 0);
   d.retry_batch = c.retry_batch;
   d.max_wait_s = c.max_wait_s;
   return d;
-}
-
-bool uses_true_lengths(const std::string& policy) {
-  const policy_info* info = find_policy(policy);
-  if (info == nullptr)
-    throw std::invalid_argument("unknown policy '" + policy + "' (known: " + policy_names() + ")");
-  return info->uses_true_lengths;
 }
 
 std::unique_ptr<stabilised_autoscaler> make_autoscaler(const scaling_config& sc) {
@@ -210,7 +202,7 @@ class simulation {
       : arrivals_(arrivals),
         config_(c),
         topology_(topology::of(c)),
-        desk_(desk_options_of(c, uses_true_lengths(c.policy))) {
+        desk_(desk_options_of(c, topology_)) {
     if (!c.truth) throw std::invalid_argument("the simulation needs the workers' ground truth");
     if (c.workers < 1) throw std::invalid_argument("the fleet needs at least one worker");
     const bool split = topology_.split();

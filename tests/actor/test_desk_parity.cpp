@@ -33,9 +33,9 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
     std::vector<std::pair<std::uint64_t, std::string>> placed;  // every placement, query and worker
     std::size_t decisions = 0;
     // After each stimulus of both: the same placements. The proxies send a round's assignments
-    // one worker after another, so within a round they are compared as a set.
-    auto compare_round = [&] {
-      f.collect();
+    // one worker after another, so within a round they are compared as a set. Compares the
+    // frames the last f.collect() took.
+    auto compare_collected = [&] {
       std::vector<std::pair<std::uint64_t, std::uint32_t>> node, desk;
       for (const auto& [peer, a] : f.frames<wc::assign_query>()) {
         node.emplace_back(a.query_id, id_of.at(name_of_peer.at(peer)));
@@ -49,6 +49,10 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
       std::sort(desk.begin(), desk.end());
       CHECK(node == desk);
       decisions += desk.size();
+    };
+    auto compare_round = [&] {
+      f.collect();
+      compare_collected();
     };
 
     const worker_profile profile = *stored_profile(f.store, "llama2-70b", "a100-80gb", 4);
@@ -95,10 +99,8 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
       for (int k = 0; k < arrivals; ++k) {
         const auto prompt = static_cast<std::uint32_t>(100 + random.below(5901));
         f.submit("client", ++client_query, prompt, 50);
-        const auto acc = [&] {
-          f.collect();
-          return f.frames<cc::query_accepted>();
-        }();
+        f.collect();
+        const auto acc = f.frames<cc::query_accepted>();
         REQUIRE(acc.size() == 1);
         const std::uint64_t q = acc[0].second.query_id;
         prompt_of[q] = prompt;
@@ -108,16 +110,7 @@ TEST_CASE("actor parity: the node's placements are the placement desk's, decisio
         dq.arrival_s = now_s;
         dq.slo = {2.0, 0.1};
         ref.offer({&dq, 1}, now_s, ref_out);
-        // The frames were taken with the acceptance: compare what they held.
-        std::vector<std::pair<std::uint64_t, std::uint32_t>> node, desk;
-        for (const auto& [peer, a] : f.frames<wc::assign_query>()) {
-          node.emplace_back(a.query_id, id_of.at(name_of_peer.at(peer)));
-          placed.emplace_back(a.query_id, name_of_peer.at(peer));
-        }
-        for (const auto& d : ref_out.placed) desk.emplace_back(d.query.value, d.worker.value);
-        ref_out.clear();
-        CHECK(node == desk);
-        decisions += desk.size();
+        compare_collected();  // the frames were taken with the acceptance
       }
       // Everything placed so far runs; some of it completes now.
       for (; tracked < placed.size(); ++tracked) running.push_back(placed[tracked]);

@@ -151,7 +151,7 @@ TEST_CASE("placement desk: policies that need true output lengths are refused") 
   };
   CHECK_THROWS_AS(placement_desk(with("oracle")), std::invalid_argument);
   desk_options oracle = with("oracle");
-  oracle.true_lengths = true;  // the simulator's oracle
+  oracle.allow_true_lengths = true;  // the simulator's oracle
   CHECK_NOTHROW(placement_desk{oracle});
   CHECK_THROWS_AS(placement_desk(with("no-such-policy")), std::invalid_argument);
   CHECK_NOTHROW(placement_desk(with("jsq")));

@@ -15,6 +15,9 @@
 //   ATGT  for every running query j: its decode time budget left, slo_j·(L_j − 1) − elapsed_j,
 //         covers the prefill stalls (queued prefills + prefill(q)) plus its remaining tokens at
 //         the new iteration time t' = t_dec(batch + q); and t' ≤ slo of every queued query and q
+//   queued for every query j still waiting for its prefill: prefill(q) fits both in what is
+//         left of j's TTFT (q may join j's prefill batch) and in j's decode budget less the
+//         prefills queued behind it (q may run right after j's first token)
 //   KV    the predicted peak, over the future, of Σ context of all queries + q ≤ capacity,
 //         where each query grows one token per iteration and frees its KV at its predicted end
 // Tightness (for best fit) is the most loaded dimension after adding q: max(peak KV / capacity,
@@ -242,6 +245,13 @@ class worker_schedule {
     double first_token_s = 0;  // running only
     double budget_anchor = 0;  // slo·(L − 1) + first_token_s: decode time budget ends here
     bool doomed = false;       // its ATGT is lost already: not a reason to refuse new work
+    std::uint64_t seq = 0;     // order of assignment: prefills run first come first served
+    // Queued only: the decode time budget it will have after its first token, less the
+    // prefills already queued behind it (each stalls its decodes or, batched with it, delays
+    // its first token), and the decode iterations it is planned to need (ATGT quantile).
+    double queued_slack_s = 0;
+    double queued_decodes = 0;
+    double queued_ttft_anchor_s = 0;  // its first token is due by then (after headroom)
   };
 
   entry* find(query_id q);
@@ -291,6 +301,19 @@ class worker_schedule {
   double least_slack_remaining_ = 0;
   double last_now_ = 0;
   std::vector<std::size_t> order_;  // scratch for rebuild
+  std::uint64_t next_seq_ = 0;
+
+  // Queued queries (waiting for their prefill) have budgets too: a prefill placed behind one
+  // either joins its prefill batch (its first token comes later: TTFT) or runs right after it
+  // (its first decodes stall: ATGT). Which of the two happens depends on when the engine
+  // schedules, so a new query must fit in both. Per queued query that can still be saved:
+  //   TTFT: arrival + SLO_ttft·h − prefills up to and including its own (− the decode
+  //         iteration in flight) ≥ now + prefill(q)
+  //   ATGT: queued_slack − queued_decodes · t' ≥ prefill(q)
+  double queued_ttft_anchor_ = 0;   // least of the TTFT anchors (∞: none)
+  bool has_queued_budgets_ = false;
+  // none, or the constraint of a queued query that q would break.
+  reject_reason queued_budgets_hold(double t_new, double prefill_q, double now) const;
 };
 
 }  // namespace aladdin

@@ -110,8 +110,9 @@ void worker_schedule::repredict(entry& e, double generated) {
   if (q > 0 && q < 1) low = std::clamp(lengths_->remaining_quantile(e.lengths, n, q), 1.0, remaining);
   e.finish = iteration_ + remaining;
   e.atgt_finish = iteration_ + low;
-  // ATGT = (t_last − t_first) / (L − 1): the decode time budget ends at first + slo·(L − 1).
-  e.budget_anchor = e.first_token_s + e.slo.atgt_s * options_.atgt_headroom * (generated + low - 1);
+  // ATGT = (t_last − t_first) / (L − 1): the decode time budget ends at first + slo·(L − 1)
+  // (the anchor itself is worked out in rebuild, with the headroom in force then).
+  e.budget_tokens = generated + low - 1;
 }
 
 void worker_schedule::advance_decode(int iterations, double now) {
@@ -196,7 +197,7 @@ void worker_schedule::rebuild(double now) {
       sum_base_running_ += e.base;
       min_finish_ = std::min(min_finish_, e.atgt_finish);
     } else {
-      min_queued_atgt_ = std::min(min_queued_atgt_, e.slo.atgt_s * options_.atgt_headroom);
+      min_queued_atgt_ = std::min(min_queued_atgt_, e.slo.atgt_s * atgt_headroom());
     }
   }
 
@@ -253,8 +254,8 @@ void worker_schedule::rebuild(double now) {
       entry& e = entries_[k];
       ahead += e.prefill_s;
       behind -= e.prefill_s;
-      const double ttft_anchor = e.arrival_s + e.slo.ttft_s * options_.ttft_headroom - ahead - in_flight;
-      const double budget = e.slo.atgt_s * options_.atgt_headroom * e.queued_decodes;
+      const double ttft_anchor = e.arrival_s + e.slo.ttft_s * ttft_headroom() - ahead - in_flight;
+      const double budget = e.slo.atgt_s * atgt_headroom() * e.queued_decodes;
       e.queued_slack_s = budget - std::max(0.0, behind);
       // Past saving on either count: not a reason to refuse new work (as a doomed running one).
       const bool decodes = e.queued_decodes > 0;  // a one-token answer has no ATGT
@@ -268,6 +269,7 @@ void worker_schedule::rebuild(double now) {
 
   for (auto& e : entries_) {
     if (!e.running) continue;
+    e.budget_anchor = e.first_token_s + e.slo.atgt_s * atgt_headroom() * e.budget_tokens;
     const double remaining = e.atgt_finish - iteration_;
     const double slack = e.budget_anchor - now - remaining * t_now;
     e.doomed = slack < 0;
@@ -354,14 +356,14 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   const auto m = static_cast<double>(entries_.size());
 
   r.predicted_ttft_s = bounds.ttft_s(running_ > 0, iteration_s(), pending_prefill_s_, prefill_q);
-  if (r.predicted_ttft_s > bounds.ttft_limit_s) {
+  if (r.predicted_ttft_s > bounds.ttft_limit_on(shape_->margin)) {
     r.reason = reject_reason::ttft;
     return r;
   }
 
   const double t_new = decode_s(sum_base_ + m * iteration_ + in, m + 1);
   r.predicted_iteration_s = t_new;
-  const double limit = bounds.iteration_limit_s(min_queued_atgt_);
+  const double limit = bounds.iteration_limit_s(shape_->margin, min_queued_atgt_);
   if (t_new > limit) {
     r.reason = reject_reason::atgt;
     return r;

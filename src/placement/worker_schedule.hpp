@@ -24,6 +24,7 @@
 // t' / tightest ATGT SLO).
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -60,10 +61,20 @@ struct schedule_options {
 // stalls its decodes and none delays a query's start.
 enum class worker_role : std::uint8_t { unified, decode_only };
 
+// Online corrections of the planning margins of one shape, from the SLO outcomes of the queries
+// placed on it (placement/slo_feedback.hpp): each multiplies the configured headroom. 1 leaves
+// it as configured.
+struct slo_margin {
+  double ttft = 1;
+  double atgt = 1;
+  friend bool operator==(const slo_margin&, const slo_margin&) = default;
+};
+
 struct worker_shape_model {
   worker_profile profile;
   latency_calibration calibration;
   worker_role role = worker_role::unified;
+  slo_margin margin;  // set through cluster_state::set_margin, which rebuilds the schedules
 
   double prefill_one_s(double tokens) const {
     if (role == worker_role::decode_only) return 0;
@@ -98,9 +109,11 @@ struct query_bounds {
   double ttft_s(bool decoding, double iteration_s, double pending_prefill_s, double prefill_s) const {
     return waited_s + (decoding ? iteration_s : 0.0) + pending_prefill_s + prefill_s;
   }
+  // Its limits on a worker of a shape, whose learnt margin scales the headroom.
+  double ttft_limit_on(const slo_margin& m) const { return ttft_limit_s * m.ttft; }
   // The decode iteration once it is in the batch must suit every queued query and itself.
-  double iteration_limit_s(double min_queued_atgt_s) const {
-    return std::min(atgt_limit_s, min_queued_atgt_s);
+  double iteration_limit_s(const slo_margin& m, double min_queued_atgt_s) const {
+    return std::min(atgt_limit_s * m.atgt, min_queued_atgt_s);
   }
 };
 
@@ -148,12 +161,12 @@ struct schedule_summary {
 inline screen_result schedule_summary::screen(const query_bounds& q, double prefill_s) const {
   screen_result r;
   const double in = q.input_tokens, expected = q.expected_output_tokens;
-  if (q.ttft_s(running > 0, iteration_s, pending_prefill_s, prefill_s) > q.ttft_limit_s) {
+  if (q.ttft_s(running > 0, iteration_s, pending_prefill_s, prefill_s) > q.ttft_limit_on(shape->margin)) {
     r.reason = reject_reason::ttft;
     return r;
   }
   const double t_new = decode_s(sum_context_tokens + in, entries + 1.0);
-  const double limit = q.iteration_limit_s(min_queued_atgt_s);
+  const double limit = q.iteration_limit_s(shape->margin, min_queued_atgt_s);
   if (t_new > limit) {
     r.reason = reject_reason::atgt;
     return r;
@@ -214,6 +227,9 @@ class worker_schedule {
   // Finished, failed or moved elsewhere.
   void remove(query_id q);
 
+  // The shape's margin changed (cluster_state::set_margin): budgets are worked out again.
+  void refresh_margin() { rebuild(last_now_); }
+
   // --- questions placement asks ---------------------------------------------------------------
   fit_result evaluate(const query_request& q, double now) const;
   schedule_summary summary() const;
@@ -243,6 +259,7 @@ class worker_schedule {
     double finish = 0;         // predicted iteration of the last token (mean length: KV)
     double atgt_finish = 0;    // the same at the ATGT length quantile (≤ finish)
     double first_token_s = 0;  // running only
+    double budget_tokens = 0;  // L − 1 at the ATGT length quantile (running only)
     double budget_anchor = 0;  // slo·(L − 1) + first_token_s: decode time budget ends here
     bool doomed = false;       // its ATGT is lost already: not a reason to refuse new work
     std::uint64_t seq = 0;     // order of assignment: prefills run first come first served
@@ -267,6 +284,9 @@ class worker_schedule {
 
   double prefill_one_s(double tokens) const;
   double decode_s(double context, double batch) const;
+  // The headrooms in force: the configured ones scaled by the shape's learnt margin.
+  double ttft_headroom() const { return options_.ttft_headroom * shape_->margin.ttft; }
+  double atgt_headroom() const { return options_.atgt_headroom * shape_->margin.atgt; }
 
   std::unique_ptr<worker_shape_model> owned_shape_;  // only when constructed from a profile
   const worker_shape_model* shape_;

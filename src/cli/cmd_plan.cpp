@@ -78,7 +78,7 @@ void print_json(const sim::plan_report& r, const workload_options& workload, con
         .field("atgt_p99_s", p.result.atgt_p99_s)
         .field("reached", p.reached)
         .field("fixed_shape", p.fixed_shape)
-        .field("mode", p.prefill_first ? std::string("prefill-first") : mode);
+        .field("mode", p.batching == pinned_batching::as_measured ? mode : std::string(to_string(p.batching)));
     w.key("shapes").begin_array();
     for (const auto& s : p.shapes) {
       w.begin_object().field("tp", s.tp).field("outcome", std::string(sim::to_string(s.outcome)))
@@ -152,7 +152,8 @@ void print_human(const sim::plan_report& r, const workload_options& workload, co
   print_table(std::cout, rows, {true});
   std::cout.flush();
   if (any_fixed)
-    std::printf("  * fixed default shape of a vLLM deployment, prefill-first batching\n");
+    std::printf("  * a deployment as it ships: vLLM's default shape; vllm with chunked prefill (today's default),\n"
+                "    vllm-v0 prefill-first (the paper's baseline)\n");
   if (any_unreached) {
     std::printf("  ! target not reached within %d GPUs: the largest fleet tried on the shape that came closest", o.max_gpus);
     bool plateau = false;
@@ -204,7 +205,7 @@ int run_plan(int argc, char** argv) {
   flags.add_duration("slo-atgt", &atgt, "average time per generated token SLO");
   flags.add_double("attainment", &attainment, "fraction of queries that must meet both SLOs", 1e-9, 1);
   flags.add_string("policies", &policies, "comma-separated placement policies");
-  flags.add_choice("mode", &mode, {"prefill-first", "chunked"}, "batching regime (vllm: always prefill-first)");
+  flags.add_choice("mode", &mode, {"prefill-first", "chunked"}, "batching regime (vllm: always chunked, vllm-v0: always prefill-first)");
   flags.add_int("max-gpus", &max_gpus, "search limit: no fleet larger than this is simulated", 1, 1000000);
   flags.add_int("threads", &threads, "simulations run in parallel (the result does not depend on it)", 1, 1024);
   flags.add_bool("json", &json, "print one JSON object");

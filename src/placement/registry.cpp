@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdio>
 #include <stdexcept>
+#include <type_traits>
 
 #include "placement/aladdin_policy.hpp"
 #include "placement/jsq_policy.hpp"
@@ -21,7 +22,10 @@ template <class Policy>
 auto without_knobs(std::string_view name) {
   return [name](const policy_config& config) -> std::unique_ptr<placement_policy> {
     const policy_knobs none(name, config);
-    return std::make_unique<Policy>();
+    if constexpr (std::is_constructible_v<Policy, std::string_view>)
+      return std::make_unique<Policy>(name);  // one class under several names (vllm, vllm-v0)
+    else
+      return std::make_unique<Policy>();
   };
 }
 
@@ -50,12 +54,25 @@ const std::vector<policy_info>& policies() {
        without_knobs<p2c_policy>("p2c")},
       {"rr", "round robin", false, {}, without_knobs<rr_policy>("rr")},
       {"least-kv", "lowest KV-cache use", false, {}, without_knobs<least_kv_policy>("least-kv")},
-      // The paper's baseline: vLLM's classic scheduler (prefill-first) on its default shape.
-      {"vllm", "a default vLLM deployment: round robin over the default worker shape, prefill-first",
-       false, {.default_shape = true, .prefill_first = true},
+      // vLLM as it ships today (0.6 onwards, and the V1 engine): chunked prefill on.
+      {"vllm", "a default vLLM deployment today: round robin over the default worker shape, chunked prefill",
+       false, {.default_shape = true, .batching = pinned_batching::chunked},
        without_knobs<vllm_policy>("vllm")},
+      // The paper's baseline: vLLM's classic scheduler (prefill-first) on its default shape.
+      {"vllm-v0", "the paper's vLLM baseline: round robin over the default worker shape, prefill-first",
+       false, {.default_shape = true, .batching = pinned_batching::prefill_first},
+       without_knobs<vllm_policy>("vllm-v0")},
   };
   return all;
+}
+
+const char* to_string(pinned_batching b) {
+  switch (b) {
+    case pinned_batching::as_measured: return "as measured";
+    case pinned_batching::prefill_first: return "prefill-first";
+    case pinned_batching::chunked: return "chunked";
+  }
+  return "?";
 }
 
 const policy_info* find_policy(std::string_view name) {

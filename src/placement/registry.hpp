@@ -39,11 +39,18 @@ class policy_knobs {
 
 // What a baseline stands for beyond its placement rule: a deployment as it ships, which the
 // harness (plan search) must run as such — said here, not inferred from another flag.
+// The batching a deployment ships with, whatever the others are measured with.
+enum class pinned_batching : std::uint8_t {
+  as_measured,    // whatever the harness measures every policy with
+  prefill_first,  // vLLM's classic (v0) scheduler: a batch is all prefill or all decode
+  chunked,        // chunked prefill: vLLM's default since 0.6 and in the V1 engine
+};
+const char* to_string(pinned_batching b);
+
 struct pinned_deployment {
   // On the default worker shape a user would deploy, not the shape the planner would pick.
   bool default_shape = false;
-  // With prefill-prioritised batching, whatever batching the other policies are measured with.
-  bool prefill_first = false;
+  pinned_batching batching = pinned_batching::as_measured;
 };
 
 struct policy_info {

@@ -37,7 +37,9 @@ struct slo_feedback_options {
   // target (half of the misses it allows: the other half is left to what placement does not
   // decide, such as waiting at the intake); the node from --risk-budget.
   double risk_budget = 0.005;
-  double step = 0.05;        // relative change of the margin per miss
+  // Relative change of the margin per miss. Small, because misses come in clusters (a load
+  // peak): a large step reacts to one cluster as to a trend and keeps the margin low for long.
+  double step = 0.02;
   double min_margin = 0.25;  // of the configured headroom
 };
 

@@ -12,12 +12,18 @@ namespace aladdin {
 
 class vllm_policy final : public rr_policy {
  public:
-  std::string_view name() const override { return "vllm"; }
+  // "vllm" (chunked prefill, as it ships today) or "vllm-v0" (prefill-first): the placement is
+  // the same, the registry pins the batching.
+  explicit vllm_policy(std::string_view name = "vllm") : name_(name) {}
+  std::string_view name() const override { return name_; }
 
   // The smallest TP degree (power of two, up to 8) whose weights leave at least 30% of the
   // workers' GPU memory for KV cache: how a user sizes a vLLM deployment (TP4 for Llama-2-70B
   // on A100-80GB). nullopt when the model or GPU is unknown or nothing fits.
   static std::optional<int> default_tp(std::string_view model, std::string_view gpu);
+
+ private:
+  std::string_view name_;  // a literal of the registry's
 };
 
 }  // namespace aladdin

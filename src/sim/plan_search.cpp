@@ -612,7 +612,7 @@ std::vector<policy_plan> search_sizes(std::span<const size_search_policy> polici
     policy_plan plan;
     plan.policy = policies[pi].name;
     plan.fixed_shape = policies[pi].fixed_shape;
-    plan.prefill_first = policies[pi].prefill_first;
+    plan.batching = policies[pi].batching;
     const plan_probe* best = nullptr;
     int best_tp = 0;
     auto better = [&](const plan_probe& p, int tp) {
@@ -665,6 +665,28 @@ std::vector<policy_plan> search_sizes(std::span<const size_search_policy> polici
     out.push_back(std::move(plan));
   }
   return out;
+}
+
+simulation_config probe_config(const std::string& policy, const plan_shape& shape, int workers,
+                               const plan_search_options& options) {
+  const policy_info* info = find_policy(policy);
+  if (info == nullptr) throw std::invalid_argument("plan search: unknown policy '" + policy + "'");
+  simulation_config config;
+  config.policy = policy;
+  // A pinned deployment (vllm, vllm-v0) batches as it ships, whatever the others run.
+  switch (info->pinned.batching) {
+    case pinned_batching::as_measured: config.mode = options.mode; break;
+    case pinned_batching::prefill_first: config.mode = serving_mode::prefill_first; break;
+    case pinned_batching::chunked: config.mode = serving_mode::chunked; break;
+  }
+  // The closed loop's risk budget: half of the misses the target allows (slo_feedback.hpp).
+  config.feedback.risk_budget = std::clamp((1 - options.attainment_target) / 2, 1e-4, 0.25);
+  config.profile = shape.profile;
+  config.truth = shape.truth;
+  config.workers = workers;
+  config.slo = options.slo;
+  config.seed = options.seed;
+  return config;
 }
 
 plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shapes,
@@ -720,7 +742,7 @@ plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shap
     size_search_policy p;
     p.name = name;
     p.fixed_shape = info->pinned.default_shape;
-    p.prefill_first = info->pinned.prefill_first;
+    p.batching = info->pinned.batching;
     std::vector<std::size_t> indices;
     for (std::size_t si = 0; si < shapes.size(); ++si) {
       const int tp = shapes[si].profile.config.tp;
@@ -749,16 +771,8 @@ plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shap
   // Every simulation: the same arrivals and the same seed, only the policy and fleet change.
   auto simulate_probe = [&](std::size_t policy, std::size_t shape, int workers) {
     const plan_shape& s = shapes[shape_of[policy][shape]];
-    simulation_config config;
-    config.policy = searches[policy].name;
-    // A pinned deployment (vllm) batches as it ships, whatever the others run.
-    config.mode = searches[policy].prefill_first ? serving_mode::prefill_first : options.mode;
-    config.profile = s.profile;
-    config.truth = s.truth;
-    config.workers = workers;
-    config.slo = options.slo;
-    config.seed = options.seed;
-    const simulation_result r = simulate(arrivals, config);
+    const simulation_result r =
+        simulate(arrivals, probe_config(searches[policy].name, s, workers, options));
     plan_probe p;
     p.workers = workers;
     p.gpus = r.gpus;

@@ -170,7 +170,7 @@ struct shape_search {
 struct policy_plan {
   std::string policy;
   bool fixed_shape = false;       // ran only on the default shape (vllm)
-  bool prefill_first = false;     // ran with prefill-first batching whatever the others ran
+  pinned_batching batching = pinned_batching::as_measured;  // vllm: as it ships
   bool reached = false;           // some shape met the target within the limit
   // Reached: the best shape's answer. Otherwise the largest fleet tried on the shape that came
   // closest (highest attainment there; ties: fewer GPUs, smaller TP). tp = 0 when nothing ran.
@@ -227,13 +227,19 @@ struct size_search_policy {
   std::string name;
   bool fixed_shape = false;
   std::vector<size_search_shape> shapes;
-  bool prefill_first = false;
+  pinned_batching batching = pinned_batching::as_measured;
 };
 using probe_function = std::function<plan_probe(std::size_t policy, std::size_t shape, int workers)>;
 std::vector<policy_plan> search_sizes(std::span<const size_search_policy> policies,
                                       const probe_function& probe, std::size_t queries,
                                       const plan_search_options& options,
                                       std::size_t* probes_run = nullptr);
+
+// The simulation behind one probe of the search: the policy on `workers` of `shape`, with the
+// batching its deployment is pinned to (else options.mode), the closed loop's risk budget set
+// from the attainment target, the options' SLO and seed. Throws for an unknown policy.
+simulation_config probe_config(const std::string& policy, const plan_shape& shape, int workers,
+                               const plan_search_options& options);
 
 // Searches every policy over `shapes` (for a fixed-shape policy: only the one of TP
 // default_tp). Throws std::invalid_argument on bad options, no shapes, an unknown policy or a

@@ -148,9 +148,11 @@ TEST_CASE("placement contract: every policy is registered once under its own nam
   CHECK(find_policy("oracle")->uses_true_lengths);
   CHECK_FALSE(find_policy("aladdin")->uses_true_lengths);
   CHECK(find_policy("vllm")->pinned.default_shape);
-  CHECK(find_policy("vllm")->pinned.prefill_first);
+  CHECK(find_policy("vllm")->pinned.batching == pinned_batching::chunked);
+  CHECK(find_policy("vllm-v0")->pinned.default_shape);
+  CHECK(find_policy("vllm-v0")->pinned.batching == pinned_batching::prefill_first);
   CHECK_FALSE(find_policy("aladdin")->pinned.default_shape);
-  CHECK_FALSE(find_policy("jsq")->pinned.prefill_first);
+  CHECK(find_policy("jsq")->pinned.batching == pinned_batching::as_measured);
 }
 
 namespace {

@@ -60,15 +60,8 @@ const plan_report& report_with(int threads) {
 }
 
 simulation_result simulate_directly(const std::string& policy, int tp, int workers) {
-  const plan_search_options o = small_options(1);
-  simulation_config c;
-  c.policy = policy;
-  c.mode = serving_mode::prefill_first;
-  c.profile = *find_builtin_profile(kModel, kGpu, tp);
-  c.truth = ground_truth::builtin(kModel, kGpu, tp);
-  c.workers = workers;
-  c.slo = o.slo;
-  c.seed = o.seed;
+  const plan_shape shape{*find_builtin_profile(kModel, kGpu, tp), *ground_truth::builtin(kModel, kGpu, tp)};
+  const simulation_config c = probe_config(policy, shape, workers, small_options(1));
   return simulate(small_workload(), c);
 }
 
@@ -125,7 +118,7 @@ TEST_CASE("plan search on a small synthetic workload") {
     CHECK(default_tp == 4);
     for (const policy_plan& p : r.policies) {
       CAPTURE(p.policy);
-      if (p.policy == "vllm") {
+      if (p.policy == "vllm" || p.policy == "vllm-v0") {
         CHECK(p.fixed_shape);
         REQUIRE(p.shapes.size() == 1);
         CHECK(p.shapes[0].tp == default_tp);

@@ -78,7 +78,7 @@ void print_json(const sim::plan_report& r, const workload_options& workload, con
         .field("atgt_p99_s", p.result.atgt_p99_s)
         .field("reached", p.reached)
         .field("fixed_shape", p.fixed_shape)
-        .field("mode", p.batching == pinned_batching::as_measured ? mode : std::string(to_string(p.batching)));
+        .field("mode", std::string(sim::to_string(p.mode)));
     w.key("shapes").begin_array();
     for (const auto& s : p.shapes) {
       w.begin_object().field("tp", s.tp).field("outcome", std::string(sim::to_string(s.outcome)))
@@ -144,7 +144,9 @@ void print_human(const sim::plan_report& r, const workload_options& workload, co
     }
     std::string gpus = std::to_string(p.result.gpus);
     if (!p.reached) gpus = "!" + gpus, any_unreached = true;
-    rows.push_back({name, gpus, std::to_string(p.result.workers) + " x tp" + std::to_string(p.tp),
+    std::string shape_text = std::to_string(p.result.workers) + " x tp" + std::to_string(p.tp);
+    if (mode == "best") shape_text += std::string(" ") + sim::to_string(p.mode);
+    rows.push_back({name, gpus, shape_text,
                     format("%.4f", p.result.attainment), seconds(p.result.ttft_p99_s),
                     seconds(p.result.atgt_p99_s), ratio(p, aladdin), ratio(p, vllm)});
   }
@@ -205,7 +207,8 @@ int run_plan(int argc, char** argv) {
   flags.add_duration("slo-atgt", &atgt, "average time per generated token SLO");
   flags.add_double("attainment", &attainment, "fraction of queries that must meet both SLOs", 1e-9, 1);
   flags.add_string("policies", &policies, "comma-separated placement policies");
-  flags.add_choice("mode", &mode, {"prefill-first", "chunked"}, "batching regime (vllm: always chunked, vllm-v0: always prefill-first)");
+  flags.add_choice("mode", &mode, {"prefill-first", "chunked", "best"},
+                   "batching regime; best: search both, keep each policy's best (vllm: always chunked, vllm-v0: always prefill-first)");
   flags.add_int("max-gpus", &max_gpus, "search limit: no fleet larger than this is simulated", 1, 1000000);
   flags.add_int("threads", &threads, "simulations run in parallel (the result does not depend on it)", 1, 1024);
   flags.add_bool("json", &json, "print one JSON object");
@@ -238,7 +241,11 @@ int run_plan(int argc, char** argv) {
   const bool show_progress = isatty(2) != 0;
   if (show_progress) o.on_progress = [&bar](const sim::plan_progress& p) { bar.update(p); };
   const sim::plan_report report =
-      sim::search_plans(arrivals, shapes, vllm_policy::default_tp(shape.model, shape.gpu), o);
+      mode == "best"
+          ? sim::search_topologies(arrivals, shapes, vllm_policy::default_tp(shape.model, shape.gpu), o,
+                                   std::vector<sim::serving_mode>{sim::serving_mode::prefill_first,
+                                                                  sim::serving_mode::chunked})
+          : sim::search_plans(arrivals, shapes, vllm_policy::default_tp(shape.model, shape.gpu), o);
   if (show_progress) bar.finish();
 
   if (!svg.empty()) {

@@ -613,6 +613,7 @@ std::vector<policy_plan> search_sizes(std::span<const size_search_policy> polici
     plan.policy = policies[pi].name;
     plan.fixed_shape = policies[pi].fixed_shape;
     plan.batching = policies[pi].batching;
+    plan.mode = mode_of(plan.batching, options.mode);
     const plan_probe* best = nullptr;
     int best_tp = 0;
     auto better = [&](const plan_probe& p, int tp) {
@@ -667,18 +668,51 @@ std::vector<policy_plan> search_sizes(std::span<const size_search_policy> polici
   return out;
 }
 
+serving_mode mode_of(pinned_batching pinned, serving_mode measured) {
+  // A pinned deployment (vllm, vllm-v0) batches as it ships, whatever the others run.
+  switch (pinned) {
+    case pinned_batching::as_measured: return measured;
+    case pinned_batching::prefill_first: return serving_mode::prefill_first;
+    case pinned_batching::chunked: return serving_mode::chunked;
+  }
+  return measured;
+}
+
+plan_report search_topologies(const trace& arrivals, std::span<const plan_shape> shapes,
+                              std::optional<int> default_tp, const plan_search_options& options,
+                              std::span<const serving_mode> modes) {
+  if (modes.empty()) throw std::invalid_argument("plan search: no serving topology to search");
+  plan_search_options first = options;
+  first.mode = modes[0];
+  plan_report best = search_plans(arrivals, shapes, default_tp, first);
+  std::vector<std::string> free;  // the policies whose batching is not pinned
+  for (const policy_plan& p : best.policies)
+    if (p.batching == pinned_batching::as_measured) free.push_back(p.policy);
+  const auto better = [](const policy_plan& a, const policy_plan& b) {
+    if (a.reached != b.reached) return a.reached;
+    if (a.reached && a.result.gpus != b.result.gpus) return a.result.gpus < b.result.gpus;
+    return a.result.attainment > b.result.attainment;
+  };
+  for (std::size_t k = 1; k < modes.size() && !free.empty(); ++k) {
+    plan_search_options o = options;
+    o.mode = modes[k];
+    o.policies = free;
+    const plan_report r = search_plans(arrivals, shapes, default_tp, o);
+    best.simulations += r.simulations;
+    for (const policy_plan& candidate : r.policies)
+      for (policy_plan& kept : best.policies)
+        if (kept.policy == candidate.policy && better(candidate, kept)) kept = candidate;
+  }
+  return best;
+}
+
 simulation_config probe_config(const std::string& policy, const plan_shape& shape, int workers,
                                const plan_search_options& options) {
   const policy_info* info = find_policy(policy);
   if (info == nullptr) throw std::invalid_argument("plan search: unknown policy '" + policy + "'");
   simulation_config config;
   config.policy = policy;
-  // A pinned deployment (vllm, vllm-v0) batches as it ships, whatever the others run.
-  switch (info->pinned.batching) {
-    case pinned_batching::as_measured: config.mode = options.mode; break;
-    case pinned_batching::prefill_first: config.mode = serving_mode::prefill_first; break;
-    case pinned_batching::chunked: config.mode = serving_mode::chunked; break;
-  }
+  config.mode = mode_of(info->pinned.batching, options.mode);
   // The closed loop's risk budget: half of the misses the target allows (slo_feedback.hpp).
   config.feedback.risk_budget = std::clamp((1 - options.attainment_target) / 2, 1e-4, 0.25);
   config.profile = shape.profile;

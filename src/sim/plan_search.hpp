@@ -171,6 +171,7 @@ struct policy_plan {
   std::string policy;
   bool fixed_shape = false;       // ran only on the default shape (vllm)
   pinned_batching batching = pinned_batching::as_measured;  // vllm: as it ships
+  serving_mode mode = serving_mode::prefill_first;           // the batching it ran with
   bool reached = false;           // some shape met the target within the limit
   // Reached: the best shape's answer. Otherwise the largest fleet tried on the shape that came
   // closest (highest attainment there; ties: fewer GPUs, smaller TP). tp = 0 when nothing ran.
@@ -235,6 +236,9 @@ std::vector<policy_plan> search_sizes(std::span<const size_search_policy> polici
                                       const plan_search_options& options,
                                       std::size_t* probes_run = nullptr);
 
+// The batching a policy runs with: its pinned one, else what every policy is measured with.
+serving_mode mode_of(pinned_batching pinned, serving_mode measured);
+
 // The simulation behind one probe of the search: the policy on `workers` of `shape`, with the
 // batching its deployment is pinned to (else options.mode), the closed loop's risk budget set
 // from the attainment target, the options' SLO and seed. Throws for an unknown policy.
@@ -252,6 +256,16 @@ plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shap
 // through the probes of its chosen shape (filled markers), hollow markers for its other shapes
 // (marker shape by TP), a dashed line at the target, dotted marks at the lower bound and the
 // planner's prediction. A log x axis when the GPUs tried span more than 16×.
+// The serving topology inside the search: search_plans once per batching regime in `modes`
+// (each a whole search), and per policy keep the regime that reaches the target with the
+// fewest GPUs (ties: higher attainment, then the order of `modes`); a policy that reaches it
+// nowhere keeps the regime where it came closest. Pinned deployments run once, as they ship.
+// The planner's prediction and the lower bound are those of modes[0]. Throws for no modes and
+// as search_plans does.
+plan_report search_topologies(const trace& arrivals, std::span<const plan_shape> shapes,
+                              std::optional<int> default_tp, const plan_search_options& options,
+                              std::span<const serving_mode> modes);
+
 line_chart plan_chart(const plan_report& report, double attainment_target);
 
 }  // namespace aladdin::sim

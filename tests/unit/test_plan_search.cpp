@@ -443,3 +443,30 @@ TEST_CASE("fluid bound: scarce KV raises it; impossible queries are forced misse
   CHECK_FALSE(strict.shapes[0].feasible);
   CHECK_FALSE(strict.gpus.has_value());
 }
+
+TEST_CASE("plan search over topologies: each policy keeps its best batching; pinned ones run as shipped") {
+  const auto shapes = builtin_plan_shapes();
+  plan_search_options o = small_options(2);
+  o.policies = {"aladdin", "jsq", "vllm", "vllm-v0"};
+  const std::vector<serving_mode> modes{serving_mode::prefill_first, serving_mode::chunked};
+  const plan_report both = search_topologies(small_workload(), shapes, vllm_policy::default_tp(kModel, kGpu), o, modes);
+  o.mode = serving_mode::chunked;
+  const plan_report chunked = search_plans(small_workload(), shapes, vllm_policy::default_tp(kModel, kGpu), o);
+  const plan_report& prefill_first = report_with(2);  // every policy, prefill-first
+  REQUIRE(both.policies.size() == 4);
+  for (const policy_plan& p : both.policies) {
+    CAPTURE(p.policy);
+    const auto in = [&](const plan_report& r) {
+      for (const policy_plan& q : r.policies)
+        if (q.policy == p.policy) return q;
+      FAIL("policy missing");
+      return policy_plan{};
+    };
+    const policy_plan a = in(prefill_first), b = in(chunked);
+    REQUIRE(p.reached);
+    CHECK(p.result.gpus == std::min(a.reached ? a.result.gpus : 1 << 30, b.reached ? b.result.gpus : 1 << 30));
+    if (p.policy == "vllm") CHECK(p.mode == serving_mode::chunked);
+    if (p.policy == "vllm-v0") CHECK(p.mode == serving_mode::prefill_first);
+  }
+  CHECK_THROWS_AS(search_topologies(small_workload(), shapes, 4, o, {}), std::invalid_argument);
+}

@@ -218,14 +218,18 @@ int run_plan(int argc, char** argv) {
   bool suite = false;
   std::string data_dir = "../shared/data", servegen_dir;
   flags.add_bool("suite", &suite,
-                 "the workload-family suite: plan over every --family (at --rate, default 8 q/s, for\n"
-                 "--duration, default 300 s), the shared Azure conversation trace and ServeGen's first day\n"
-                 "when --data holds them; one table of GPUs per policy, ratios, planner error, ceiling");
+                 "the workload-family suite: plan over every --family (at --rate, default 20 q/s, for\n"
+                 "--duration, default 600 s), the shared Azure conversation trace (its first --duration at\n"
+                 "--rate-scale, default 4x) and ServeGen's first day when --data holds them; one table of\n"
+                 "GPUs per policy, ratios, the planner's error and the ceiling");
   flags.add_string("data", &data_dir, "--suite: the shared data folder (traces/ inside; skipped when absent)");
   flags.add_string("servegen", &servegen_dir,
                    "--suite: an unpacked ServeGen folder (default: unpack the tarball under --data)");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
-  workload.note_given(flags);
+  if (const std::string e = workload.note_given(flags); !e.empty()) {
+    std::cerr << "aladdin plan: " << e << "\n";
+    return 2;
+  }
 
   sim::plan_search_options o;
   try {
@@ -245,13 +249,15 @@ int run_plan(int argc, char** argv) {
     suite_options so;
     so.rate = flags.given("rate") ? workload.rate : so.rate;
     so.duration_s = flags.given("duration") ? workload.duration_s : so.duration_s;
-    so.rate_scale = workload.rate_scale;
+    so.rate_scale = flags.given("rate-scale") ? workload.rate_scale : so.rate_scale;
     so.seed = workload.seed;
     so.data_dir = data_dir;
     so.servegen_dir = servegen_dir;
     so.json = json;
-    if (!workload.trace_path.empty() || !workload.family.empty() || !svg.empty())
-      throw input_error("--suite runs its own workloads: --trace, --family and --svg do not apply");
+    if (!workload.trace_path.empty() || !workload.family.empty() || !svg.empty()) {
+      std::cerr << "aladdin plan: --suite runs its own workloads: --trace, --family and --svg do not apply\n";
+      return 2;
+    }
     return run_suite(so, shape, slo, o);
   }
 

@@ -51,7 +51,10 @@ int run_simulate(int argc, char** argv) {
   flags.add_duration("max-wait", &max_wait, "a query waiting longer at the intake fails (as serve --max-wait)");
   flags.add_bool("json", &json, "print one JSON object");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
-  workload.note_given(flags);
+  if (const std::string e = workload.note_given(flags); !e.empty()) {
+    std::cerr << "aladdin simulate: " << e << "\n";
+    return 2;
+  }
   policy_config knobs;
   try {
     knobs = parse_policy_config(policy_option);

@@ -113,7 +113,7 @@ std::vector<suite_workload> suite_workloads(const suite_options& s) {
   std::filesystem::path cleanup;
   const std::string folder = servegen_folder(s, &cleanup);
   if (!folder.empty()) {
-    auto [curve, filled] = read_servegen_folder(folder);
+    load_curve curve = read_servegen_folder(folder).first;
     if (!cleanup.empty()) std::filesystem::remove_all(cleanup, ec);
     // Its first day (144 ten-minute windows), compressed into the suite's duration and scaled to
     // the suite's mean rate: the day's shape at a fleet size the suite can simulate.
@@ -124,7 +124,9 @@ std::vector<suite_workload> suite_workloads(const suite_options& s) {
       const length_sample l = sample_builtin_lengths(r);
       return std::pair{l.input_tokens, l.output_tokens};
     };
-    out.push_back({"servegen", folder + ": its first day compressed into " + format("%.0f", s.duration_s) +
+    const std::string where = cleanup.empty() ? folder : (std::filesystem::path(s.data_dir) / "traces" /
+                                                          "servegen_language_m-small.tar.xz").string();
+    out.push_back({"servegen", where + ": its first day compressed into " + format("%.0f", s.duration_s) +
                                    " s at a mean of " + format("%g", s.rate) +
                                    " q/s, Poisson within windows, conversation lengths",
                    generate_arrivals(curve, 1.0, lengths, s.seed)});

@@ -37,9 +37,9 @@ plan_outcome plan_workload(trace arrivals, const shape_options& shape, const slo
 std::string above_ceiling_message(double target, const plan_preamble& pre);
 
 struct suite_options {
-  double rate = 8;             // synthetic families: queries per second
-  double duration_s = 300;     // every workload: seconds of arrivals
-  double rate_scale = 1;       // the shared Azure trace: replayed this many times faster
+  double rate = 20;            // synthetic families: queries per second
+  double duration_s = 600;     // every workload: seconds of arrivals
+  double rate_scale = 4;       // the shared Azure trace: replayed this many times faster
   std::uint64_t seed = 1;
   std::string data_dir = "../shared/data";  // the shared traces, when present
   std::string servegen_dir;    // an unpacked ServeGen folder (default: unpack the tarball of data_dir)

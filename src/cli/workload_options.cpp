@@ -15,8 +15,9 @@ namespace aladdin::cli {
 
 void workload_options::add_to(flag_set& flags) {
   flags.add_string("trace", &trace_path, "trace file (default: the built-in synthetic workload)");
-  flags.add_string("family", &family,
-                   "synthetic workload family: " + workload_family_names() + " (default: conversation)");
+  std::vector<std::string> families;
+  for (const workload_family f : workload_families()) families.emplace_back(to_string(f));
+  flags.add_choice("family", &family, families, "synthetic workload family (default: conversation; see README)");
   flags.add_choice("format", &format, {"azure", "mooncake", "csv"}, "trace format");
   flags.add_double("rate-scale", &rate_scale, "divide inter-arrival times by this (4 = 4x load)",
                    1e-6, 1e6);
@@ -29,7 +30,6 @@ void workload_options::add_to(flag_set& flags) {
 
 trace workload_options::load() const {
   trace t;
-  if (!family.empty() && !trace_path.empty()) throw input_error("--family and --trace cannot be used together");
   if (trace_path.empty()) {
     const auto f = parse_workload_family(family.empty() ? "conversation" : family);
     if (!f) throw input_error("unknown --family '" + family + "' (known: " + workload_family_names() + ")");

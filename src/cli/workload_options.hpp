@@ -26,10 +26,12 @@ struct workload_options {
   std::uint64_t seed = 1;
 
   void add_to(flag_set& flags);
-  // After parsing: whether --duration also cuts a trace file.
-  void note_given(const flag_set& flags) {
+  // After parsing: whether --duration also cuts a trace file, whether --cv was given. Returns a
+  // one-line error for flags that cannot go together ("" when none).
+  std::string note_given(const flag_set& flags) {
     cut_trace = flags.given("duration");
     cv_given = flags.given("cv");
+    return !family.empty() && !trace_path.empty() ? "--family and --trace cannot be used together" : "";
   }
   bool cv_given = false;         // --cv replaces the family's own arrival process
   // Reads or generates the arrivals; throws input_error naming what was wrong.

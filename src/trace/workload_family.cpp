@@ -48,7 +48,6 @@ std::string_view to_string(workload_family f) { return entry(f).name; }
 std::optional<workload_family> parse_workload_family(std::string_view name) {
   for (const auto& e : kFamilies)
     if (name == e.name) return e.family;
-  if (name == "summarization") return workload_family::summarisation;
   return std::nullopt;
 }
 

@@ -149,7 +149,8 @@ bool is_baseline(const std::string& name) {
 struct suite_row {
   std::string name, source;
   std::size_t queries = 0, over_context = 0;
-  double ceiling = 1;
+  double ceiling = 1;                      // the best shape's
+  std::vector<sim::shape_ceiling> ceilings;  // every shape's
   bool above_ceiling = false;
   std::vector<const sim::policy_plan*> plans;  // in the order of the options' policies
   const sim::policy_plan* best_baseline = nullptr;
@@ -170,6 +171,7 @@ suite_row row_of(const suite_workload& w, const plan_outcome& out, const sim::pl
   row.queries = w.arrivals.size();
   row.over_context = out.pre.ceiling.over_context;
   row.ceiling = out.pre.ceiling.best_fraction();
+  row.ceilings = out.pre.ceiling.shapes;
   row.above_ceiling = out.pre.above_ceiling;
   if (!out.report) return row;
   const sim::plan_report& r = *out.report;
@@ -203,13 +205,20 @@ void print_text(const std::vector<suite_row>& rows, const shape_options& shape, 
               o.attainment_target, sim::to_string(o.mode));
   std::printf("synthetic families at %g q/s for %g s, seed %llu\n\n", s.rate, s.duration_s,
               static_cast<unsigned long long>(s.seed));
-  std::vector<std::string> header = {"workload", "queries", "over ctx", "ceiling"};
+  std::string ceiling_head = "ceiling";
+  if (!rows.empty() && !rows.front().ceilings.empty()) {
+    ceiling_head += " tp";
+    for (std::size_t i = 0; i < rows.front().ceilings.size(); ++i)
+      ceiling_head += (i ? "/" : "") + std::to_string(rows.front().ceilings[i].tp);
+  }
+  std::vector<std::string> header = {"workload", "queries", "over ctx", ceiling_head};
   for (const std::string& p : o.policies) header.push_back(p);
   for (const char* h : {"vs best baseline", "vs vllm", "vs oracle", "planner", "planner err"}) header.push_back(h);
   std::vector<std::vector<std::string>> table = {header};
   for (const suite_row& r : rows) {
-    std::vector<std::string> line = {r.name, std::to_string(r.queries), std::to_string(r.over_context),
-                                     format("%.4f", r.ceiling)};
+    std::string ceilings;
+    for (const auto& c : r.ceilings) ceilings += (ceilings.empty() ? "" : "/") + format("%.3f", c.fraction);
+    std::vector<std::string> line = {r.name, std::to_string(r.queries), std::to_string(r.over_context), ceilings};
     if (r.above_ceiling) {
       for (std::size_t i = 0; i < o.policies.size(); ++i) line.push_back("^");
       for (int i = 0; i < 5; ++i) line.push_back("-");
@@ -228,7 +237,7 @@ void print_text(const std::vector<suite_row>& rows, const shape_options& shape, 
   std::cout.flush();
   std::printf("\n  GPUs per policy at its best shape (vllm: its default shape, prefill-first); ! target not reached\n"
               "  within --max-gpus (the largest fleet tried); ^ target above the ceiling, nothing searched.\n"
-              "  ceiling: the best shape's fraction of queries within the model's context that meet their SLO\n"
+              "  ceiling: per shape, the fraction of queries within the model's context that meet their SLO\n"
               "  alone on an idle worker; over ctx: rejected at intake (prompt + output over the context).\n"
               "  vs: aladdin's GPUs over the other's (the best baseline: fewest GPUs of jsq, p2c, rr, least-kv,\n"
               "  vllm); planner err: (planner prediction - aladdin's simulated GPUs) / aladdin's.\n\n");
@@ -258,6 +267,9 @@ void print_json(const std::vector<suite_row>& rows, const shape_options& shape, 
         .field("over_context", r.over_context)
         .field("ceiling", r.ceiling)
         .field("above_ceiling", r.above_ceiling);
+    w.key("ceiling_by_shape").begin_array();
+    for (const auto& c : r.ceilings) w.begin_object().field("tp", c.tp).field("fraction", c.fraction).end_object();
+    w.end_array();
     w.key("policies").begin_array();
     for (const auto* p : r.plans) {
       if (p == nullptr) continue;

@@ -39,8 +39,13 @@ TEST_CASE("intake rules: prompt + requested output over the model's context is r
   CHECK_FALSE(check_submission(query(4095, 0), l));
   REQUIRE(check_submission(query(4096, 0), l));
   CHECK(check_submission(query(4096, 0), l)->reason == cc::reject_code::over_context);
-  // A prompt above --max-prompt-tokens stays invalid; no context limit: nothing checked.
-  CHECK(check_submission(query(5000, 1), l)->reason == cc::reject_code::invalid);
+  // A prompt over the context is over_context even though it is above --max-prompt-tokens too;
+  // one within the context but above a lower --max-prompt-tokens is invalid.
+  CHECK(check_submission(query(5000, 1), l)->reason == cc::reject_code::over_context);
+  intake_limits strict = l;
+  strict.max_prompt_tokens = 2000;
+  CHECK(check_submission(query(3000, 1), strict)->reason == cc::reject_code::invalid);
+  // No context limit: nothing checked.
   intake_limits open = l;
   open.context_tokens = 0;
   open.max_prompt_tokens = 131072;

@@ -2,7 +2,10 @@
 
 #include <doctest/doctest.h>
 
+#include "model/builtin_profiles.hpp"
 #include "sim/ceiling.hpp"
+#include "sim/fleet_simulator.hpp"
+#include "trace/workload_family.hpp"
 
 using namespace aladdin;
 using namespace aladdin::sim;
@@ -98,4 +101,22 @@ TEST_CASE("ceiling: within_context keeps what fits the model's context, in order
   REQUIRE(kept.size() == 2);
   CHECK(kept[0].input_tokens == 100);
   CHECK(kept[1].input_tokens == 4000);  // 4,096 exactly fits
+}
+
+TEST_CASE("ceiling: a fleet where every query runs alone attains the ceiling, up to the engine's noise") {
+  const trace t = generate_family_trace(workload_family::code, 2, 120, 4);
+  simulation_config c;
+  c.policy = "jsq";
+  c.profile = *find_builtin_profile("llama2-70b", "a100-80gb", 4);
+  c.truth = ground_truth::builtin("llama2-70b", "a100-80gb", 4);
+  c.workers = 300;  // more workers than queries: jsq gives each an idle one
+  c.slo = {0.4, 0.1};
+  const ceiling_shape shape{&*c.truth, c.profile.kv.capacity_tokens};
+  const workload_ceiling w = achievable_ceiling(t, c.slo, {&shape, 1}, *find_model("llama2-70b"));
+  REQUIRE(w.shapes[0].admitted > 150);
+  CHECK(w.best_fraction() > 0.3);
+  CHECK(w.best_fraction() < 0.9);
+  const simulation_result r = simulate(t, c);
+  CHECK(r.over_context == w.over_context);
+  CHECK(r.attainment == doctest::Approx(w.best_fraction()).epsilon(0.03));
 }

@@ -1,6 +1,7 @@
 // aladdin simulate: one policy, one fleet, one workload, through the fleet simulator.
 
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <iostream>
 
@@ -47,6 +48,13 @@ int run_simulate(int argc, char** argv) {
   std::string policy_option;
   flags.add_string("policy-option", &policy_option,
                    "the policy's own knobs, knob=value[,knob=value] (aladdin: comfort-tightness)");
+  double risk_budget = slo_feedback_options{}.risk_budget;
+  flags.add_double("risk-budget", &risk_budget,
+                   "misses allowed among placements the model planned, before it plans with less of each SLO (0: no feedback)",
+                   0, 0.5);
+  std::string decisions_path;
+  flags.add_string("decisions", &decisions_path,
+                   "write every query's decision (worker, predicted TTFT / iteration / KV, refusals) and outcome to this CSV");
   double max_wait = sim::simulation_config{}.max_wait_s;
   flags.add_duration("max-wait", &max_wait, "a query waiting longer at the intake fails (as serve --max-wait)");
   flags.add_bool("json", &json, "print one JSON object");
@@ -72,6 +80,8 @@ int run_simulate(int argc, char** argv) {
   c.policy = policy;
   c.policy_options = knobs;
   c.max_wait_s = max_wait;
+  c.feedback.enabled = risk_budget > 0;
+  if (risk_budget > 0) c.feedback.risk_budget = risk_budget;
   c.mode = mode == "chunked" ? sim::serving_mode::chunked
            : mode == "split" ? sim::serving_mode::split
                              : sim::serving_mode::prefill_first;
@@ -88,9 +98,28 @@ int run_simulate(int argc, char** argv) {
   if (flags.given("atgt-headroom")) c.decode_pool_atgt_headroom = atgt_headroom;
   c.schedule.atgt_length_quantile = length_quantile;
 
+  c.record_decisions = !decisions_path.empty();
+  std::ofstream decisions_file;
+  if (c.record_decisions) {
+    decisions_file.open(decisions_path);
+    if (!decisions_file) {
+      std::cerr << "aladdin simulate: cannot write --decisions " << decisions_path << "\n";
+      return 2;
+    }
+  }
+
   const auto started = std::chrono::steady_clock::now();
   const sim::simulation_result r = sim::simulate(arrivals, c);
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  std::vector<prediction_error> errors;
+  if (c.record_decisions) {
+    decisions_file << decisions_csv(r.decisions);
+    if (!decisions_file.flush()) {
+      std::cerr << "aladdin simulate: writing --decisions " << decisions_path << " failed\n";
+      return 1;
+    }
+    errors = prediction_errors(r.decisions);
+  }
 
   if (json) {
     json_writer w;
@@ -123,6 +152,28 @@ int run_simulate(int argc, char** argv) {
         .field("simulated_s", r.makespan_s)
         .field("iterations", static_cast<std::int64_t>(r.iterations));
     ceiling_json(w, ceiling);
+    w.key("margin").begin_object().field("ttft", r.final_margin.ttft).field("atgt", r.final_margin.atgt).end_object();
+    if (c.record_decisions) {
+      w.key("prediction_error").begin_array();
+      for (const prediction_error& e : errors)
+        w.begin_object()
+            .field("decision", std::string(to_string(e.kind)))
+            .field("finished", e.finished)
+            .field("missed_ttft", e.missed_ttft)
+            .field("missed_atgt", e.missed_atgt)
+            .field("ttft_error_mean_s", e.ttft_error_mean_s)
+            .field("ttft_error_p50_s", e.ttft_error_p50_s)
+            .field("ttft_error_p90_s", e.ttft_error_p90_s)
+            .field("ttft_error_p99_s", e.ttft_error_p99_s)
+            .field("atgt_over_iteration_p50", e.atgt_ratio_p50)
+            .field("atgt_over_iteration_p90", e.atgt_ratio_p90)
+            .field("atgt_over_iteration_p99", e.atgt_ratio_p99)
+            .field("length_over_expected_p10", e.length_ratio_p10)
+            .field("length_over_expected_p50", e.length_ratio_p50)
+            .field("length_over_expected_p90", e.length_ratio_p90)
+            .end_object();
+      w.end_array();
+    }
     w.end_object();
     std::cout << w.str() << "\n";
     return 0;
@@ -142,6 +193,19 @@ int run_simulate(int argc, char** argv) {
               r.finished, r.failed, r.expired, r.unfinished, r.queued_at_intake);
   std::printf("  preemptions     %llu\n", static_cast<unsigned long long>(r.preemptions));
   std::printf("  GPU-hours       %.2f over %.0f s simulated (%.2f s wall)\n", r.gpu_hours, r.makespan_s, wall);
+  std::printf("  margins         TTFT x%.3f, ATGT x%.3f of the configured headroom (learnt from outcomes)\n",
+              r.final_margin.ttft, r.final_margin.atgt);
+  if (!errors.empty()) {
+    std::printf("\nprediction error by decision (observed - predicted TTFT; observed ATGT / predicted iteration;\n"
+                "observed / expected length), written per query to %s\n", decisions_path.c_str());
+    std::printf("  %-12s %8s %6s %6s  %-26s %-20s %s\n", "decision", "finished", "miss-T", "miss-A",
+                "TTFT err p50/p90/p99 (s)", "ATGT ratio p50/p90/p99", "length p10/p50/p90");
+    for (const prediction_error& e : errors)
+      std::printf("  %-12s %8zu %6zu %6zu  %+.3f/%+.3f/%+.3f     %.2f/%.2f/%.2f       %.2f/%.2f/%.2f\n",
+                  to_string(e.kind), e.finished, e.missed_ttft, e.missed_atgt, e.ttft_error_p50_s,
+                  e.ttft_error_p90_s, e.ttft_error_p99_s, e.atgt_ratio_p50, e.atgt_ratio_p90,
+                  e.atgt_ratio_p99, e.length_ratio_p10, e.length_ratio_p50, e.length_ratio_p90);
+  }
   return 0;
 }
 

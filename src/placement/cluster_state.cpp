@@ -105,4 +105,15 @@ void cluster_state::observe_iteration(worker_slot w, int prefill_tokens, int pre
   }
 }
 
+void cluster_state::set_margin(worker_slot w, const slo_margin& m) {
+  worker_shape_model* shape = slots_[w.value].shape;
+  if (shape->margin == m) return;
+  shape->margin = m;
+  for (std::size_t k = 0; k < slots_.size(); ++k) {
+    if (slots_[k].shape != shape || !slots_[k].schedule) continue;
+    slots_[k].schedule->refresh_margin();
+    refresh(worker_slot{static_cast<std::uint32_t>(k)});
+  }
+}
+
 }  // namespace aladdin

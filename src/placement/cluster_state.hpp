@@ -49,6 +49,12 @@ class cluster_state {
   void observe_iteration(worker_slot w, int prefill_tokens, int prefill_sequences,
                          int decode_sequences, double measured_s);
   const latency_calibration& calibration(worker_slot w) const { return summaries_[w.value].shape->calibration; }
+  // The planning margin of w's shape (see slo_feedback.hpp), and a new one: every schedule of
+  // that shape works its budgets out again.
+  const slo_margin& margin(worker_slot w) const { return slots_[w.value].shape->margin; }
+  void set_margin(worker_slot w, const slo_margin& m);
+  // The shape of w: workers that share one share its calibration and margin.
+  const worker_shape_model* shape_of(worker_slot w) const { return slots_[w.value].shape; }
 
   const length_source& lengths() const { return *lengths_; }
   const schedule_options& options() const { return options_; }

@@ -13,7 +13,10 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 }
 
 placement_desk::placement_desk(desk_options options)
-    : options_(std::move(options)), predictor_(options_.predictor), random_(options_.seed) {
+    : options_(std::move(options)),
+      predictor_(options_.predictor),
+      random_(options_.seed),
+      feedback_(options_.feedback) {
   const policy_info* info = find_policy(options_.policy);
   if (info == nullptr)
     throw std::invalid_argument("unknown policy '" + options_.policy + "' (known: " + policy_names() + ")");
@@ -103,7 +106,8 @@ void placement_desk::count_refusal(reject_reason r) {
 }
 
 bool placement_desk::try_place(const desk_query& d, double now, bool best_effort,
-                               desk_decisions& out, placement_outcome& why) {
+                               desk_decisions& out, placement_outcome& why,
+                               const waiting_query* history) {
   const query_request q = request_of(d, now);
   decision_context ctx{now, &random_};
   placement_outcome chosen = policy_->place(*cluster_, q, ctx);
@@ -120,11 +124,27 @@ bool placement_desk::try_place(const desk_query& d, double now, bool best_effort
     forced = true;
     ++counters_.forced;
   }
+  desk_dispatch placed;
+  placed.worker = id_of_[chosen.worker.value];
+  placed.query = d.id;
+  const double hint = std::max(1.0, std::round(q.expected_output_tokens));
+  placed.output_hint = static_cast<std::uint32_t>(std::min(hint, 4294967295.0));
+  placed.fit = chosen.fit;
+  placed.best_effort = forced;
+  placed.ttft_lost = q.slo.ttft_s == kInf && d.slo.ttft_s != kInf;
+  if (history != nullptr) {
+    placed.refusals = history->refusals;
+    placed.last_refusal = history->last;
+  }
+  if (options_.record_predictions) {
+    placed.predicted = cluster_->at(chosen.worker).evaluate(q, now);
+    placed.expected_output_tokens = q.expected_output_tokens;
+  }
   cluster_->assign(chosen.worker, q, lengths_of(d), now);
   ++counters_.placed;
-  const double hint = std::max(1.0, std::round(q.expected_output_tokens));
-  out.placed.push_back({id_of_[chosen.worker.value], d.id,
-                        static_cast<std::uint32_t>(std::min(hint, 4294967295.0)), chosen.fit, forced});
+  placed_[d.id] = {d.arrival_s, d.slo, -1, !forced && !placed.ttft_lost, !forced,
+                   history != nullptr};
+  out.placed.push_back(placed);
   return true;
 }
 
@@ -139,12 +159,12 @@ void placement_desk::offer_one(const desk_query& q, double now, bool in_arrival_
   }
   ++counters_.waited;
   if (!in_arrival_order) {
-    waiting_.push_back({q, why.reason});
+    waiting_.push_back({q, why.reason, 1});
     return;
   }
   const auto at = std::upper_bound(waiting_.begin(), waiting_.end(), q.arrival_s,
                                    [](double a, const waiting_query& w) { return a < w.query.arrival_s; });
-  waiting_.insert(at, {q, why.reason});
+  waiting_.insert(at, {q, why.reason, 1});
 }
 
 void placement_desk::offer(std::span<const desk_query> batch, double now, desk_decisions& out) {
@@ -170,8 +190,9 @@ void placement_desk::retry(double now, desk_decisions& out) {
   for (std::size_t k = 0; k < attempts; ++k) {
     waiting_query w = std::move(waiting_.front());
     waiting_.pop_front();
-    if (try_place(w.query, now, false, out, why)) continue;
+    if (try_place(w.query, now, false, out, why, &w)) continue;
     w.last = why.reason;
+    ++w.refusals;
     scratch_.push_back(std::move(w));
   }
   for (auto it = scratch_.rbegin(); it != scratch_.rend(); ++it) waiting_.push_front(std::move(*it));
@@ -179,14 +200,38 @@ void placement_desk::retry(double now, desk_decisions& out) {
   // Nothing runs anywhere, yet the oldest still does not fit: no completion will ever free room
   // for it, so it goes best effort (one at a time; the next waits for this one's effect).
   if (!waiting_.empty() && fleet_idle() && !cluster_->accepting_workers().empty()) {
-    const desk_query q = waiting_.front().query;
+    const waiting_query w = waiting_.front();
     waiting_.pop_front();
-    try_place(q, now, true, out, why);
+    try_place(w.query, now, true, out, why, &w);
   }
 }
 
 void placement_desk::first_token(worker_id worker, query_id q, double now) {
   if (const worker_slot* w = slot_of(worker)) cluster_->start_decoding(*w, q, now);
+  if (const auto it = placed_.find(q); it != placed_.end() && it->second.first_token_s < 0)
+    it->second.first_token_s = now;
+}
+
+slo_margin placement_desk::margin(worker_id worker) const {
+  const worker_slot* w = slot_of(worker);
+  return w == nullptr ? slo_margin{} : cluster_->margin(*w);
+}
+
+void placement_desk::judge(worker_slot w, worker_id worker, const placed_query& p,
+                           int output_tokens, double now) {
+  const double first = p.first_token_s >= 0 ? p.first_token_s : now;
+  slo_outcome o;
+  o.waited = p.waited;
+  o.ttft_planned = p.ttft_planned;
+  o.ttft_missed = first - p.arrival_s > p.slo.ttft_s;
+  o.atgt_planned = p.atgt_planned && output_tokens > 1;
+  o.atgt_missed = output_tokens > 1 && (now - first) / (output_tokens - 1) > p.slo.atgt_s;
+  const slo_margin m = feedback_.observe(cluster_->shape_of(w), worker, o);
+  // Rebuilding every schedule of the shape costs a pass over its queries: the new margin is put
+  // in force once it has moved by 2%, a few misses' worth.
+  const slo_margin& applied = cluster_->margin(w);
+  if (std::abs(m.ttft / applied.ttft - 1) >= 0.02 || std::abs(m.atgt / applied.atgt - 1) >= 0.02)
+    cluster_->set_margin(w, m);
 }
 
 void placement_desk::progress(worker_id worker, std::span<const progress_report> running, double now) {
@@ -209,7 +254,12 @@ void placement_desk::observe_iteration(worker_id worker, int prefill_tokens, int
 
 void placement_desk::completed(worker_id worker, query_id q, int prompt_tokens, int output_tokens,
                                double now) {
-  if (const worker_slot* w = slot_of(worker)) cluster_->complete(*w, q, now);
+  const worker_slot* w = slot_of(worker);
+  if (w != nullptr) cluster_->complete(*w, q, now);
+  if (const auto it = placed_.find(q); it != placed_.end()) {
+    if (w != nullptr) judge(*w, worker, it->second, output_tokens, now);
+    placed_.erase(it);
+  }
   learn_length(prompt_tokens, output_tokens);
 }
 
@@ -219,6 +269,7 @@ void placement_desk::learn_length(int prompt_tokens, int output_tokens) {
 
 void placement_desk::removed(worker_id worker, query_id q, double now) {
   if (const worker_slot* w = slot_of(worker)) cluster_->complete(*w, q, now);
+  placed_.erase(q);
 }
 
 void placement_desk::adopt(worker_id worker, const desk_query& d, bool running, int generated_tokens,

@@ -44,6 +44,7 @@
 #include "placement/length_source.hpp"
 #include "placement/policy.hpp"
 #include "placement/registry.hpp"
+#include "placement/slo_feedback.hpp"
 #include "predict/length_predictor.hpp"
 #include "util/rng.hpp"
 
@@ -58,6 +59,11 @@ struct desk_options {
   std::uint64_t seed = 1;
   std::size_t retry_batch = 32;   // waiting queries retried per occasion
   double max_wait_s = std::numeric_limits<double>::infinity();  // model seconds before expiry
+  // The loop from outcomes back to planning margins (slo_feedback.hpp).
+  slo_feedback_options feedback;
+  // Every placement carries what the chosen worker's schedule predicted for it (one more
+  // evaluation per placement): for decision logs.
+  bool record_predictions = false;
 };
 
 // An accepted query as the desk sees it.
@@ -76,6 +82,13 @@ struct desk_dispatch {
   std::uint32_t output_hint = 0;  // the predicted output length, for the engine's planning
   double fit = 0;                 // the policy's tightness after the query (0: not measured)
   bool best_effort = false;       // placed on an idle fleet although no worker fit it
+  bool ttft_lost = false;         // it had waited past its TTFT SLO: placed for its ATGT only
+  std::uint32_t refusals = 0;     // times the policy refused it before
+  reject_reason last_refusal = reject_reason::none;
+  // With desk_options::record_predictions: the chosen worker's schedule on this query just
+  // before it joined (predicted TTFT, decode iteration, KV peak), and the length it planned.
+  fit_result predicted;
+  double expected_output_tokens = 0;
 };
 
 // Why a query is not (yet) on a worker. `retry` outcomes may change as capacity frees;
@@ -162,6 +175,9 @@ class placement_desk {
   // ---- what callers read ---------------------------------------------------------------------
   std::size_t waiting() const { return waiting_.size(); }
   const desk_counters& counters() const { return counters_; }
+  const slo_feedback& feedback() const { return feedback_; }
+  // The margin in force on a worker's shape (1, 1 when unknown).
+  slo_margin margin(worker_id worker) const;
   const length_predictor& predictor() const { return predictor_; }
   const cluster_state& cluster() const { return *cluster_; }
 
@@ -170,10 +186,21 @@ class placement_desk {
   struct waiting_query {
     desk_query query;
     reject_reason last = reject_reason::none;
+    std::uint32_t refusals = 0;
+  };
+  // A query on a worker, until it completes or leaves: what its outcome is judged against.
+  struct placed_query {
+    double arrival_s = 0;
+    slo_target slo;
+    double first_token_s = -1;
+    bool ttft_planned = false;
+    bool atgt_planned = false;
+    bool waited = false;
   };
   // Placed (true), or the policy's refusal in `why`.
   bool try_place(const desk_query& q, double now, bool best_effort, desk_decisions& out,
-                 placement_outcome& why);
+                 placement_outcome& why, const waiting_query* history = nullptr);
+  void judge(worker_slot w, worker_id worker, const placed_query& p, int output_tokens, double now);
   void offer_one(const desk_query& q, double now, bool in_arrival_order, desk_decisions& out);
   bool never_fits(const desk_query& q) const;
   bool fleet_idle() const;
@@ -192,6 +219,8 @@ class placement_desk {
   std::vector<worker_id> id_of_;  // by slot
   bool true_lengths_ = false;        // the policy decides with true output lengths
   std::deque<waiting_query> waiting_;  // oldest first
+  std::unordered_map<query_id, placed_query> placed_;
+  slo_feedback feedback_;
   std::vector<waiting_query> scratch_;
   desk_counters counters_;
 };

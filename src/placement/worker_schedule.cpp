@@ -69,11 +69,18 @@ void worker_schedule::add_queued(const query_request& q, const query_lengths& le
   e.lengths = lengths;
   e.slo = q.slo;
   e.arrival_s = q.arrival_s;
+  e.seq = next_seq_++;
   e.prefill_s = prefill_one_s(q.input_tokens);
   // Until its prefill, a query is planned as if it started decoding now.
   e.base = q.input_tokens - iteration_;
   e.finish = iteration_ + std::max(1.0, q.expected_output_tokens);
   e.atgt_finish = e.finish;
+  // Its decode iterations after the first token, at the ATGT length quantile (as running
+  // queries are planned).
+  double low = std::max(1.0, q.expected_output_tokens);
+  const double p = options_.atgt_length_quantile;
+  if (p > 0 && p < 1) low = std::clamp(lengths_->remaining_quantile(lengths, 0, p), 1.0, low);
+  e.queued_decodes = low - 1;
   pending_prefill_s_ += e.prefill_s;
   entries_.push_back(e);
   rebuild(now);
@@ -103,8 +110,9 @@ void worker_schedule::repredict(entry& e, double generated) {
   if (q > 0 && q < 1) low = std::clamp(lengths_->remaining_quantile(e.lengths, n, q), 1.0, remaining);
   e.finish = iteration_ + remaining;
   e.atgt_finish = iteration_ + low;
-  // ATGT = (t_last − t_first) / (L − 1): the decode time budget ends at first + slo·(L − 1).
-  e.budget_anchor = e.first_token_s + e.slo.atgt_s * options_.atgt_headroom * (generated + low - 1);
+  // ATGT = (t_last − t_first) / (L − 1): the decode time budget ends at first + slo·(L − 1)
+  // (the anchor itself is worked out in rebuild, with the headroom in force then).
+  e.budget_tokens = generated + low - 1;
 }
 
 void worker_schedule::advance_decode(int iterations, double now) {
@@ -189,7 +197,7 @@ void worker_schedule::rebuild(double now) {
       sum_base_running_ += e.base;
       min_finish_ = std::min(min_finish_, e.atgt_finish);
     } else {
-      min_queued_atgt_ = std::min(min_queued_atgt_, e.slo.atgt_s * options_.atgt_headroom);
+      min_queued_atgt_ = std::min(min_queued_atgt_, e.slo.atgt_s * atgt_headroom());
     }
   }
 
@@ -231,8 +239,37 @@ void worker_schedule::rebuild(double now) {
   least_slack_ = kInf;
   least_slack_anchor_ = 0;
   least_slack_remaining_ = 0;
+  // Queued budgets, in prefill order.
+  queued_ttft_anchor_ = kInf;
+  has_queued_budgets_ = false;
+  order_.clear();
+  for (std::size_t k = 0; k < m; ++k)
+    if (!entries_[k].running) order_.push_back(k);
+  std::sort(order_.begin(), order_.end(),
+            [&](std::size_t a, std::size_t b) { return entries_[a].seq < entries_[b].seq; });
+  {
+    const double in_flight = running_ > 0 ? t_now : 0.0;
+    double ahead = 0, behind = pending_prefill_s_;
+    for (const std::size_t k : order_) {
+      entry& e = entries_[k];
+      ahead += e.prefill_s;
+      behind -= e.prefill_s;
+      const double ttft_anchor = e.arrival_s + e.slo.ttft_s * ttft_headroom() - ahead - in_flight;
+      const double budget = e.slo.atgt_s * atgt_headroom() * e.queued_decodes;
+      e.queued_slack_s = budget - std::max(0.0, behind);
+      // Past saving on either count: not a reason to refuse new work (as a doomed running one).
+      const bool decodes = e.queued_decodes > 0;  // a one-token answer has no ATGT
+      e.doomed = ttft_anchor < now || (decodes && e.queued_slack_s - e.queued_decodes * t_now < 0);
+      e.queued_ttft_anchor_s = ttft_anchor;
+      if (e.doomed) continue;
+      has_queued_budgets_ = true;
+      queued_ttft_anchor_ = std::min(queued_ttft_anchor_, ttft_anchor);
+    }
+  }
+
   for (auto& e : entries_) {
     if (!e.running) continue;
+    e.budget_anchor = e.first_token_s + e.slo.atgt_s * atgt_headroom() * e.budget_tokens;
     const double remaining = e.atgt_finish - iteration_;
     const double slack = e.budget_anchor - now - remaining * t_now;
     e.doomed = slack < 0;
@@ -295,6 +332,22 @@ bool worker_schedule::atgt_budgets_hold(double t_new, double stall_s, double now
   return true;
 }
 
+reject_reason worker_schedule::queued_budgets_hold(double t_new, double prefill_q,
+                                                  double now) const {
+  if (!has_queued_budgets_) return reject_reason::none;
+  // The least TTFT anchor holding is enough for all of them; otherwise look at each, leaving
+  // out those whose first token is lost by now.
+  const bool ttft_holds = queued_ttft_anchor_ - now - prefill_q >= 0;
+  for (const auto& e : entries_) {
+    if (e.running || e.doomed) continue;
+    if (!ttft_holds && e.queued_ttft_anchor_s >= now && e.queued_ttft_anchor_s - now - prefill_q < 0)
+      return reject_reason::ttft;
+    if (e.queued_decodes > 0 && e.queued_slack_s - e.queued_decodes * t_new - prefill_q < 0)
+      return reject_reason::atgt;
+  }
+  return reject_reason::none;
+}
+
 fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   fit_result r;
   const query_bounds bounds(q, now, options_);
@@ -303,14 +356,14 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   const auto m = static_cast<double>(entries_.size());
 
   r.predicted_ttft_s = bounds.ttft_s(running_ > 0, iteration_s(), pending_prefill_s_, prefill_q);
-  if (r.predicted_ttft_s > bounds.ttft_limit_s) {
+  if (r.predicted_ttft_s > bounds.ttft_limit_on(shape_->margin)) {
     r.reason = reject_reason::ttft;
     return r;
   }
 
   const double t_new = decode_s(sum_base_ + m * iteration_ + in, m + 1);
   r.predicted_iteration_s = t_new;
-  const double limit = bounds.iteration_limit_s(min_queued_atgt_);
+  const double limit = bounds.iteration_limit_s(shape_->margin, min_queued_atgt_);
   if (t_new > limit) {
     r.reason = reject_reason::atgt;
     return r;
@@ -326,6 +379,13 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   // Running queries absorb the prefills ahead of them and q's own.
   if (running_ > 0 && !atgt_budgets_hold(t_new, pending_prefill_s_ + prefill_q, now)) {
     r.reason = reject_reason::atgt;
+    return r;
+  }
+
+  // Queries still waiting for their prefill absorb q's, in their TTFT and in their decodes.
+  if (const reject_reason queued = queued_budgets_hold(t_new, prefill_q, now);
+      queued != reject_reason::none) {
+    r.reason = queued;
     return r;
   }
 

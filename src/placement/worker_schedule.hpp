@@ -15,12 +15,16 @@
 //   ATGT  for every running query j: its decode time budget left, slo_j·(L_j − 1) − elapsed_j,
 //         covers the prefill stalls (queued prefills + prefill(q)) plus its remaining tokens at
 //         the new iteration time t' = t_dec(batch + q); and t' ≤ slo of every queued query and q
+//   queued for every query j still waiting for its prefill: prefill(q) fits both in what is
+//         left of j's TTFT (q may join j's prefill batch) and in j's decode budget less the
+//         prefills queued behind it (q may run right after j's first token)
 //   KV    the predicted peak, over the future, of Σ context of all queries + q ≤ capacity,
 //         where each query grows one token per iteration and frees its KV at its predicted end
 // Tightness (for best fit) is the most loaded dimension after adding q: max(peak KV / capacity,
 // t' / tightest ATGT SLO).
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -57,10 +61,20 @@ struct schedule_options {
 // stalls its decodes and none delays a query's start.
 enum class worker_role : std::uint8_t { unified, decode_only };
 
+// Online corrections of the planning margins of one shape, from the SLO outcomes of the queries
+// placed on it (placement/slo_feedback.hpp): each multiplies the configured headroom. 1 leaves
+// it as configured.
+struct slo_margin {
+  double ttft = 1;
+  double atgt = 1;
+  friend bool operator==(const slo_margin&, const slo_margin&) = default;
+};
+
 struct worker_shape_model {
   worker_profile profile;
   latency_calibration calibration;
   worker_role role = worker_role::unified;
+  slo_margin margin;  // set through cluster_state::set_margin, which rebuilds the schedules
 
   double prefill_one_s(double tokens) const {
     if (role == worker_role::decode_only) return 0;
@@ -95,9 +109,11 @@ struct query_bounds {
   double ttft_s(bool decoding, double iteration_s, double pending_prefill_s, double prefill_s) const {
     return waited_s + (decoding ? iteration_s : 0.0) + pending_prefill_s + prefill_s;
   }
+  // Its limits on a worker of a shape, whose learnt margin scales the headroom.
+  double ttft_limit_on(const slo_margin& m) const { return ttft_limit_s * m.ttft; }
   // The decode iteration once it is in the batch must suit every queued query and itself.
-  double iteration_limit_s(double min_queued_atgt_s) const {
-    return std::min(atgt_limit_s, min_queued_atgt_s);
+  double iteration_limit_s(const slo_margin& m, double min_queued_atgt_s) const {
+    return std::min(atgt_limit_s * m.atgt, min_queued_atgt_s);
   }
 };
 
@@ -145,12 +161,12 @@ struct schedule_summary {
 inline screen_result schedule_summary::screen(const query_bounds& q, double prefill_s) const {
   screen_result r;
   const double in = q.input_tokens, expected = q.expected_output_tokens;
-  if (q.ttft_s(running > 0, iteration_s, pending_prefill_s, prefill_s) > q.ttft_limit_s) {
+  if (q.ttft_s(running > 0, iteration_s, pending_prefill_s, prefill_s) > q.ttft_limit_on(shape->margin)) {
     r.reason = reject_reason::ttft;
     return r;
   }
   const double t_new = decode_s(sum_context_tokens + in, entries + 1.0);
-  const double limit = q.iteration_limit_s(min_queued_atgt_s);
+  const double limit = q.iteration_limit_s(shape->margin, min_queued_atgt_s);
   if (t_new > limit) {
     r.reason = reject_reason::atgt;
     return r;
@@ -211,6 +227,9 @@ class worker_schedule {
   // Finished, failed or moved elsewhere.
   void remove(query_id q);
 
+  // The shape's margin changed (cluster_state::set_margin): budgets are worked out again.
+  void refresh_margin() { rebuild(last_now_); }
+
   // --- questions placement asks ---------------------------------------------------------------
   fit_result evaluate(const query_request& q, double now) const;
   schedule_summary summary() const;
@@ -240,8 +259,16 @@ class worker_schedule {
     double finish = 0;         // predicted iteration of the last token (mean length: KV)
     double atgt_finish = 0;    // the same at the ATGT length quantile (≤ finish)
     double first_token_s = 0;  // running only
+    double budget_tokens = 0;  // L − 1 at the ATGT length quantile (running only)
     double budget_anchor = 0;  // slo·(L − 1) + first_token_s: decode time budget ends here
     bool doomed = false;       // its ATGT is lost already: not a reason to refuse new work
+    std::uint64_t seq = 0;     // order of assignment: prefills run first come first served
+    // Queued only: the decode time budget it will have after its first token, less the
+    // prefills already queued behind it (each stalls its decodes or, batched with it, delays
+    // its first token), and the decode iterations it is planned to need (ATGT quantile).
+    double queued_slack_s = 0;
+    double queued_decodes = 0;
+    double queued_ttft_anchor_s = 0;  // its first token is due by then (after headroom)
   };
 
   entry* find(query_id q);
@@ -257,6 +284,9 @@ class worker_schedule {
 
   double prefill_one_s(double tokens) const;
   double decode_s(double context, double batch) const;
+  // The headrooms in force: the configured ones scaled by the shape's learnt margin.
+  double ttft_headroom() const { return options_.ttft_headroom * shape_->margin.ttft; }
+  double atgt_headroom() const { return options_.atgt_headroom * shape_->margin.atgt; }
 
   std::unique_ptr<worker_shape_model> owned_shape_;  // only when constructed from a profile
   const worker_shape_model* shape_;
@@ -291,6 +321,19 @@ class worker_schedule {
   double least_slack_remaining_ = 0;
   double last_now_ = 0;
   std::vector<std::size_t> order_;  // scratch for rebuild
+  std::uint64_t next_seq_ = 0;
+
+  // Queued queries (waiting for their prefill) have budgets too: a prefill placed behind one
+  // either joins its prefill batch (its first token comes later: TTFT) or runs right after it
+  // (its first decodes stall: ATGT). Which of the two happens depends on when the engine
+  // schedules, so a new query must fit in both. Per queued query that can still be saved:
+  //   TTFT: arrival + SLO_ttft·h − prefills up to and including its own (− the decode
+  //         iteration in flight) ≥ now + prefill(q)
+  //   ATGT: queued_slack − queued_decodes · t' ≥ prefill(q)
+  double queued_ttft_anchor_ = 0;   // least of the TTFT anchors (∞: none)
+  bool has_queued_budgets_ = false;
+  // none, or the constraint of a queued query that q would break.
+  reject_reason queued_budgets_hold(double t_new, double prefill_q, double now) const;
 };
 
 }  // namespace aladdin

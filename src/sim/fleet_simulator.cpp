@@ -94,6 +94,7 @@ struct query_state {
   bool expired = false;
   bool over_context = false;  // rejected at intake: prompt + output over the model's context
   slo_target slo;             // its own (a trace's SLO class) or the run's
+  decision_record decision;  // with record_decisions only
 };
 
 // The serving topology, decided once from the configuration: the rest of the simulation asks
@@ -130,6 +131,8 @@ desk_options desk_options_of(const simulation_config& c, const topology& t) {
   d.seed = mix_seed(c.seed, 0);
   d.retry_batch = c.retry_batch;
   d.max_wait_s = c.max_wait_s;
+  d.feedback = c.feedback;
+  d.record_predictions = c.record_decisions;
   return d;
 }
 
@@ -309,6 +312,7 @@ class simulation {
 
   // What the desk decided: dispatch to the engines, fail what can never fit or waited too long.
   void carry_out() {
+    if (config_.record_decisions) record();
     for (const desk_dispatch& d : decisions_.placed) dispatch(d);
     for (const desk_refusal& r : decisions_.refused) queries_[r.query.value].failed = true;
     for (const desk_refusal& r : decisions_.expired) {
@@ -316,6 +320,32 @@ class simulation {
       queries_[r.query.value].expired = true;
     }
     decisions_.clear();
+  }
+
+  void record() {
+    for (const desk_dispatch& d : decisions_.placed) {
+      decision_record& r = queries_[d.query.value].decision;
+      r.kind = d.best_effort ? decision_kind::best_effort
+               : d.ttft_lost ? decision_kind::ttft_lost
+                             : decision_kind::planned;
+      r.worker = d.worker.value;
+      r.decided_s = now_;
+      r.refusals = d.refusals;
+      r.last_refusal = d.last_refusal;
+      r.expected_output_tokens = d.expected_output_tokens;
+      r.predicted_ttft_s = d.predicted.predicted_ttft_s;
+      r.predicted_iteration_s = d.predicted.predicted_iteration_s;
+      r.predicted_peak_kv_tokens = d.predicted.predicted_peak_kv_tokens;
+      r.tightness = d.predicted.tightness;
+    }
+    const auto left = [&](const desk_refusal& f, decision_kind kind) {
+      decision_record& r = queries_[f.query.value].decision;
+      r.kind = kind;
+      r.decided_s = now_;
+      r.last_refusal = f.reason;
+    };
+    for (const desk_refusal& f : decisions_.refused) left(f, decision_kind::never_fit);
+    for (const desk_refusal& f : decisions_.expired) left(f, decision_kind::expired);
   }
 
   void dispatch(const desk_dispatch& d) {
@@ -601,6 +631,23 @@ class simulation {
     for (const auto& l : lives_)
       worker_seconds += (l.released_s >= 0 ? l.released_s : r.makespan_s) - l.requested_s;
     r.gpu_hours = worker_seconds * tp / 3600.0;
+    if (config_.record_decisions) {
+      r.decisions.reserve(queries_.size());
+      for (std::size_t i = 0; i < queries_.size(); ++i) {
+        const query_state& q = queries_[i];
+        decision_record d = q.decision;
+        d.query = i;
+        d.arrival_s = q.arrival;
+        d.prompt_tokens = q.input;
+        d.output_tokens = q.output;
+        d.slo = desk_query_of(i).slo;
+        if (topology_.split()) d.slo.ttft_s = q.slo.ttft_s;  // judged on the whole TTFT
+        d.first_token_s = q.first_token;
+        d.finish_s = q.finish;
+        r.decisions.push_back(d);
+      }
+    }
+    if (!engines_.empty()) r.final_margin = desk_.margin(worker_id{0});
     r.scale_ups = scale_ups_;
     r.scale_downs = scale_downs_;
     r.workers_started = workers_started_;

@@ -30,7 +30,9 @@
 #include <vector>
 
 #include "model/latency_model.hpp"
+#include "placement/decision_record.hpp"
 #include "placement/registry.hpp"
+#include "placement/slo_feedback.hpp"
 #include "placement/types.hpp"
 #include "placement/worker_schedule.hpp"
 #include "predict/length_predictor.hpp"
@@ -82,6 +84,7 @@ struct simulation_config {
   int max_batched_tokens = 0;       // 0: the engine's default for the mode
   policy_config policy_options;     // the policy's knobs (see placement/registry.hpp)
   schedule_options schedule;        // aladdin's planning headroom
+  slo_feedback_options feedback;    // outcomes correct the planning margins (slo_feedback.hpp)
   // Split mode: the ATGT headroom on the decode pool. Decode-only workers see no prefill stalls,
   // the variance schedule.atgt_headroom mostly exists to absorb; what is left is per-iteration
   // jitter (the ground truth's ~3%) once calibration has removed the fit's bias.
@@ -94,6 +97,9 @@ struct simulation_config {
   // failed, as on the live node (serve --max-wait).
   double max_wait_s = 600;
   scaling_config scaling;           // unified modes only
+  // Keep every query's decision and outcome in simulation_result::decisions (costs one more
+  // schedule evaluation per placement).
+  bool record_decisions = false;
 };
 
 struct timeline_window {
@@ -126,6 +132,9 @@ struct simulation_result {
   std::size_t workers_started = 0;  // after the initial fleet
   double makespan_s = 0;            // last event
   std::vector<timeline_window> timeline;
+  std::vector<decision_record> decisions;  // with record_decisions: one per query, by index
+  // The planning margins the feedback loop ended with (1, 1: never corrected).
+  slo_margin final_margin;
 };
 
 // Runs the trace (arrivals sorted) through the configured fleet. Throws std::invalid_argument

@@ -114,9 +114,10 @@ TEST_CASE("aladdin policy: best fit packs the fuller feasible worker, lower id o
     REQUIRE(out.placed);
     CHECK(out.worker.value == 0);
   }
-  // Load worker 2 beyond worker 0: it becomes the tighter fit.
+  // Load worker 2 beyond worker 0: it becomes the tighter fit (the queued queries' TTFT SLO
+  // leaves room for one more prefill ahead of their first tokens).
   for (std::uint64_t i = 10; i < 20; ++i)
-    c.assign(worker_slot{2}, make_query(c, i, 1000, 100, 0), {1000, 100}, 0);
+    c.assign(worker_slot{2}, make_query(c, i, 1000, 100, 0, {60, 0.1}), {1000, 100}, 0);
   auto out = p.place(c, make_query(c, 99, 100, 100, 0, {60, 0.1}), ctx);
   REQUIRE(out.placed);
   CHECK(out.worker.value == 2);
@@ -157,6 +158,7 @@ TEST_CASE("worker schedule: the KV peak matches a brute-force replay") {
       q.id = query_id{static_cast<std::uint64_t>(i)};
       q.input_tokens = input;
       q.expected_output_tokens = output;
+      q.slo = {1e9, 1e9};  // only the KV peak is under test
       s.add_queued(q, {input, output}, 0);
       items.push_back({static_cast<double>(input), static_cast<double>(output)});
     }
@@ -183,6 +185,55 @@ TEST_CASE("worker schedule: the KV peak matches a brute-force replay") {
     auto fit = s.evaluate(q, 0);
     REQUIRE(fit.feasible);
     CHECK(fit.predicted_peak_kv_tokens == doctest::Approx(brute_peak(items.size())));
+  }
+}
+
+// A query still waiting for its prefill has budgets too: a long prompt placed behind it either
+// joins its prefill batch (its TTFT) or runs right after its first token (its decodes). The
+// code-completion plateau of issue 8 came from this blind spot: short answers behind long
+// prompts.
+TEST_CASE("worker schedule: a prefill placed behind a queued query must fit that query's budgets") {
+  fixed_lengths lengths(5);  // 4 decode iterations after the first token
+  const auto query = [](std::uint64_t id, int input, slo_target slo) {
+    query_request q;
+    q.id = query_id{id};
+    q.input_tokens = input;
+    q.expected_output_tokens = 5;
+    q.slo = slo;
+    return q;
+  };
+  // prefill(l) = 2e-4·l + 0.02; an iteration ≈ 0.0404 s. A's decode budget: 4 × 0.1 = 0.4 s,
+  // of which its four iterations take ≈ 0.16 s: ≈ 0.24 s of stall is left.
+  {
+    worker_schedule s(test_profile(), &lengths, exact());
+    s.add_queued(query(1, 100, {10, 0.1}), {100, 5}, 0);
+    const fit_result small = s.evaluate(query(2, 500, {10, 1}), 0);   // 0.12 s of prefill
+    CHECK(small.feasible);
+    const fit_result large = s.evaluate(query(3, 2000, {10, 1}), 0);  // 0.42 s
+    CHECK_FALSE(large.feasible);
+    CHECK(large.reason == reject_reason::atgt);
+  }
+  {  // With a loose ATGT SLO the same prefill fits.
+    worker_schedule s(test_profile(), &lengths, exact());
+    s.add_queued(query(1, 100, {10, 1.0}), {100, 5}, 0);
+    CHECK(s.evaluate(query(3, 2000, {10, 1}), 0).feasible);
+  }
+  {  // TTFT: A's first token is due by 0.3 s and its own prefill takes 0.04 s.
+    worker_schedule s(test_profile(), &lengths, exact());
+    s.add_queued(query(1, 100, {0.3, 10}), {100, 5}, 0);
+    CHECK(s.evaluate(query(2, 1000, {10, 10}), 0).feasible);  // 0.22 s: A's TTFT 0.26 s
+    const fit_result late = s.evaluate(query(3, 1500, {10, 10}), 0);  // 0.32 s
+    CHECK_FALSE(late.feasible);
+    CHECK(late.reason == reject_reason::ttft);
+    // Past saving (it has waited beyond its SLO), A no longer refuses new work.
+    CHECK(s.evaluate(query(3, 1500, {10, 10}), 0.5).feasible);
+  }
+  {  // Once A has its first token, the running-query budget takes over.
+    worker_schedule s(test_profile(), &lengths, exact());
+    s.add_queued(query(1, 100, {10, 0.1}), {100, 5}, 0);
+    s.start_decoding(query_id{1}, 0.05);
+    CHECK_FALSE(s.evaluate(query(3, 2000, {10, 1}), 0.05).feasible);
+    CHECK(s.evaluate(query(2, 500, {10, 1}), 0.05).feasible);
   }
 }
 

@@ -218,9 +218,9 @@ int run_plan(int argc, char** argv) {
   bool suite = false;
   std::string data_dir = "../shared/data", servegen_dir;
   flags.add_bool("suite", &suite,
-                 "the workload-family suite: plan over every --family (at --rate, default 20 q/s, for\n"
-                 "--duration, default 600 s), the shared Azure conversation trace (its first --duration at\n"
-                 "--rate-scale, default 4x) and ServeGen's first day when --data holds them; one table of\n"
+                 "the workload-family suite: plan over every --family (at --rate, default 20 q/s, for "
+                 "--duration, default 600 s), the shared Azure conversation trace (its first --duration at "
+                 "--rate-scale, default 4x) and ServeGen's first day when --data holds them; one table of "
                  "GPUs per policy, ratios, the planner's error and the ceiling");
   flags.add_string("data", &data_dir, "--suite: the shared data folder (traces/ inside; skipped when absent)");
   flags.add_string("servegen", &servegen_dir,

@@ -123,9 +123,9 @@ void slo_options::add_to(flag_set& flags) {
   flags.add_duration("slo-ttft", &ttft_s, "time-to-first-token SLO");
   flags.add_duration("slo-atgt", &atgt_s, "average time per generated token SLO");
   flags.add_double("slo-scale", &scale,
-                   "per-query SLOs: each query's TTFT and ATGT SLO is K x its latency alone on the\n"
-                   "reference shape (the default TP of a vLLM deployment, its measured ground truth;\n"
-                   "as DistServe and Splitwise evaluate); replaces --slo-ttft/--slo-atgt",
+                   "per-query SLOs: each query's TTFT and ATGT SLO is K x its latency alone on the reference "
+                   "shape, the default TP of a vLLM deployment, by its measured ground truth (as DistServe and "
+                   "Splitwise evaluate); replaces --slo-ttft/--slo-atgt (0: off)",
                    1e-3, 1e6);
 }
 

@@ -60,6 +60,7 @@ enum RejectReason {
   invalid @4;
   overloaded @5;
   draining @6;
+  overContext @7;      # prompt + requested output over the served model's context: never, as sent
 }
 
 struct FirstToken {

@@ -38,6 +38,7 @@ const char* to_string(reject_code c) {
     case reject_code::invalid: return "invalid";
     case reject_code::overloaded: return "overloaded";
     case reject_code::draining: return "draining";
+    case reject_code::over_context: return "over_context";
   }
   return "unknown";
 }
@@ -133,7 +134,7 @@ codec::result<message> read_member(cw::Envelope::Reader env) {
     case cw::Envelope::QUERY_REJECTED: {
       const auto r = env.getQueryRejected();
       query_rejected x{r.getClientQueryId(), reject_code::invalid, codec::str(r.getDetail())};
-      if (!known_enum<reject_code, reject_code::draining>(r.getReason(), &x.reason))
+      if (!known_enum<reject_code, reject_code::over_context>(r.getReason(), &x.reason))
         return unknown_enum("reject reason");
       return message{std::move(x)};
     }

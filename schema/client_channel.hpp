@@ -29,7 +29,7 @@ using channel_common::wire_error;
 inline constexpr std::int64_t max_transport_bytes = channel_common::max_transport_bytes;
 
 // client.capnp RejectReason and FailureReason, in schema order.
-enum class reject_code : std::uint8_t { no_capacity, kv, ttft, atgt, invalid, overloaded, draining };
+enum class reject_code : std::uint8_t { no_capacity, kv, ttft, atgt, invalid, overloaded, draining, over_context };
 enum class failure_code : std::uint8_t {
   worker_lost, engine_rejected, cancelled, deadline_exceeded, shutting_down, internal, unschedulable
 };

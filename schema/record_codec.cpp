@@ -1,5 +1,6 @@
 #include "schema/record_codec.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -26,6 +27,7 @@ void to_record(const model_spec& in, records::ModelRecord::Builder out) {
   out.setHeadDim(static_cast<std::uint32_t>(in.head_dim));
   out.setBytesPerValue(static_cast<std::uint32_t>(in.bytes_per_value));
   out.setParameters(in.parameters);
+  out.setContextTokens(static_cast<std::uint32_t>(std::max(0, in.context_tokens)));
 }
 
 codec::result<model_spec> from_record(records::ModelRecord::Reader in) {
@@ -36,6 +38,7 @@ codec::result<model_spec> from_record(records::ModelRecord::Reader in) {
   m.head_dim = static_cast<int>(in.getHeadDim());
   m.bytes_per_value = static_cast<int>(in.getBytesPerValue());
   m.parameters = in.getParameters();
+  m.context_tokens = static_cast<int>(std::min<std::uint32_t>(in.getContextTokens(), 1u << 30));
   return m;
 }
 

@@ -13,6 +13,7 @@ struct ModelRecord {
   headDim @3 :UInt32;
   bytesPerValue @4 :UInt32;
   parameters @5 :Float64;      # number of weights
+  contextTokens @6 :UInt32;    # longest prompt + output the model serves (0: unknown)
 }
 
 struct GpuRecord {

@@ -126,7 +126,11 @@ struct control_node::impl {
     services.store = store;
     services.log.set_level(options.log);
     limits.model = canonical_model(options.model);
-    limits.max_prompt_tokens = static_cast<std::uint32_t>(options.max_prompt_tokens);
+    const auto facts = find_model(options.model);
+    limits.context_tokens = facts ? static_cast<std::uint32_t>(facts->context_tokens) : 0;
+    limits.max_prompt_tokens = options.max_prompt_tokens > 0 ? static_cast<std::uint32_t>(options.max_prompt_tokens)
+                               : limits.context_tokens > 0   ? limits.context_tokens
+                                                             : 131072;
     limits.kv_capacity_tokens = shape.kv.capacity_tokens;
     limits.default_slo = {options.slo_ttft_s, options.slo_atgt_s};
     limits.max_waiting = static_cast<std::size_t>(options.max_waiting);

@@ -26,6 +26,17 @@ slo_target slo_of(const submit_query& q, const intake_limits& limits) {
 
 std::optional<query_rejected> check_submission(const submit_query& q, const intake_limits& limits) {
   if (q.prompt_tokens == 0) return refuse(q, reject_code::invalid, "promptTokens must be positive");
+  if (!q.model.empty() && canonical_model(q.model) != limits.model)
+    return refuse(q, reject_code::invalid,
+                  "model '" + q.model.substr(0, 64) + "' is not served here (serving " + limits.model + ")");
+  // The same rule as the simulator's intake (model_spec::fits_context), on what the client asks for;
+  // before --max-prompt-tokens, which defaults to the context, so that the reason says why.
+  const double requested = q.max_output_tokens > 0 ? q.max_output_tokens : 1.0;
+  if (limits.context_tokens > 0 && static_cast<double>(q.prompt_tokens) + requested > limits.context_tokens)
+    return refuse(q, reject_code::over_context,
+                  "a prompt of " + std::to_string(q.prompt_tokens) + " tokens and " +
+                      std::to_string(static_cast<long long>(requested)) + " output tokens exceed the context of " +
+                      limits.model + " (" + std::to_string(limits.context_tokens) + " tokens)");
   if (q.prompt_tokens > limits.max_prompt_tokens)
     return refuse(q, reject_code::invalid,
                   "promptTokens " + std::to_string(q.prompt_tokens) + " above the limit of " +
@@ -33,9 +44,6 @@ std::optional<query_rejected> check_submission(const submit_query& q, const inta
   const slo_target slo = slo_of(q, limits);
   if (slo.ttft_s > limits.max_slo_s || slo.atgt_s > limits.max_slo_s)
     return refuse(q, reject_code::invalid, "an SLO above " + std::to_string(limits.max_slo_s) + " s");
-  if (!q.model.empty() && canonical_model(q.model) != limits.model)
-    return refuse(q, reject_code::invalid,
-                  "model '" + q.model.substr(0, 64) + "' is not served here (serving " + limits.model + ")");
   // The prompt and its first token must fit one worker's KV cache, or no worker will ever run it.
   if (limits.kv_capacity_tokens > 0 && q.prompt_tokens + 1.0 > limits.kv_capacity_tokens)
     return refuse(q, reject_code::kv,

@@ -3,7 +3,7 @@
 // and the replies. The intake actor only passes in the node's state (intake_state_view) and
 // carries out the result. Two kinds of refusal:
 //   - "never, as sent": invalid (no prompt, a prompt above the limit, an SLO above the limit,
-//     another model) or kv (the prompt alone exceeds a worker's KV cache): the client should not
+//     another model), over_context (prompt + requested output over the model's context) or kv (the prompt alone exceeds a worker's KV cache): the client should not
 //     retry the same query (check_submission);
 //   - "try again later": draining (the node is stopping) or overloaded (the backlog is at
 //     --max-waiting, or the journal failed), which depend on the node's state.
@@ -23,6 +23,9 @@ namespace aladdin::node {
 struct intake_limits {
   std::string model;                      // canonical name of the served model
   std::uint32_t max_prompt_tokens = 131072;
+  // The served model's context (model_spec::context_tokens): a prompt plus its requested output
+  // (maxOutputTokens; 1 when it sets none) over it is refused over_context. 0: not checked.
+  std::uint32_t context_tokens = 0;
   double kv_capacity_tokens = 0;          // of the served worker shape; 0: not checked
   slo_target default_slo;                 // model seconds, for a submission that sets none
   double max_slo_s = 3600;

@@ -17,7 +17,7 @@ namespace aladdin::node {
 
 struct intake_stats {
   std::uint64_t accepted = 0;  // journaled and acknowledged
-  std::uint64_t rejected = 0;  // queryRejected, every reason (invalid, kv, overloaded, draining)
+  std::uint64_t rejected = 0;  // queryRejected, every reason (invalid, over_context, kv, overloaded, draining)
 };
 
 // The desk's counters (placed, waited, forced, expired, never_fit, rejections and refusals by

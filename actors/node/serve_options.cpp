@@ -137,7 +137,8 @@ void serve_flags::add(bool with_config) {
   f.add_duration("plan-interval", &o.plan_interval_s, "model time between planning rounds");
   f.add_duration("max-wait", &o.max_wait_s, "model time a query may wait at the intake before it fails");
   f.add_int("max-waiting", &o.max_waiting, "queries waiting at the intake before new ones are refused", 1, 100000000);
-  f.add_int("max-prompt-tokens", &o.max_prompt_tokens, "longest prompt accepted", 1, 10000000);
+  f.add_int("max-prompt-tokens", &o.max_prompt_tokens, "longest prompt accepted (default: the model's context)", 1,
+            10000000);
   f.add_duration("heartbeat-timeout", &o.heartbeat_timeout_s, "wall time without a heartbeat before a worker is lost");
   f.add_duration("adopt-grace", &o.adopt_grace_s, "wall time after a restart for workers to report their queries");
   f.add_duration("retry-interval", &o.retry_interval_s, "wall time between retries of waiting queries");

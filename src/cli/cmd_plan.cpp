@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cli/command.hpp"
+#include "cli/plan_suite.hpp"
 #include "cli/workload_options.hpp"
 #include "model/builtin_profiles.hpp"
 #include "placement/registry.hpp"
@@ -64,9 +65,12 @@ class progress_bar {
 };
 
 void print_json(const sim::plan_report& r, const workload_options& workload, const shape_options& shape,
-                const sim::plan_search_options& o, const std::string& mode) {
+                const sim::plan_search_options& o, const std::string& mode, const plan_preamble& pre) {
   json_writer w;
-  w.begin_object().key("policies").begin_array();
+  w.begin_object();
+  ceiling_json(w, pre.ceiling);
+  if (!pre.slo_note.empty()) w.field("slo_scale", pre.slo_note);
+  w.key("policies").begin_array();
   for (const auto& p : r.policies) {
     w.begin_object()
         .field("policy", p.policy)
@@ -124,8 +128,10 @@ void print_json(const sim::plan_report& r, const workload_options& workload, con
 }
 
 void print_human(const sim::plan_report& r, const workload_options& workload, const shape_options& shape,
-                 const sim::plan_search_options& o, const std::string& mode) {
+                 const sim::plan_search_options& o, const std::string& mode, const plan_preamble& pre) {
   std::printf("%s\n", workload.describe().c_str());
+  if (!pre.slo_note.empty()) std::printf("%s (--slo-ttft/--slo-atgt only for the planner and the bound)\n", pre.slo_note.c_str());
+  std::printf("%s\n", ceiling_text(pre.ceiling, pre.model).c_str());
   std::printf("%zu queries over %.0f s (mean %.2f q/s); %s on %s; SLO TTFT %s, ATGT %s; target attainment %.4g; %s\n\n",
               r.queries, r.arrival_span_s, r.planner.rate_qps, shape.model.c_str(), shape.gpu.c_str(),
               seconds(o.slo.ttft_s).c_str(), seconds(o.slo.atgt_s).c_str(), o.attainment_target, mode.c_str());
@@ -188,7 +194,8 @@ int run_plan(int argc, char** argv) {
   workload.rate = 20;
   workload.duration_s = 900;
   shape_options shape;
-  double ttft = 2.0, atgt = 0.1, attainment = 0.99;
+  slo_options slo;
+  double attainment = 0.99;
   std::string policies = policy_names();
   std::string mode = "prefill-first";
   std::int64_t max_gpus = 2048;
@@ -203,8 +210,7 @@ int run_plan(int argc, char** argv) {
                  "and a fluid lower bound.");
   workload.add_to(flags);
   shape.add_to(flags);
-  flags.add_duration("slo-ttft", &ttft, "time-to-first-token SLO");
-  flags.add_duration("slo-atgt", &atgt, "average time per generated token SLO");
+  slo.add_to(flags);
   flags.add_double("attainment", &attainment, "fraction of queries that must meet both SLOs", 1e-9, 1);
   flags.add_string("policies", &policies, "comma-separated placement policies");
   flags.add_choice("mode", &mode, {"prefill-first", "chunked", "best"},
@@ -213,8 +219,21 @@ int run_plan(int argc, char** argv) {
   flags.add_int("threads", &threads, "simulations run in parallel (the result does not depend on it)", 1, 1024);
   flags.add_bool("json", &json, "print one JSON object");
   flags.add_string("svg", &svg, "write the attainment-against-GPUs chart to this SVG file");
+  bool suite = false;
+  std::string data_dir = "../shared/data", servegen_dir;
+  flags.add_bool("suite", &suite,
+                 "the workload-family suite: plan over every --family (at --rate, default 20 q/s, for "
+                 "--duration, default 600 s), the shared Azure conversation trace (its first --duration at "
+                 "--rate-scale, default 4x) and ServeGen's first day when --data holds them; one table of "
+                 "GPUs per policy, ratios, the planner's error and the ceiling");
+  flags.add_string("data", &data_dir, "--suite: the shared data folder (traces/ inside; skipped when absent)");
+  flags.add_string("servegen", &servegen_dir,
+                   "--suite: an unpacked ServeGen folder (default: unpack the tarball under --data)");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
-  workload.note_given(flags);
+  if (const std::string e = workload.note_given(flags); !e.empty()) {
+    std::cerr << "aladdin plan: " << e << "\n";
+    return 2;
+  }
 
   sim::plan_search_options o;
   try {
@@ -223,30 +242,42 @@ int run_plan(int argc, char** argv) {
     std::cerr << "aladdin plan: bad value for --policies: " << e.what() << "\n";
     return 2;
   }
-  o.slo = {ttft, atgt};
+  o.slo = slo.run();
   o.attainment_target = attainment;
   o.mode = mode == "chunked" ? sim::serving_mode::chunked : sim::serving_mode::prefill_first;
   o.max_gpus = static_cast<int>(max_gpus);
   o.threads = static_cast<int>(threads);
   o.seed = workload.seed;
 
-  const trace arrivals = workload.load();
-  std::vector<sim::plan_shape> shapes;
-  for (const worker_profile& p : builtin_shapes(shape.model, shape.gpu))
-    shapes.push_back({p, shape.truth(p.config.tp)});
-  if (shapes.empty())
-    throw input_error("no built-in profiles for " + shape.model + " on " + shape.gpu + " (see aladdin fit)");
+  if (suite) {
+    suite_options so;
+    so.rate = flags.given("rate") ? workload.rate : so.rate;
+    so.duration_s = flags.given("duration") ? workload.duration_s : so.duration_s;
+    so.rate_scale = flags.given("rate-scale") ? workload.rate_scale : so.rate_scale;
+    so.seed = workload.seed;
+    so.data_dir = data_dir;
+    so.servegen_dir = servegen_dir;
+    so.json = json;
+    so.best_topology = mode == "best";
+    if (!workload.trace_path.empty() || !workload.family.empty() || !svg.empty()) {
+      std::cerr << "aladdin plan: --suite runs its own workloads: --trace, --family and --svg do not apply\n";
+      return 2;
+    }
+    return run_suite(so, shape, slo, o);
+  }
 
   progress_bar bar;
   const bool show_progress = isatty(2) != 0;
   if (show_progress) o.on_progress = [&bar](const sim::plan_progress& p) { bar.update(p); };
-  const sim::plan_report report =
-      mode == "best"
-          ? sim::search_topologies(arrivals, shapes, vllm_policy::default_tp(shape.model, shape.gpu), o,
-                                   std::vector<sim::serving_mode>{sim::serving_mode::prefill_first,
-                                                                  sim::serving_mode::chunked})
-          : sim::search_plans(arrivals, shapes, vllm_policy::default_tp(shape.model, shape.gpu), o);
+  const plan_outcome outcome = plan_workload(workload.load(), shape, slo, o, mode == "best");
   if (show_progress) bar.finish();
+  const plan_preamble& pre = outcome.pre;
+  if (pre.above_ceiling) {
+    std::cerr << "aladdin plan: " << above_ceiling_message(attainment, pre) << "\n"
+              << ceiling_text(pre.ceiling, pre.model) << "\n";
+    return 2;
+  }
+  const sim::plan_report& report = *outcome.report;
 
   if (!svg.empty()) {
     std::ofstream out(svg);
@@ -255,9 +286,9 @@ int run_plan(int argc, char** argv) {
     if (!out) throw input_error(svg + ": write failed");
   }
   if (json)
-    print_json(report, workload, shape, o, mode);
+    print_json(report, workload, shape, o, mode, pre);
   else
-    print_human(report, workload, shape, o, mode);
+    print_human(report, workload, shape, o, mode, pre);
   return 0;
 }
 

@@ -20,7 +20,7 @@ int run_simulate(int argc, char** argv) {
   std::string policy = "aladdin";
   std::string mode = "prefill-first";
   std::int64_t workers = 8, tp = 4, prefill_workers = 2;
-  double ttft = 2.0, atgt = 0.1;
+  slo_options slo;
   bool json = false;
   const schedule_options defaults;
   double ttft_headroom = defaults.ttft_headroom, atgt_headroom = defaults.atgt_headroom,
@@ -38,8 +38,7 @@ int run_simulate(int argc, char** argv) {
   flags.add_int("tp", &tp, "GPUs per worker (tensor-parallel degree)", 1, 64);
   flags.add_choice("mode", &mode, {"prefill-first", "chunked", "split"}, "batching regime");
   flags.add_int("prefill-workers", &prefill_workers, "split mode: prefill workers", 1, 100000);
-  flags.add_duration("slo-ttft", &ttft, "time-to-first-token SLO");
-  flags.add_duration("slo-atgt", &atgt, "average time per generated token SLO");
+  slo.add_to(flags);
   flags.add_double("ttft-headroom", &ttft_headroom, "fraction of the TTFT SLO placement plans to use", 0.1, 1.0);
   flags.add_double("atgt-headroom", &atgt_headroom,
                    "fraction of the ATGT SLO placement plans to use (split mode: on the decode pool, default 0.97)",
@@ -60,7 +59,10 @@ int run_simulate(int argc, char** argv) {
   flags.add_duration("max-wait", &max_wait, "a query waiting longer at the intake fails (as serve --max-wait)");
   flags.add_bool("json", &json, "print one JSON object");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
-  workload.note_given(flags);
+  if (const std::string e = workload.note_given(flags); !e.empty()) {
+    std::cerr << "aladdin simulate: " << e << "\n";
+    return 2;
+  }
   policy_config knobs;
   try {
     knobs = parse_policy_config(policy_option);
@@ -70,7 +72,10 @@ int run_simulate(int argc, char** argv) {
     return 2;
   }
 
-  const trace arrivals = workload.load();
+  trace arrivals = workload.load();
+  const std::string slo_note = slo.apply(arrivals, shape);
+  const sim::workload_ceiling ceiling = shape.ceiling(arrivals, slo.run());
+  const double ttft = slo.ttft_s, atgt = slo.atgt_s;
   sim::simulation_config c;
   c.policy = policy;
   c.policy_options = knobs;
@@ -128,6 +133,7 @@ int run_simulate(int argc, char** argv) {
     if (c.mode == sim::serving_mode::split) w.field("prefill_workers", static_cast<int>(prefill_workers));
     w.field("gpus", r.gpus)
         .field("queries", r.queries)
+        .field("over_context", r.over_context)
         .field("finished", r.finished)
         .field("met_slo", r.met_slo)
         .field("attainment", r.attainment)
@@ -145,6 +151,7 @@ int run_simulate(int argc, char** argv) {
         .field("gpu_hours", r.gpu_hours)
         .field("simulated_s", r.makespan_s)
         .field("iterations", static_cast<std::int64_t>(r.iterations));
+    ceiling_json(w, ceiling);
     w.key("margin").begin_object().field("ttft", r.final_margin.ttft).field("atgt", r.final_margin.atgt).end_object();
     if (c.record_decisions) {
       w.key("prediction_error").begin_array();
@@ -176,7 +183,10 @@ int run_simulate(int argc, char** argv) {
               static_cast<long long>(workers), c.profile.config.model.c_str(), static_cast<long long>(tp));
   if (c.mode == sim::serving_mode::split) std::printf(" (+ %lld prefill workers)", static_cast<long long>(prefill_workers));
   std::printf(" = %d GPUs, SLO TTFT %.2f s, ATGT %.0f ms\n\n", r.gpus, ttft, atgt * 1e3);
-  std::printf("  attainment      %.4f  (%zu of %zu queries met both SLOs)\n", r.attainment, r.met_slo, r.queries);
+  if (!slo_note.empty()) std::printf("%s\n", slo_note.c_str());
+  std::printf("%s\n\n", ceiling_text(ceiling, shape.model_facts()).c_str());
+  std::printf("  attainment      %.4f  (%zu of %zu queries met both SLOs)\n", r.attainment, r.met_slo,
+              r.queries - r.over_context);
   std::printf("  TTFT p50 / p99  %.3f s / %.3f s\n", r.ttft_p50_s, r.ttft_p99_s);
   std::printf("  ATGT p50 / p99  %.1f ms / %.1f ms\n", r.atgt_p50_s * 1e3, r.atgt_p99_s * 1e3);
   std::printf("  finished        %zu  (failed %zu of which expired %zu, unfinished %zu, waited at intake %zu)\n",

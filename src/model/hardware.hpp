@@ -17,12 +17,19 @@ struct model_spec {
   int head_dim = 0;
   int bytes_per_value = 2;   // fp16/bf16 weights and KV cache
   double parameters = 0;     // number of weights
+  // Longest sequence (prompt + output tokens) the model was trained for, from its model card:
+  // a query over it cannot be served (0: unknown, nothing is checked).
+  int context_tokens = 0;
 
   // KV-cache bytes per token: a key and a value vector per layer and KV head.
   double kv_bytes_per_token() const {
     return 2.0 * layers * kv_heads * head_dim * bytes_per_value;
   }
   double weight_bytes() const { return parameters * bytes_per_value; }
+  // Whether a query of `prompt` tokens that asks for `output` more fits the context.
+  bool fits_context(double prompt, double output) const {
+    return context_tokens <= 0 || prompt + output <= context_tokens;
+  }
 };
 
 struct gpu_spec {

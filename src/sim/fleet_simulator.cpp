@@ -92,6 +92,8 @@ struct query_state {
   bool queued_at_intake = false;
   bool failed = false;
   bool expired = false;
+  bool over_context = false;  // rejected at intake: prompt + output over the model's context
+  slo_target slo;             // its own (a trace's SLO class) or the run's
   decision_record decision;  // with record_decisions only
 };
 
@@ -205,7 +207,8 @@ class simulation {
       : arrivals_(arrivals),
         config_(c),
         topology_(topology::of(c)),
-        desk_(desk_options_of(c, topology_)) {
+        desk_(desk_options_of(c, topology_)),
+        model_(find_model(c.profile.config.model).value_or(model_spec{})) {
     if (!c.truth) throw std::invalid_argument("the simulation needs the workers' ground truth");
     if (c.workers < 1) throw std::invalid_argument("the fleet needs at least one worker");
     const bool split = topology_.split();
@@ -273,6 +276,11 @@ class simulation {
     q.arrival = r.arrival_s;
     q.input = r.input_tokens;
     q.output = r.output_tokens;
+    q.slo = slo_of(r, config_.slo);
+    if (!model_.fits_context(q.input, q.output)) {
+      q.over_context = true;
+      return;
+    }
     if (config_.scaling.kind != autoscaler_kind::none) forecaster_.observe_arrival(r.arrival_s, r.input_tokens);
     if (prefill_) {
       send_to_prefill(i);
@@ -288,7 +296,7 @@ class simulation {
     q.prompt_tokens = qs.input;
     q.true_output_tokens = qs.output;  // read only by the oracle's desk
     q.arrival_s = qs.arrival;
-    q.slo = config_.slo;
+    q.slo = qs.slo;
     // In split mode the TTFT was decided on the prefill pool.
     if (topology_.split()) q.slo.ttft_s = kInf;
     return q;
@@ -576,6 +584,10 @@ class simulation {
     r.timeline.resize(static_cast<std::size_t>(last_arrival / window) + 1);
     for (std::size_t k = 0; k < r.timeline.size(); ++k) r.timeline[k].start_s = static_cast<double>(k) * window;
     for (const auto& q : queries_) {
+      if (q.over_context) {
+        ++r.over_context;
+        continue;
+      }
       auto& win = r.timeline[static_cast<std::size_t>(q.arrival / window)];
       ++win.arrivals;
       r.queued_at_intake += q.queued_at_intake;
@@ -593,14 +605,15 @@ class simulation {
       const double atgt = q.output > 1 ? (q.finish - q.first_token) / (q.output - 1) : 0.0;
       ttfts.push_back(ttft);
       atgts.push_back(atgt);
-      r.missed_ttft += ttft > config_.slo.ttft_s;
-      r.missed_atgt += atgt > config_.slo.atgt_s;
-      if (ttft <= config_.slo.ttft_s && atgt <= config_.slo.atgt_s) {
+      r.missed_ttft += ttft > q.slo.ttft_s;
+      r.missed_atgt += atgt > q.slo.atgt_s;
+      if (ttft <= q.slo.ttft_s && atgt <= q.slo.atgt_s) {
         ++r.met_slo;
         ++win.met;
       }
     }
-    r.attainment = r.queries > 0 ? static_cast<double>(r.met_slo) / static_cast<double>(r.queries) : 1.0;
+    const std::size_t admitted = r.queries - r.over_context;
+    r.attainment = admitted > 0 ? static_cast<double>(r.met_slo) / static_cast<double>(admitted) : 1.0;
     r.ttft_p50_s = quantile(ttfts, 0.5);
     r.ttft_p99_s = quantile(ttfts, 0.99);
     r.atgt_p50_s = quantile(atgts, 0.5);
@@ -628,7 +641,7 @@ class simulation {
         d.prompt_tokens = q.input;
         d.output_tokens = q.output;
         d.slo = desk_query_of(i).slo;
-        if (topology_.split()) d.slo.ttft_s = config_.slo.ttft_s;  // judged on the whole TTFT
+        if (topology_.split()) d.slo.ttft_s = q.slo.ttft_s;  // judged on the whole TTFT
         d.first_token_s = q.first_token;
         d.finish_s = q.finish;
         r.decisions.push_back(d);
@@ -653,6 +666,7 @@ class simulation {
   const simulation_config& config_;
   topology topology_;
   placement_desk desk_;
+  model_spec model_;  // its context decides what the intake rejects
   desk_decisions decisions_;
   std::vector<engine> engines_;
   std::vector<double> scheduled_;

@@ -20,6 +20,9 @@
 // a worker frees capacity. Once it has waited past its TTFT SLO its TTFT is lost, and it is
 // placed as soon as any worker can hold it without hurting the others. Nothing is dropped:
 // a query that is still waiting or running when the simulation ends counts as a miss.
+// A query whose prompt + output is over the model's context (model_spec::context_tokens) is
+// rejected at intake (over_context), as the live node rejects it, and is not part of attainment.
+// Each query is judged by its own SLO when the trace carries one (trace_record), else config.slo.
 
 #include <cstdint>
 #include <optional>
@@ -108,6 +111,7 @@ struct timeline_window {
 
 struct simulation_result {
   std::size_t queries = 0;
+  std::size_t over_context = 0;     // rejected at intake: prompt + output over the model's context
   std::size_t finished = 0;
   std::size_t met_slo = 0;          // finished with TTFT and ATGT within their SLOs
   std::size_t failed = 0;           // too large for every worker's KV cache, or expired
@@ -116,7 +120,7 @@ struct simulation_result {
   std::size_t queued_at_intake = 0; // queries that had to wait at the intake at least once
   std::size_t missed_ttft = 0;      // finished queries over their TTFT SLO
   std::size_t missed_atgt = 0;      // finished queries over their ATGT SLO
-  double attainment = 0;            // met_slo / queries
+  double attainment = 0;            // met_slo / (queries − over_context)
   double ttft_p50_s = 0, ttft_p99_s = 0;
   double atgt_p50_s = 0, atgt_p99_s = 0;
   std::uint64_t preemptions = 0;

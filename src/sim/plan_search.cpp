@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "placement/registry.hpp"
+#include "sim/ceiling.hpp"
 #include "trace/builtin_workload.hpp"
 
 namespace aladdin::sim {
@@ -723,10 +724,14 @@ simulation_config probe_config(const std::string& policy, const plan_shape& shap
   return config;
 }
 
-plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shapes,
+plan_report search_plans(const trace& workload, std::span<const plan_shape> shapes,
                          std::optional<int> default_tp, const plan_search_options& options) {
-  if (arrivals.empty()) throw std::invalid_argument("plan search: the workload has no queries");
   if (shapes.empty()) throw std::invalid_argument("plan search: no worker shapes");
+  // Queries over the model's context are rejected at intake (the simulator's rule): they are in
+  // no attainment, so the search, the planner and the bound see only the others.
+  const trace arrivals = within_context(
+      workload, find_model(shapes.front().profile.config.model).value_or(model_spec{}), nullptr);
+  if (arrivals.empty()) throw std::invalid_argument("plan search: the workload has no queries within the model's context");
   if (!(options.attainment_target > 0 && options.attainment_target <= 1))
     throw std::invalid_argument("plan search: the attainment target must be in (0, 1]");
   if (options.mode == serving_mode::split)

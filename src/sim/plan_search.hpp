@@ -246,7 +246,8 @@ simulation_config probe_config(const std::string& policy, const plan_shape& shap
                                const plan_search_options& options);
 
 // Searches every policy over `shapes` (for a fixed-shape policy: only the one of TP
-// default_tp). Throws std::invalid_argument on bad options, no shapes, an unknown policy or a
+// default_tp), on the queries within the model's context (the others are rejected at intake;
+// report.queries counts the rest). Throws std::invalid_argument on bad options, no shapes, an unknown policy or a
 // fixed-shape policy whose default shape is not among `shapes`; exceptions from the simulator
 // pass through.
 plan_report search_plans(const trace& arrivals, std::span<const plan_shape> shapes,

@@ -125,6 +125,11 @@ std::vector<length_sample> builtin_length_samples(std::size_t n, std::uint64_t s
 
 trace generate_builtin_trace(double rate_per_s, double duration_s, arrival_process arrivals,
                              std::uint64_t seed) {
+  return generate_synthetic_trace(rate_per_s, duration_s, arrivals, seed, &sample_builtin_lengths);
+}
+
+trace generate_synthetic_trace(double rate_per_s, double duration_s, arrival_process arrivals,
+                               std::uint64_t seed, const std::function<length_sample(rng&)>& lengths) {
   if (!(rate_per_s > 0) || !std::isfinite(rate_per_s))
     throw std::invalid_argument("generate_builtin_trace: rate must be positive");
   if (!(duration_s >= 0) || !std::isfinite(duration_s))
@@ -143,7 +148,7 @@ trace generate_builtin_trace(double rate_per_s, double duration_s, arrival_proce
   t.reserve(static_cast<std::size_t>(rate_per_s * duration_s * 1.05) + 16);
   double now = 0;  // the first arrival is at 0, as read_trace makes it for real traces
   while (now < duration_s) {
-    const length_sample s = sample_builtin_lengths(length_rng);
+    const length_sample s = lengths(length_rng);
     t.push_back({now, s.input_tokens, s.output_tokens});
     now += gamma ? gamma_unit(arrival_rng, shape) * mean_gap / shape
                  : arrival_rng.exponential(mean_gap);

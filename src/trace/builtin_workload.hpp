@@ -14,6 +14,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -49,6 +50,11 @@ struct arrival_process {
 // change the sequence of lengths. Throws std::invalid_argument on bad arguments.
 trace generate_builtin_trace(double rate_per_s, double duration_s, arrival_process arrivals,
                              std::uint64_t seed);
+
+// The same with lengths from any sampler (a workload family's, src/trace/workload_family.hpp):
+// the arrival rules above, the sampler called once per query on the lengths' own stream.
+trace generate_synthetic_trace(double rate_per_s, double duration_s, arrival_process arrivals,
+                               std::uint64_t seed, const std::function<length_sample(rng&)>& lengths);
 
 // n (≥ 1) lengths from the built-in distribution, seeded: the same lengths, in the same order,
 // as generate_builtin_trace with that seed.

@@ -52,6 +52,17 @@ int token_count(std::string_view field, std::string_view what, const std::string
   return static_cast<int>(*v);
 }
 
+// A per-query SLO in seconds: empty (the run's SLO, returned as 0) or a positive finite number.
+double slo_seconds(std::string_view field, std::string_view what, const std::string& at) {
+  field = trim(field);
+  if (field.empty()) return 0;
+  const auto v = to_double(field);
+  if (!v || !std::isfinite(*v) || *v <= 0)
+    throw input_error(at + std::string(what) + " '" + std::string(field) +
+                      "' is not a positive number of seconds");
+  return *v;
+}
+
 // Arrivals are collected as offsets from the first record read (which keeps precision when
 // the raw clock is large), then sorted stably and shifted so that the earliest is at 0.
 void finish(trace& t) {
@@ -94,6 +105,9 @@ trace read_csv(std::istream& in, const std::string& source) {
   const std::size_t c_time = reader.column("arrival_s");
   const std::size_t c_input = reader.column("input_tokens");
   const std::size_t c_output = reader.column("output_tokens");
+  // Per-query SLO classes, optional: seconds, > 0; an empty field means the run's SLO.
+  const std::optional<std::size_t> c_slo_ttft = reader.find_column("slo_ttft_s");
+  const std::optional<std::size_t> c_slo_atgt = reader.find_column("slo_atgt_s");
   trace t;
   std::vector<std::string_view> f;
   std::size_t line = 0;
@@ -110,6 +124,8 @@ trace read_csv(std::istream& in, const std::string& source) {
     r.arrival_s = *arrival - *first;
     r.input_tokens = token_count(f[c_input], "input_tokens", at);
     r.output_tokens = token_count(f[c_output], "output_tokens", at);
+    if (c_slo_ttft) r.slo_ttft_s = slo_seconds(f[*c_slo_ttft], "slo_ttft_s", at);
+    if (c_slo_atgt) r.slo_atgt_s = slo_seconds(f[*c_slo_atgt], "slo_atgt_s", at);
     t.push_back(r);
   }
   return t;

@@ -4,7 +4,8 @@
 //
 //   azure     TIMESTAMP,ContextTokens,GeneratedTokens   (Azure LLM inference trace 2023)
 //   mooncake  JSON lines: {"timestamp": ms, "input_length": n, "output_length": n, ...}
-//   csv       arrival_s,input_tokens,output_tokens      (header required)
+//   csv       arrival_s,input_tokens,output_tokens      (header required; optional columns
+//             slo_ttft_s,slo_atgt_s: the query's own SLO in seconds, empty = the run's)
 
 #include <istream>
 #include <optional>

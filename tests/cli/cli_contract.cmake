@@ -36,4 +36,17 @@ execute_process(COMMAND ${ALADDIN} no-such-command ERROR_VARIABLE err RESULT_VAR
 if(NOT rc EQUAL 2)
   message(FATAL_ERROR "aladdin no-such-command: exit ${rc} (want 2)")
 endif()
+# A target above the achievable ceiling is refused before any search, with the ceiling in the
+# message; a bad --family and flags that cannot go together are usage errors.
+execute_process(COMMAND ${ALADDIN} plan --family code --rate 8 --duration 120 --slo-ttft 500ms
+                ERROR_VARIABLE err RESULT_VARIABLE rc)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "above the achievable ceiling 0\\.[0-9]+")
+  message(FATAL_ERROR "aladdin plan above the ceiling: exit ${rc} (want 2), stderr:\n${err}")
+endif()
+foreach(args "plan;--family;no-such-family" "simulate;--family;code;--trace;x.csv" "plan;--suite;--family;code")
+  execute_process(COMMAND ${ALADDIN} ${args} ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 2)
+    message(FATAL_ERROR "aladdin ${args}: exit ${rc} (want 2), stderr:\n${err}")
+  endif()
+endforeach()
 message(STATUS "cli contract holds for: ${commands}")

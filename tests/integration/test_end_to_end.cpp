@@ -5,6 +5,7 @@
 
 #include "actors/caf/control_node.hpp"
 #include "actors/loadgen/loadgen.hpp"
+#include "sim/ceiling.hpp"
 #include "storage/rocksdb_store.hpp"
 #include "tests/support/fake_worker.hpp"
 #include "tests/support/node_fixtures.hpp"
@@ -20,12 +21,18 @@ TEST_CASE("control node with a fake worker: every query of a replay finishes") {
   auto& n = f.node;
   auto& w = *f.worker;
 
-  const trace arrivals = generate_builtin_trace(100, 0.5, arrival_process::poisson(), 7);
+  // The built-in workload holds queries over Llama-2-70B's 4,096-token context: the intake
+  // refuses those (over_context), and every other query finishes.
+  const trace all = generate_builtin_trace(100, 0.5, arrival_process::poisson(), 7);
+  std::size_t over = 0;
+  const trace arrivals = sim::within_context(all, *find_model("llama2-70b"), &over);
   node::loadgen_options lo;
   lo.endpoint = n.client_endpoint();
   lo.drain_timeout_s = 10;
-  const node::loadgen_report r = node::run_loadgen(lo, arrivals);
-  CHECK(r.sent == arrivals.size());
+  const node::loadgen_report r = node::run_loadgen(lo, all);
+  CHECK(r.sent == all.size());
+  CHECK(r.rejected == over);
+  CHECK((over == 0 || r.rejected_by.at("over_context") == over));
   CHECK(r.accepted == arrivals.size());
   CHECK(r.finished == arrivals.size());
   CHECK(r.lost == 0);
@@ -55,7 +62,8 @@ TEST_CASE("control node with a fake worker: ended queries leave the journal afte
   node_with_worker f(o);
   auto& n = f.node;
   auto& w = *f.worker;
-  const trace arrivals = generate_builtin_trace(50, 0.2, arrival_process::poisson(), 9);
+  const trace arrivals =
+      sim::within_context(generate_builtin_trace(50, 0.2, arrival_process::poisson(), 9), *find_model("llama2-70b"), nullptr);
   node::loadgen_options lo;
   lo.endpoint = n.client_endpoint();
   const node::loadgen_report r = node::run_loadgen(lo, arrivals);

@@ -98,7 +98,7 @@ std::vector<wc::message> all_worker_messages() {
 std::vector<cc::message> all_client_messages() {
   std::vector<cc::message> all;
   for (auto& [name, m] : client_plain_samples()) all.push_back(m);
-  for (int r = 0; r <= static_cast<int>(cc::reject_code::draining); ++r)
+  for (int r = 0; r <= static_cast<int>(cc::reject_code::over_context); ++r)
     all.push_back(cc::query_rejected{static_cast<std::uint64_t>(r), static_cast<cc::reject_code>(r), "why"});
   for (int f = 0; f <= static_cast<int>(cc::failure_code::unschedulable); ++f)
     all.push_back(cc::query_failed{static_cast<std::uint64_t>(f), static_cast<cc::failure_code>(f), "why"});

@@ -52,6 +52,7 @@ TEST_CASE("schema records: built-in models, GPUs and fitted profiles round-trip 
     CHECK(back.head_dim == m.head_dim);
     CHECK(back.bytes_per_value == m.bytes_per_value);
     CHECK(back.parameters == m.parameters);
+    CHECK(back.context_tokens == m.context_tokens);
   }
   for (const auto& g : builtin_gpus()) {
     const auto back = through_bytes(g);

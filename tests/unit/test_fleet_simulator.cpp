@@ -48,7 +48,7 @@ TEST_CASE("fleet simulator: every query is accounted for under every policy") {
     CAPTURE(p.name);
     const auto r = simulate(t, base_config(p.name, 3));
     CHECK(r.queries == t.size());
-    CHECK(r.finished + r.failed + r.unfinished == r.queries);
+    CHECK(r.finished + r.failed + r.unfinished + r.over_context == r.queries);
     CHECK(r.unfinished == 0);  // the run goes on until the fleet is idle
     CHECK(r.met_slo <= r.finished);
     CHECK(r.attainment >= 0);
@@ -85,7 +85,7 @@ TEST_CASE("fleet simulator: an overloaded fleet holds queries at the intake and 
   const trace t = small_trace(6, 60);
   const auto r = simulate(t, base_config("aladdin", 1));
   CHECK(r.queued_at_intake > 0);
-  CHECK(r.finished == r.queries);
+  CHECK(r.finished + r.over_context == r.queries);
   CHECK(r.attainment < 1.0);
 }
 
@@ -101,7 +101,7 @@ TEST_CASE("fleet simulator: chunked prefill and split phase run the same workloa
   auto chunked = base_config("jsq", 2);
   chunked.mode = serving_mode::chunked;
   const auto rc = simulate(t, chunked);
-  CHECK(rc.finished == rc.queries);
+  CHECK(rc.finished + rc.over_context == rc.queries);
   const auto rp = simulate(t, base_config("jsq", 2));
   CHECK(rc.iterations != rp.iterations);
 
@@ -109,18 +109,21 @@ TEST_CASE("fleet simulator: chunked prefill and split phase run the same workloa
   split.mode = serving_mode::split;
   split.prefill_workers = 1;
   const auto rs = simulate(t, split);
-  CHECK(rs.finished == rs.queries);
+  CHECK(rs.finished + rs.over_context == rs.queries);
   CHECK(rs.gpus == 12);  // 2 decode + 1 prefill workers of 4 GPUs
   CHECK(rs.ttft_p50_s > 0);
   CHECK(rs.attainment > 0.5);
 }
 
 TEST_CASE("fleet simulator: a query too large for any worker fails instead of hanging") {
-  trace t = small_trace(1, 20);
-  t.push_back({t.back().arrival_s + 1, 60000, 10});  // TP2 holds about 50k tokens
+  trace t;
+  for (int i = 0; i < 10; ++i) t.push_back({i * 1.0, 500, 20});
+  t.push_back({t.back().arrival_s + 1, 3900, 10});  // within the 4,096-token context
   auto c = base_config("jsq", 2, 2);
+  c.profile.kv.capacity_tokens = 3000;  // but not within a worker's KV cache
   const auto r = simulate(t, c);
   CHECK(r.failed == 1);
+  CHECK(r.over_context == 0);
   CHECK(r.finished + r.failed == r.queries);
 }
 
@@ -185,7 +188,7 @@ TEST_CASE("fleet simulator: the planner grows the fleet for a ramp and releases 
   CHECK(r.scale_ups > 0);
   CHECK(r.scale_downs > 0);
   CHECK(r.workers_started >= 4);
-  CHECK(r.finished == r.queries);
+  CHECK(r.finished + r.over_context == r.queries);
   // Busy windows were served by more workers than quiet ones.
   int quiet = r.timeline.front().workers, busy = 0;
   for (const auto& w : r.timeline) busy = std::max(busy, w.workers);
@@ -211,7 +214,7 @@ TEST_CASE("fleet simulator: a reactive autoscaler follows outstanding queries") 
   const auto r = simulate(t, c);
   CHECK(r.scale_ups > 0);
   CHECK(r.workers_started > 0);
-  CHECK(r.finished == r.queries);
+  CHECK(r.finished + r.over_context == r.queries);
 }
 
 TEST_CASE("fleet simulator: scaling is refused in split mode") {

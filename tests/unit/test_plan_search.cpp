@@ -9,6 +9,7 @@
 #include "model/builtin_profiles.hpp"
 #include "placement/registry.hpp"
 #include "placement/vllm_policy.hpp"
+#include "sim/ceiling.hpp"
 #include "sim/plan_search.hpp"
 #include "trace/builtin_workload.hpp"
 
@@ -170,8 +171,11 @@ TEST_CASE("plan search on a small synthetic workload") {
             if (b.tp == s.tp && b.feasible && probe.attainment >= 0.95) CHECK(b.gpus <= probe.gpus);
     }
     REQUIRE(r.planner.gpus.has_value());
-    CHECK(r.planner.rate_qps == doctest::Approx(static_cast<double>(small_workload().size()) /
-                                                (small_workload().back().arrival_s - small_workload().front().arrival_s)));
+    // Over the queries within Llama-2-70B's context: the others are rejected at intake.
+    const trace admitted = within_context(small_workload(), *find_model("llama2-70b"), nullptr);
+    CHECK(r.queries == admitted.size());
+    CHECK(r.planner.rate_qps == doctest::Approx(static_cast<double>(admitted.size()) /
+                                                (admitted.back().arrival_s - admitted.front().arrival_s)));
   }
 
   SUBCASE("the chart: an <svg> root, one polyline per policy and the dashed target line") {

@@ -238,7 +238,7 @@ void print_text(const std::vector<suite_row>& rows, const shape_options& shape, 
   std::fflush(stdout);
   print_table(std::cout, table, {true});
   std::cout.flush();
-  std::printf("\n  GPUs per policy at its best shape (vllm: its default shape, prefill-first); ! target not reached\n"
+  std::printf("\n  GPUs per policy at its best shape (vllm, vllm-v0: the default shape as shipped); ! target not reached\n"
               "  within --max-gpus (the largest fleet tried); ^ target above the ceiling, nothing searched.\n"
               "  ceiling: per shape, the fraction of queries within the model's context that meet their SLO\n"
               "  alone on an idle worker; over ctx: rejected at intake (prompt + output over the context).\n"

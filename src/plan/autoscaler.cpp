@@ -32,10 +32,18 @@ double reactive_autoscaler::recommend(const scaling_signal& s) {
 stabilised_autoscaler::stabilised_autoscaler(std::unique_ptr<autoscaler> inner, scaling_limits limits)
     : inner_(std::move(inner)), limits_(limits) {}
 
+std::size_t stabilised_autoscaler::window() const {
+  return static_cast<std::size_t>(std::max(limits_.stabilization_intervals, 1));
+}
+
+void stabilised_autoscaler::start_from(int workers) {
+  // As if every round of the last window had asked for the fleet as it is.
+  history_.assign(window(), static_cast<double>(workers));
+}
+
 int stabilised_autoscaler::desired(const scaling_signal& s) {
   history_.push_back(inner_->recommend(s));
-  while (history_.size() > static_cast<std::size_t>(std::max(limits_.stabilization_intervals, 1)))
-    history_.pop_front();
+  while (history_.size() > window()) history_.pop_front();
   const double want = *std::max_element(history_.begin(), history_.end());
   return static_cast<int>(std::clamp(want, static_cast<double>(limits_.min_workers),
                                      static_cast<double>(limits_.max_workers)));

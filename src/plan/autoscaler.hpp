@@ -12,7 +12,9 @@
 // `stabilised` wraps either: it scales up at once, but down only when every recommendation of
 // the last `stabilization_intervals` rounds asked for fewer (HPA's scale-down window), so a dip
 // between two bursts does not release workers that must be restarted; and it clamps to
-// [min_workers, max_workers].
+// [min_workers, max_workers]. The fleet it starts from (`start_from`) is in that window too: a
+// fleet that has seen no traffic yet keeps its starting size for a whole window, instead of
+// dropping to `min_workers` at the first round, before the first queries could even arrive.
 //
 // Decisions are pure functions of the signals passed in; nothing here reads a clock.
 
@@ -77,10 +79,15 @@ struct scaling_limits {
 class stabilised_autoscaler {
  public:
   stabilised_autoscaler(std::unique_ptr<autoscaler> inner, scaling_limits limits);
+  // The fleet runs `workers` now (at start, or after someone else set its size): no round goes
+  // below that until `stabilization_intervals` rounds have all asked for fewer.
+  void start_from(int workers);
   // The worker count to run after this round.
   int desired(const scaling_signal& s);
 
  private:
+  std::size_t window() const;
+
   std::unique_ptr<autoscaler> inner_;
   scaling_limits limits_;
   std::deque<double> history_;  // recent raw recommendations, newest last

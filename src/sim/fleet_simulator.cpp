@@ -225,6 +225,7 @@ class simulation {
       if (split) throw std::invalid_argument("scaling in the loop runs in the unified modes only");
       forecaster_ = demand_forecaster({.window_s = c.scaling.interval_s});
       autoscaler_ = make_autoscaler(c.scaling);
+      autoscaler_->start_from(c.workers);
       events_.push({c.scaling.interval_s, event_type::scaling_tick, 0});
     }
     if (split) prefill_ = std::make_unique<prefill_pool>(topology_.prefill_workers, opts, *c.truth, c.seed);
@@ -271,6 +272,8 @@ class simulation {
     q.input = r.input_tokens;
     q.output = r.output_tokens;
     if (config_.scaling.kind != autoscaler_kind::none) forecaster_.observe_arrival(r.arrival_s, r.input_tokens);
+    if (config_.on_progress && (i + 1) % std::max<std::size_t>(1, arrivals_.size() / 100) == 0)
+      config_.on_progress(i + 1, arrivals_.size());
     if (prefill_) {
       send_to_prefill(i);
       return;
@@ -591,6 +594,7 @@ class simulation {
     r.scale_ups = scale_ups_;
     r.scale_downs = scale_downs_;
     r.workers_started = workers_started_;
+    r.fleet_changes = paid_changes_;
     // Paid workers at each window's start, from the recorded changes.
     std::size_t change = 0;
     int paid = config_.workers;

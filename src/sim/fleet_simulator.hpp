@@ -22,8 +22,10 @@
 // a query that is still waiting or running when the simulation ends counts as a miss.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/latency_model.hpp"
@@ -91,6 +93,9 @@ struct simulation_config {
   // failed, as on the live node (serve --max-wait).
   double max_wait_s = 600;
   scaling_config scaling;           // unified modes only
+  // For a caller's progress report, never read by the simulation: called with (arrived, total)
+  // after every hundredth of the arrivals.
+  std::function<void(std::size_t arrived, std::size_t total)> on_progress;
 };
 
 struct timeline_window {
@@ -122,6 +127,9 @@ struct simulation_result {
   std::size_t workers_started = 0;  // after the initial fleet
   double makespan_s = 0;            // last event
   std::vector<timeline_window> timeline;
+  // The paid fleet (starting, active or draining; unified modes) at every change, in time
+  // order: (time, workers). `workers` of the config before the first.
+  std::vector<std::pair<double, int>> fleet_changes;
 };
 
 // Runs the trace (arrivals sorted) through the configured fleet. Throws std::invalid_argument

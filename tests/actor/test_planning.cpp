@@ -105,3 +105,16 @@ TEST_CASE("actor planning: the node scales down only after every recent round ag
   CHECK(keeper.plan(quiet, {}, 0, 4).workers == up.workers);
   CHECK(keeper.plan(quiet, {}, 0, 5).workers == 1);  // three quiet rounds in a row
 }
+
+TEST_CASE("actor planning: a node that has seen no traffic keeps its starting fleet for a whole window") {
+  // The live node dropped to one worker at its first round, before traffic arrived.
+  memory_store store;
+  plan_settings s = settings();
+  s.stabilization_intervals = 3;
+  plan_keeper keeper(store, s);
+  keeper.start(4, 1);
+  const demand_forecast nothing{};
+  CHECK(keeper.plan(nothing, {}, 0, 2).workers == 4);
+  CHECK(keeper.plan(nothing, {}, 0, 3).workers == 4);
+  CHECK(keeper.plan(nothing, {}, 0, 4).workers == 1);  // three rounds without traffic
+}

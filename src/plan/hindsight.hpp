@@ -1,0 +1,97 @@
+#pragma once
+// Autoscaling measured against hindsight: the fleet an operator who knew the whole load curve in
+// advance would have run, and what a fleet costs over the curve.
+//
+//   fewest per window   for each window of the curve, the fewest workers that serve it at the
+//                       SLO target, found by a caller's test `meets(window, workers)` (aladdin
+//                       scale simulates the window's own arrivals on a static fleet; a test
+//                       passes a made-up rule). Walks from a guess (the previous window's answer
+//                       moved as the caller's guesses move: neighbouring windows need about the
+//                       same), doubling the step until the answer is bracketed, then bisects. Assumes more workers never fail where
+//                       fewer met, near the answer; the answer meets and one fewer does not (or
+//                       it is `min_workers`).
+//   hindsight sizing    the per-window counts that reach the target over the whole curve, as
+//                       every other fleet is judged, at the fewest worker-windows: from each
+//                       window's fewest at the target alone (above), workers are taken away one
+//                       at a time where that loses the fewest met queries (gains some, where more
+//                       workers only hurt), until one more would put the whole curve below the
+//                       target. Greedy over measured counts, so near, not exactly at, the optimum;
+//                       windows that miss the target alone however many workers they get are
+//                       carried by the others' surplus or reported short.
+//   hindsight fleet     a worker takes `startup_s` from request to service, so the fleet paid at
+//                       time t is the most any window needs that is running at t or starts within
+//                       startup_s after t. Nothing waits on a forecast, a signal or a
+//                       stabilisation window: it is the floor every autoscaler is measured
+//                       against, with the same start-up time and the same per-window test.
+//   worker-seconds      of a fleet over [0, end): a step function (the count before the first
+//                       change, then (time, count) changes in time order), as the fleet
+//                       simulator reports it.
+//
+// The per-window test sees each window alone, starting from an idle fleet: no backlog carried
+// in from the window before (kinder than the real curve), and a cold length predictor and
+// calibration (harsher). Pure functions; nothing here reads a clock.
+
+#include <cstddef>
+#include <functional>
+#include <utility>
+#include <vector>
+
+namespace aladdin {
+
+// A fleet's size over time: `initial` workers from 0, then each (time, workers) change.
+struct fleet_steps {
+  int initial = 0;
+  std::vector<std::pair<double, int>> changes;  // time order
+};
+
+// Worker-seconds of the fleet within [0, end_s).
+double worker_seconds(const fleet_steps& fleet, double end_s);
+
+// The paid fleet of the hindsight-optimal autoscaler: per_window[k] workers serve window
+// [k·window_s, (k+1)·window_s), each requested startup_s before its window starts (not before 0:
+// the first windows' fleet is there at the start, as every autoscaler's initial fleet is).
+// Throws std::invalid_argument for window_s ≤ 0, startup_s < 0 or a negative count.
+fleet_steps hindsight_fleet(const std::vector<int>& per_window, double window_s, double startup_s);
+
+struct window_sizing {
+  std::vector<int> workers;     // the fewest per window
+  std::vector<bool> reached;    // false: not even max_workers met the test (workers = max)
+  std::size_t tests = 0;        // calls of meets
+};
+
+// meets(window, workers): does that many serve that window at the target? guesses (optional:
+// empty, or one per window, e.g. the planner's sizing of each window): window 0's walk starts at
+// guesses[0]; window k > 0's at window k − 1's answer + guesses[k] − guesses[k − 1]. Every count stays in
+// [min_workers, max_workers]. `on_test` (optional) is called after every test with (window,
+// tests so far). Throws std::invalid_argument for bad bounds or guesses of the wrong size.
+using window_test = std::function<bool(std::size_t window, int workers)>;
+window_sizing fewest_per_window(std::size_t windows, const window_test& meets, const std::vector<int>& guesses,
+                                int min_workers, int max_workers,
+                                const std::function<void(std::size_t window, std::size_t tests)>& on_test = {});
+
+// What one window's arrivals reached on a fleet of some size.
+struct window_score {
+  std::size_t met = 0;      // queries that met their SLOs
+  std::size_t queries = 0;  // the window's arrivals (the same for every size)
+};
+using window_eval = std::function<window_score(std::size_t window, int workers)>;
+
+// Queries that must meet their SLOs for `target` of `queries`: ⌈target · queries⌉.
+std::size_t required_met(double target, std::size_t queries);
+
+struct hindsight_sizing {
+  std::vector<int> workers;          // per window
+  std::size_t met = 0, queries = 0;  // over every window, at those counts
+  bool reached = false;              // met >= required_met(target, queries)
+  std::size_t windows_short = 0;     // windows that missed the target alone even at max_workers
+  std::size_t evaluations = 0;       // distinct (window, workers) evaluated
+};
+
+// The hindsight sizing above. eval is called at most once per (window, workers); guesses,
+// bounds and on_eval (after every evaluation, with the count so far) as for fewest_per_window.
+// Throws std::invalid_argument for a target outside (0, 1] or bad bounds.
+hindsight_sizing size_hindsight(std::size_t windows, const window_eval& eval, const std::vector<int>& guesses,
+                                int min_workers, int max_workers, double target,
+                                const std::function<void(std::size_t evaluations)>& on_eval = {});
+
+}  // namespace aladdin

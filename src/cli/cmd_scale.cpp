@@ -115,9 +115,9 @@ const char* const kFleets[] = {"static", "reactive", "planner", "hindsight"};
 int run_scale(int argc, char** argv) {
   shape_options shape;
   std::string curve_path, servegen_dir, policy = "aladdin", autoscalers = "static,reactive,planner,hindsight";
-  double compress = 60, rate_factor = 1, peak = 8, cv = 1, ttft = 2.0, atgt = 0.1, target = 0.99;
+  double compress = 1, rate_factor = 1, peak = 8, cv = 1, ttft = 2.0, atgt = 0.1, target = 0.99;
   double startup_s = 300, interval_s = 300;
-  std::int64_t tp = 4, max_windows = 0;
+  std::int64_t tp = 4, max_windows = 0, stabilization = sim::scaling_config{}.stabilization_intervals;
   std::uint64_t seed = 1;
   bool json = false;
 
@@ -144,6 +144,8 @@ int run_scale(int argc, char** argv) {
   flags.add_duration("startup", &startup_s,
                      "time from starting a worker until it serves, in the curve's time (compressed too)");
   flags.add_duration("interval", &interval_s, "autoscaler interval, in the curve's time (compressed too)");
+  flags.add_int("stabilization", &stabilization,
+                "reactive and planner: scale down only when this many rounds in a row asked for fewer", 1, 1000);
   flags.add_duration("slo-ttft", &ttft, "time-to-first-token SLO");
   flags.add_duration("slo-atgt", &atgt, "average time per generated token SLO");
   flags.add_double("attainment", &target,
@@ -229,6 +231,7 @@ int run_scale(int argc, char** argv) {
     c.scaling.interval_s = interval_s / compress;
     c.scaling.startup_s = startup_sim_s;
     c.scaling.max_rate_per_worker = capacity.max_rate_per_worker;
+    c.scaling.stabilization_intervals = static_cast<int>(stabilization);
     c.scaling.target_outstanding_per_worker = std::max(1.0, capacity.at_max.batch);
     c.workers = workers;
     return c;

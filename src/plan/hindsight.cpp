@@ -152,6 +152,17 @@ hindsight_sizing size_hindsight(std::size_t windows, const window_eval& eval, co
       guesses, min_workers, max_workers);
   out.workers = alone.workers;
   out.windows_short = static_cast<std::size_t>(std::count(alone.reached.begin(), alone.reached.end(), false));
+  // A window short even at max_workers: more workers past the fewest that meet as many as
+  // max_workers do are all given back below (each loses nothing); find that count at once.
+  for (std::size_t k = 0; k < windows; ++k) {
+    if (alone.reached[k]) continue;
+    const std::size_t ceiling = score(k, max_workers).met;
+    const int guess = guesses.empty() ? min_workers : guesses[k];
+    out.workers[k] = fewest_per_window(
+                         1, [&](std::size_t, int workers) { return score(k, workers).met >= ceiling; }, {guess},
+                         min_workers, max_workers)
+                         .workers[0];
+  }
   for (std::size_t k = 0; k < windows; ++k) {
     const window_score s = score(k, out.workers[k]);
     out.met += s.met;

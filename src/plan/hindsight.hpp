@@ -16,8 +16,9 @@
 //                       at a time where that loses the fewest met queries (gains some, where more
 //                       workers only hurt), until one more would put the whole curve below the
 //                       target. Greedy over measured counts, so near, not exactly at, the optimum;
-//                       windows that miss the target alone however many workers they get are
-//                       carried by the others' surplus or reported short.
+//                       a window that misses the target alone however many workers it gets
+//                       starts from the fewest that meet as many as max_workers do, and is
+//                       carried by the others' surplus (or the curve is reported short).
 //   hindsight fleet     a worker takes `startup_s` from request to service, so the fleet paid at
 //                       time t is the most any window needs that is running at t or starts within
 //                       startup_s after t. Nothing waits on a forecast, a signal or a

@@ -417,14 +417,16 @@ int run_scale(int argc, char** argv) {
                   max_workers);
     std::printf("hindsight-model: the same with the planner's sizing of each window's true rate (not simulated)\n");
   }
-  std::printf("GPU-hours over the curve in its own time\n\n");
+  std::printf("GPU-hours over the curve in its own time; target: attainment %.2f\n\n", target);
   std::vector<std::vector<std::string>> table{{"autoscaler", "GPU-hours", "vs hindsight", "vs static", "peak GPUs",
-                                               "attainment", "scale-ups", "scale-downs", "TTFT p99", "ATGT p99"}};
+                                               "attainment", "target", "scale-ups", "scale-downs", "TTFT p99",
+                                               "ATGT p99"}};
   const auto ratio = [](std::optional<double> v) { return v ? format_cell("%.2fx", *v) : std::string("-"); };
   for (const auto& r : rows) {
     std::vector<std::string> cells{r.name, format_cell("%.1f", r.gpu_hours), ratio(versus(r, hindsight)),
                                    ratio(versus(r, fixed)), std::to_string(r.peak_gpus),
-                                   r.attainment ? format_cell("%.4f", *r.attainment) : "-"};
+                                   r.attainment ? format_cell("%.4f", *r.attainment) : "-",
+                                   !r.attainment ? "-" : *r.attainment >= target ? "met" : "missed"};
     if (r.run) {
       cells.push_back(std::to_string(r.run->scale_ups));
       cells.push_back(std::to_string(r.run->scale_downs));

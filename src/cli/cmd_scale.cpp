@@ -117,7 +117,7 @@ int run_scale(int argc, char** argv) {
   std::string curve_path, servegen_dir, policy = "aladdin", autoscalers = "static,reactive,planner,hindsight";
   double compress = 1, rate_factor = 1, peak = 8, cv = 1, ttft = 2.0, atgt = 0.1, target = 0.99;
   double startup_s = 300, interval_s = 300;
-  std::int64_t tp = 4, max_windows = 0, stabilization = sim::scaling_config{}.stabilization_intervals;
+  std::int64_t tp = 4, max_windows = 0, first_window = 0, stabilization = sim::scaling_config{}.stabilization_intervals;
   std::uint64_t seed = 1;
   bool json = false;
 
@@ -131,7 +131,9 @@ int run_scale(int argc, char** argv) {
   shape.add_to(flags);
   flags.add_string("curve", &curve_path, "load curve CSV: window_start_s,rate_per_s (default: built-in two days)");
   flags.add_string("servegen", &servegen_dir, "a ServeGen folder of chunk-*-trace.csv files (summed)");
-  flags.add_int("windows", &max_windows, "use only the curve's first N windows (0: all)", 0, 100000000);
+  flags.add_int("first-window", &first_window, "skip the curve's first N windows (ServeGen: 144 a day)", 0,
+                100000000);
+  flags.add_int("windows", &max_windows, "use only N windows from there (0: all)", 0, 100000000);
   flags.add_double("compress", &compress, "divide the curve's time by this (1: its own time scale)", 1, 1e6);
   flags.add_double("rate-factor", &rate_factor, "multiply the curve's rates by this", 1e-6, 1e6);
   flags.add_double("peak-rate", &peak, "built-in curve: peak queries per second", 1e-3, 1e6);
@@ -186,9 +188,16 @@ int run_scale(int argc, char** argv) {
     curve = builtin_curve(peak);
     source = "built-in two-day diurnal curve";
   }
+  if (curve.windows.empty()) throw input_error(source + ": the curve has no windows");
+  if (static_cast<std::size_t>(first_window) >= curve.windows.size()) {
+    std::cerr << "aladdin scale: bad value for --first-window: " << first_window << " is past the curve's "
+              << curve.windows.size() << " windows\n";
+    return 2;
+  }
+  curve.windows.erase(curve.windows.begin(), curve.windows.begin() + first_window);
+  if (first_window > 0) source += ", from window " + std::to_string(first_window);
   if (max_windows > 0 && curve.windows.size() > static_cast<std::size_t>(max_windows))
     curve.windows.resize(static_cast<std::size_t>(max_windows));
-  if (curve.windows.empty()) throw input_error(source + ": the curve has no windows");
   const double curve_window_s = curve.window_s;
   curve = compress_time(scale_rates(curve, rate_factor), compress);
   const trace arrivals = generate_arrivals(

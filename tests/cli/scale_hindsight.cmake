@@ -1,6 +1,7 @@
 # aladdin scale on a tiny curve: every fleet is reported beside the hindsight fleet, GPU-hours
 # are counted in the curve's own time whatever --compress does, nothing is written to stderr
-# (it is not a terminal here), and a bad --autoscalers is a one-line error with exit code 2.
+# (it is not a terminal here), and a bad --autoscalers or --first-window is a one-line error
+# with exit code 2.
 set(curve "${WORK_DIR}/scale_curve.csv")
 file(WRITE "${curve}" "window_start_s,rate_per_s\n0,0.5\n600,1.5\n1200,0.5\n")
 
@@ -49,4 +50,9 @@ foreach(bad "static,bogus" "planner,planner" ",")
     message(FATAL_ERROR "aladdin scale --autoscalers ${bad}: exit ${rc}, stderr:\n${err}")
   endif()
 endforeach()
+execute_process(COMMAND ${ALADDIN} scale --curve ${curve} --first-window 3 ERROR_VARIABLE err RESULT_VARIABLE rc)
+string(STRIP "${err}" err)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "--first-window" OR err MATCHES "\n")
+  message(FATAL_ERROR "aladdin scale --first-window past the curve: exit ${rc}, stderr:\n${err}")
+endif()
 message(STATUS "scale reports hindsight on the curve's own time")

@@ -53,9 +53,11 @@ struct fleet_row {
   std::optional<sim::simulation_result> run;   // the autoscalers' one simulation of the whole curve
 };
 
-// Scale's work for the progress line, counted in simulated arrivals: each stage's estimate is
+// Scale's work for the progress line, counted in simulated arrivals. Each stage's estimate is
 // planned up front (static: three runs of the whole curve; hindsight: two simulations per
-// window), raised when the stage runs longer and lowered when it ends sooner.
+// window); a run that says how far its stage is (hindsight: the window's place in the curve)
+// projects the stage from its pace so far; a stage that runs past its plan plans more, and one
+// that ends sooner gives the rest back.
 class scale_work {
  public:
   explicit scale_work(progress_reporter& reporter) : reporter_(reporter) {}
@@ -63,22 +65,23 @@ class scale_work {
   void stage(std::string name, double estimate) {
     end_stage();
     stage_ = std::move(name);
-    left_ = estimate;
+    stage_planned_ = estimate;
   }
   void end_stage() {
-    planned_ -= left_;
-    left_ = 0;
+    planned_ -= stage_planned_ - stage_done_;
+    stage_planned_ = stage_done_ = stage_fraction_ = 0;
   }
-  std::size_t simulations() const { return simulations_; }
 
-  sim::simulation_result run(const trace& arrivals, sim::simulation_config c, const std::string& what) {
+  // stage_fraction: how much of the stage is behind this run, when known (0: not known); the
+  // most said so far holds.
+  sim::simulation_result run(const trace& arrivals, sim::simulation_config c, const std::string& what,
+                             double stage_fraction = 0) {
     const auto n = static_cast<double>(arrivals.size());
-    if (n > left_) {
-      planned_ += n - left_;
-      left_ = 0;
-    } else {
-      left_ -= n;
-    }
+    stage_fraction_ = std::max(stage_fraction_, stage_fraction);  // a search may look back
+    double projected = stage_fraction_ > 0 ? stage_done_ / stage_fraction_ : stage_planned_;
+    projected = std::max(projected, stage_done_ + n);
+    planned_ += projected - stage_planned_;
+    stage_planned_ = projected;
     ++simulations_;
     const std::string line = stage_ + ": " + what + " (simulation " + std::to_string(simulations_) + ")";
     if (reporter_.enabled())
@@ -87,6 +90,7 @@ class scale_work {
       };
     sim::simulation_result r = sim::simulate(arrivals, c);
     done_ += n;
+    stage_done_ += n;
     reporter_.update(done_, planned_, line);
     return r;
   }
@@ -94,7 +98,7 @@ class scale_work {
  private:
   progress_reporter& reporter_;
   std::string stage_;
-  double planned_ = 0, done_ = 0, left_ = 0;
+  double planned_ = 0, done_ = 0, stage_planned_ = 0, stage_done_ = 0, stage_fraction_ = 0;
   std::size_t simulations_ = 0;
 };
 
@@ -303,7 +307,8 @@ int run_scale(int argc, char** argv) {
             const sim::simulation_result r =
                 work.run(slices[k], config_for(sim::autoscaler_kind::none, n),
                          "window " + std::to_string(k + 1) + "/" + std::to_string(windows) + ", " +
-                             std::to_string(n) + " workers");
+                             std::to_string(n) + " workers",
+                         static_cast<double>(k) / static_cast<double>(windows));
             return window_score{r.met_slo, r.queries};
           },
           model_workers, 1, max_workers, target);

@@ -259,6 +259,16 @@ int run_scale(int argc, char** argv) {
     return row;
   };
 
+  // A per-window schedule, each window's workers paid from a start-up time before it.
+  const auto schedule_row = [&](std::string name, const std::vector<int>& workers) {
+    fleet_row row;
+    row.name = std::move(name);
+    row.gpu_hours = worker_seconds(hindsight_fleet(workers, curve.window_s, startup_sim_s), span_s) *
+                    gpu_hours_per_worker_s;
+    row.peak_gpus = *std::max_element(workers.begin(), workers.end()) * static_cast<int>(tp);
+    return row;
+  };
+
   progress_reporter reporter = progress_reporter::for_terminal("aladdin scale", json);
   scale_work work(reporter);
   const auto all = static_cast<double>(arrivals.size());
@@ -280,7 +290,8 @@ int run_scale(int argc, char** argv) {
           [&](std::size_t, int n) {
             tried.emplace_back(n, work.run(arrivals, config_for(sim::autoscaler_kind::none, n),
                                            std::to_string(n) + " workers"));
-            return tried.back().second.attainment >= target;
+            const sim::simulation_result& r = tried.back().second;
+            return r.met_slo >= required_met(target, r.queries);
           },
           {peak_workers}, 1, max_workers);
       static_workers = s.workers[0];
@@ -316,20 +327,11 @@ int run_scale(int argc, char** argv) {
       hindsight_simulations = s.evaluations;
       hindsight_short = s.windows_short;
       hindsight_reached = s.reached;
-      fleet_row row;
-      row.name = "hindsight";
-      const fleet_steps fleet = hindsight_fleet(s.workers, curve.window_s, startup_sim_s);
-      row.gpu_hours = worker_seconds(fleet, span_s) * gpu_hours_per_worker_s;
-      row.peak_gpus = *std::max_element(s.workers.begin(), s.workers.end()) * static_cast<int>(tp);
+      fleet_row row = schedule_row("hindsight", s.workers);
       row.attainment = s.queries > 0 ? static_cast<double>(s.met) / static_cast<double>(s.queries) : 1.0;
       rows.push_back(std::move(row));
       // What the planner would run if it knew every window's rate and its model were right.
-      fleet_row model;
-      model.name = "hindsight-model";
-      model.gpu_hours =
-          worker_seconds(hindsight_fleet(model_workers, curve.window_s, startup_sim_s), span_s) * gpu_hours_per_worker_s;
-      model.peak_gpus = *std::max_element(model_workers.begin(), model_workers.end()) * static_cast<int>(tp);
-      rows.push_back(std::move(model));
+      rows.push_back(schedule_row("hindsight-model", model_workers));
     }
   }
   work.end_stage();

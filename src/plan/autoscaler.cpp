@@ -29,6 +29,15 @@ double reactive_autoscaler::recommend(const scaling_signal& s) {
   return std::ceil(std::max(s.active_workers, 1) * per_worker / target_ - 1e-9);
 }
 
+double scheduled_autoscaler::recommend(const scaling_signal& s) {
+  int most = schedule_.initial;
+  for (const auto& [t, workers] : schedule_.changes) {
+    if (t >= s.now_s + interval_s_) break;
+    most = t <= s.now_s ? workers : std::max(most, workers);
+  }
+  return most;
+}
+
 stabilised_autoscaler::stabilised_autoscaler(std::unique_ptr<autoscaler> inner, scaling_limits limits)
     : inner_(std::move(inner)), limits_(limits) {}
 

@@ -8,7 +8,10 @@
 //             intake's backlog cleared within that horizon, over the highest rate one worker
 //             sustains within the SLOs (plan::max_rate);
 //   reactive  a utilisation autoscaler (as Kubernetes' HPA on a queue metric): outstanding
-//             queries per active worker against a target.
+//             queries per active worker against a target;
+//   scheduled a fleet given in advance over time (a hindsight fleet, plan/hindsight.hpp, replayed
+//             through the simulator): the most workers it holds from this round to the next, so
+//             that a change between two rounds is not late.
 // `stabilised` wraps either: it scales up at once, but down only when every recommendation of
 // the last `stabilization_intervals` rounds asked for fewer (HPA's scale-down window), so a dip
 // between two bursts does not release workers that must be restarted; and it clamps to
@@ -22,6 +25,8 @@
 #include <deque>
 #include <memory>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace aladdin {
 
@@ -32,6 +37,13 @@ struct scaling_signal {
   int active_workers = 0;           // accepting new queries (not starting, not draining)
   int outstanding = 0;              // queued + running on active workers, plus the backlog
   double max_rate_per_worker = 0;   // the planner's sustainable rate of one worker (0: infeasible)
+  double now_s = 0;                 // the round's time (only a schedule reads it)
+};
+
+// A fleet's size over time: `initial` workers from 0, then each (time, workers) change.
+struct fleet_steps {
+  int initial = 0;
+  std::vector<std::pair<double, int>> changes;  // time order
 };
 
 // The demand the planner sizes for: the forecast plus the backlog cleared within the horizon.
@@ -68,6 +80,19 @@ class reactive_autoscaler final : public autoscaler {
 
  private:
   double target_;
+};
+
+class scheduled_autoscaler final : public autoscaler {
+ public:
+  // interval_s: the time between two rounds (> 0).
+  scheduled_autoscaler(fleet_steps schedule, double interval_s)
+      : schedule_(std::move(schedule)), interval_s_(interval_s) {}
+  std::string_view name() const override { return "scheduled"; }
+  double recommend(const scaling_signal& s) override;
+
+ private:
+  fleet_steps schedule_;
+  double interval_s_;
 };
 
 struct scaling_limits {

@@ -37,13 +37,9 @@
 #include <utility>
 #include <vector>
 
-namespace aladdin {
+#include "plan/autoscaler.hpp"
 
-// A fleet's size over time: `initial` workers from 0, then each (time, workers) change.
-struct fleet_steps {
-  int initial = 0;
-  std::vector<std::pair<double, int>> changes;  // time order
-};
+namespace aladdin {
 
 // Worker-seconds of the fleet within [0, end_s).
 double worker_seconds(const fleet_steps& fleet, double end_s);

@@ -19,6 +19,7 @@ const char* to_string(autoscaler_kind k) {
     case autoscaler_kind::none: return "static";
     case autoscaler_kind::reactive: return "reactive";
     case autoscaler_kind::planner: return "planner";
+    case autoscaler_kind::scheduled: return "scheduled";
   }
   return "unknown";
 }
@@ -140,6 +141,9 @@ std::unique_ptr<stabilised_autoscaler> make_autoscaler(const scaling_config& sc)
       break;
     case autoscaler_kind::reactive:
       inner = std::make_unique<reactive_autoscaler>(sc.target_outstanding_per_worker);
+      break;
+    case autoscaler_kind::scheduled:
+      inner = std::make_unique<scheduled_autoscaler>(sc.schedule, sc.interval_s);
       break;
   }
   return std::make_unique<stabilised_autoscaler>(
@@ -444,6 +448,7 @@ class simulation {
     }
     sig.forecast_rate_per_s = forecaster_.forecast(now_, sc.startup_s + sc.interval_s).rate_per_s;
     sig.max_rate_per_worker = sc.max_rate_per_worker;
+    sig.now_s = now_;
     return autoscaler_->desired(sig);
   }
 

@@ -32,6 +32,7 @@
 #include "placement/registry.hpp"
 #include "placement/types.hpp"
 #include "placement/worker_schedule.hpp"
+#include "plan/autoscaler.hpp"
 #include "predict/length_predictor.hpp"
 #include "sim/engine.hpp"
 #include "sim/ground_truth.hpp"
@@ -49,6 +50,7 @@ enum class autoscaler_kind : std::uint8_t {
   none,      // the fleet stays at `workers` (static provisioning)
   reactive,  // utilisation autoscaler: outstanding queries per worker against a target
   planner,   // aladdin: forecast demand over start-up + interval, planner's rate per worker
+  scheduled, // a fleet given over time (scaling_config::schedule), e.g. a hindsight fleet replayed
 };
 const char* to_string(autoscaler_kind k);
 
@@ -64,6 +66,8 @@ struct scaling_config {
   double target_outstanding_per_worker = 16;
   // Both: scale down only after this many intervals all asked for fewer (as Kubernetes' HPA).
   int stabilization_intervals = 5;
+  // scheduled: the fleet over time (its changes; `workers` holds before the first)
+  fleet_steps schedule;
 };
 
 struct simulation_config {

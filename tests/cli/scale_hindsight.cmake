@@ -16,8 +16,8 @@ foreach(compress 1 4)
     message(FATAL_ERROR "aladdin scale --compress ${compress}: curve_hours ${hours}, want 0.5 (the curve's own time)")
   endif()
   string(JSON runs LENGTH "${out}" runs)
-  if(NOT runs EQUAL 5)
-    message(FATAL_ERROR "aladdin scale: ${runs} runs, want static, reactive, planner, hindsight, hindsight-model:\n${out}")
+  if(NOT runs EQUAL 6)
+    message(FATAL_ERROR "aladdin scale: ${runs} runs, want static, reactive, planner, hindsight, hindsight-replay, hindsight-model:\n${out}")
   endif()
   # The static fleet is paid over the curve's half hour in its own time, no drain tail: an
   # integer number of GPUs times 0.5 (CMake compares numbers as doubles).

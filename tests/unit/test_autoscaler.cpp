@@ -63,3 +63,19 @@ TEST_CASE("reactive autoscaler: outstanding per worker against its target") {
   s.outstanding = 5;
   CHECK(r.recommend(s) == doctest::Approx(2));
 }
+
+TEST_CASE("scheduled autoscaler: the most workers the schedule holds until the next round") {
+  scheduled_autoscaler a(fleet_steps{2, {{20, 5}, {60, 3}}}, 10);
+  auto at = [&](double t) {
+    scaling_signal s;
+    s.now_s = t;
+    return a.recommend(s);
+  };
+  CHECK(at(0) == doctest::Approx(2));
+  CHECK(at(10) == doctest::Approx(2));  // the rise at 20 is the next round's
+  CHECK(at(15) == doctest::Approx(5));  // a round at 25 would be late for it
+  CHECK(at(20) == doctest::Approx(5));
+  CHECK(at(55) == doctest::Approx(5));  // the drop at 60 waits for its round
+  CHECK(at(60) == doctest::Approx(3));
+  CHECK(at(1000) == doctest::Approx(3));
+}

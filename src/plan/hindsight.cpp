@@ -151,6 +151,7 @@ hindsight_sizing size_hindsight(std::size_t windows, const window_eval& eval, co
       },
       guesses, min_workers, max_workers);
   out.workers = alone.workers;
+  out.met_alone.resize(windows);
   out.windows_short = static_cast<std::size_t>(std::count(alone.reached.begin(), alone.reached.end(), false));
   // A window short even at max_workers: more workers past the fewest that meet as many as
   // max_workers do are all given back below (each loses nothing); find that count at once.
@@ -188,8 +189,51 @@ hindsight_sizing size_hindsight(std::size_t windows, const window_eval& eval, co
     --out.workers[k];
     if (out.workers[k] > min_workers) losses.insert({loss_of(k), k});
   }
+  for (std::size_t k = 0; k < windows; ++k) out.met_alone[k] = score(k, out.workers[k]).met;
   out.reached = out.met >= required;
   return out;
+}
+
+replayed_sizing repair_by_replay(const hindsight_sizing& sizing, const curve_replay& replay, int max_workers,
+                                 double target, std::size_t max_replays) {
+  const std::size_t windows = sizing.workers.size();
+  if (sizing.met_alone.size() != windows) throw std::invalid_argument("hindsight repair: a sizing without its scores");
+  replayed_sizing out;
+  out.workers = sizing.workers;
+  while (true) {
+    out.replay = replay(out.workers);
+    ++out.replays;
+    if (out.replay.size() != windows) throw std::invalid_argument("hindsight repair: one replay score per window");
+    out.met = out.queries = 0;
+    for (const window_score& w : out.replay) {
+      out.met += w.met;
+      out.queries += w.queries;
+    }
+    out.reached = out.met >= required_met(target, out.queries);
+    if (out.reached || out.replays >= std::max<std::size_t>(max_replays, 1)) return out;
+    // Where the replay lost the most against the window alone (a carried-in backlog); failing
+    // that, where it missed the most. Ties: the earliest window.
+    std::size_t pick = windows;
+    long long most_lost = 0, most_missed = 0;
+    std::size_t pick_missed = windows;
+    for (std::size_t k = 0; k < windows; ++k) {
+      if (out.workers[k] >= max_workers) continue;
+      const long long lost =
+          static_cast<long long>(sizing.met_alone[k]) - static_cast<long long>(out.replay[k].met);
+      const auto missed = static_cast<long long>(out.replay[k].queries - out.replay[k].met);
+      if (lost > most_lost) {
+        most_lost = lost;
+        pick = k;
+      }
+      if (missed > most_missed) {
+        most_missed = missed;
+        pick_missed = k;
+      }
+    }
+    if (pick == windows) pick = pick_missed;
+    if (pick == windows) return out;  // nothing left to add
+    ++out.workers[pick];
+  }
 }
 
 }  // namespace aladdin

@@ -19,6 +19,11 @@
 //                       a window that misses the target alone however many workers it gets
 //                       starts from the fewest that meet as many as max_workers do, and is
 //                       carried by the others' surplus (or the curve is reported short).
+//   replay repair       the windows alone do not see a backlog carried from one window into the
+//                       next, so the schedule is replayed through the whole curve (a caller's
+//                       replay, the fleet simulator in aladdin scale); while the replay misses the
+//                       target, one more worker goes to the window that lost the most queries
+//                       against itself alone (else the one that missed the most), and it replays.
 //   hindsight fleet     a worker takes `startup_s` from request to service, so the fleet paid at
 //                       time t is the most any window needs that is running at t or starts within
 //                       startup_s after t. Nothing waits on a forecast, a signal or a
@@ -78,6 +83,7 @@ std::size_t required_met(double target, std::size_t queries);
 
 struct hindsight_sizing {
   std::vector<int> workers;          // per window
+  std::vector<std::size_t> met_alone;  // per window, alone at that count
   std::size_t met = 0, queries = 0;  // over every window, at those counts
   bool reached = false;              // met >= required_met(target, queries)
   std::size_t windows_short = 0;     // windows that missed the target alone even at max_workers
@@ -90,5 +96,22 @@ struct hindsight_sizing {
 hindsight_sizing size_hindsight(std::size_t windows, const window_eval& eval, const std::vector<int>& guesses,
                                 int min_workers, int max_workers, double target,
                                 const std::function<void(std::size_t evaluations)>& on_eval = {});
+
+// One replay of a per-window sizing through the whole curve: met and queries per window (by
+// arrival).
+using curve_replay = std::function<std::vector<window_score>(const std::vector<int>& workers)>;
+
+struct replayed_sizing {
+  std::vector<int> workers;           // per window, after the repairs
+  std::vector<window_score> replay;   // the last replay's, per window
+  std::size_t met = 0, queries = 0;   // over the last replay
+  std::size_t replays = 0;
+  bool reached = false;               // the last replay met the target
+};
+
+// The replay repair above, from `sizing`, with at most max_replays replays (≥ 1) and no window
+// past max_workers. Throws std::invalid_argument when a replay has not one score per window.
+replayed_sizing repair_by_replay(const hindsight_sizing& sizing, const curve_replay& replay, int max_workers,
+                                 double target, std::size_t max_replays);
 
 }  // namespace aladdin

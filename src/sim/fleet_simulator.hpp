@@ -66,7 +66,7 @@ struct scaling_config {
   double target_outstanding_per_worker = 16;
   // Both: scale down only after this many intervals all asked for fewer (as Kubernetes' HPA).
   int stabilization_intervals = 5;
-  // scheduled: the fleet over time (its changes; `workers` holds before the first)
+  // scheduled: the fleet over time (start the simulation with `workers` = its `initial`)
   fleet_steps schedule;
 };
 

@@ -118,3 +118,33 @@ TEST_CASE("hindsight sizing: a window short even at the most workers is carried 
   CHECK_THROWS_AS(size_hindsight(1, [](std::size_t, int) { return window_score{}; }, {}, 1, 2, 0),
                   std::invalid_argument);
 }
+
+TEST_CASE("hindsight repair: a backlog carried into a window gets it one more worker per replay") {
+  // Alone, window 0 meets 95 of 100 at 3 workers and window 1 all 100 at 2. Replayed together,
+  // window 1 inherits a backlog: 80 met at 2 workers, 10 more per extra worker.
+  hindsight_sizing alone;
+  alone.workers = {3, 2};
+  alone.met_alone = {95, 100};
+  std::vector<std::vector<int>> replayed;
+  const curve_replay replay = [&](const std::vector<int>& workers) {
+    replayed.push_back(workers);
+    const auto second = static_cast<std::size_t>(std::min(100, 80 + 10 * (workers[1] - 2)));
+    return std::vector<window_score>{{95, 100}, {second, 100}};
+  };
+  // 0.95 of 200 = 190 met: 175, then 185, then 195.
+  const replayed_sizing r = repair_by_replay(alone, replay, 10, 0.95, 20);
+  CHECK(r.reached);
+  CHECK(r.replays == 3);
+  CHECK(r.workers == std::vector<int>{3, 4});
+  CHECK(r.met == 195);
+  CHECK(replayed == std::vector<std::vector<int>>{{3, 2}, {3, 3}, {3, 4}});
+  // Out of replays: reported short, with the last replay's counts.
+  const replayed_sizing short_of = repair_by_replay(alone, replay, 10, 0.95, 2);
+  CHECK_FALSE(short_of.reached);
+  CHECK(short_of.workers == std::vector<int>{3, 3});
+  CHECK(short_of.met == 185);
+  // Every window at its limit: nothing to add.
+  const replayed_sizing capped = repair_by_replay(alone, replay, 3, 0.99, 20);
+  CHECK_FALSE(capped.reached);
+  CHECK(capped.workers == std::vector<int>{3, 3});
+}

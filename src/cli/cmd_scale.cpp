@@ -128,10 +128,10 @@ int run_scale(int argc, char** argv) {
   flag_set flags("scale",
                  "Runs a time-varying load through static peak provisioning, a reactive utilisation\n"
                  "autoscaler and aladdin's planner, and compares their GPU-hours, SLO attainment and\n"
-                 "scaling actions with the hindsight-optimal fleet (per window, the fewest workers at\n"
-                 "which that window reaches --attainment in the simulator, started a start-up time\n"
-                 "ahead). Time is compressed for the simulations (a day of the curve runs in\n"
-                 "1/--compress of a day); GPU-hours are counted in the curve's own time.");
+                 "scaling actions with the hindsight-optimal fleet: per window of the curve, the fewest\n"
+                 "workers that reach --attainment over the whole curve in the simulator, each requested\n"
+                 "a start-up time ahead. --compress divides the curve's time for speed (and changes\n"
+                 "what the forecaster sees); GPU-hours are counted in the curve's own time.");
   shape.add_to(flags);
   flags.add_string("curve", &curve_path, "load curve CSV: window_start_s,rate_per_s (default: built-in two days)");
   flags.add_string("servegen", &servegen_dir, "a ServeGen folder of chunk-*-trace.csv files (summed)");
@@ -155,10 +155,9 @@ int run_scale(int argc, char** argv) {
   flags.add_duration("slo-ttft", &ttft, "time-to-first-token SLO");
   flags.add_duration("slo-atgt", &atgt, "average time per generated token SLO");
   flags.add_double("attainment", &target,
-                   "static and hindsight fleets: the fewest workers reaching this (whole run; each window)", 0, 1);
+                   "static and hindsight fleets: the fewest workers reaching this over the whole run", 0, 1);
   flags.add_int("hindsight-replays", &max_replays,
-                "hindsight: at most this many replays of its schedule through the whole curve (each one\n"
-                "simulation of the curve), adding a worker where a replay misses the target", 1, 10000);
+                "hindsight: replays of its schedule through the whole curve, at most", 1, 10000);
   flags.add_uint64("seed", &seed, "seed of arrivals and noise");
   flags.add_bool("json", &json, "print one JSON object");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;

@@ -1,9 +1,10 @@
 // aladdin scale: a time-varying load through three ways of sizing the fleet — static peak
 // provisioning, a reactive utilisation autoscaler, and aladdin's forecast-driven planner — with
 // the same placement policy, workers and SLOs, in the fleet simulator, measured against the
-// hindsight-optimal fleet (plan/hindsight.hpp: per window, the fewest workers at which that
-// window's arrivals reach the attainment target in the simulator, each requested a start-up time
-// ahead). GPU-hours are counted over the curve in its own time, whatever --compress does.
+// hindsight-optimal fleet (plan/hindsight.hpp: per window, the fewest workers with which the
+// curve reaches the attainment target in the simulator, each requested a start-up time ahead,
+// replayed through the whole curve). GPU-hours are counted over the curve in its own time,
+// whatever --compress does.
 
 #include <algorithm>
 #include <cmath>

@@ -7,9 +7,9 @@
 //                       scale simulates the window's own arrivals on a static fleet; a test
 //                       passes a made-up rule). Walks from a guess (the previous window's answer
 //                       moved as the caller's guesses move: neighbouring windows need about the
-//                       same), doubling the step until the answer is bracketed, then bisects. Assumes more workers never fail where
-//                       fewer met, near the answer; the answer meets and one fewer does not (or
-//                       it is `min_workers`).
+//                       same), doubling the step until the answer is bracketed, then bisects.
+//                       Assumes more workers never fail where fewer met, near the answer; the
+//                       answer meets and one fewer does not (or it is `min_workers`).
 //   hindsight sizing    the per-window counts that reach the target over the whole curve, as
 //                       every other fleet is judged, at the fewest worker-windows: from each
 //                       window's fewest at the target alone (above), workers are taken away one
@@ -34,8 +34,8 @@
 //                       simulator reports it.
 //
 // The per-window test sees each window alone, starting from an idle fleet: no backlog carried
-// in from the window before (kinder than the real curve), and a cold length predictor and
-// calibration (harsher). Pure functions; nothing here reads a clock.
+// in from the window before (kinder than the real curve, hence the replay repair), and a cold
+// length predictor and calibration (harsher). Pure functions; nothing here reads a clock.
 
 #include <cstddef>
 #include <functional>

@@ -219,9 +219,12 @@ int run_plan(int argc, char** argv) {
   progress_reporter progress = progress_reporter::for_terminal("aladdin plan", json);
   if (progress.enabled())  // simulations planned: so far per search finished, times the searches
     o.on_progress = [&progress](const sim::plan_progress& p) {
-      const double planned = p.searches_done > 0 ? double(p.simulations) * double(p.searches) / double(p.searches_done) : 0;
-      progress.update(double(p.simulations), planned, std::to_string(p.searches_done) + "/" + std::to_string(p.searches) +
-                                                          " searches, " + std::to_string(p.simulations) + " simulations");
+      const auto done = static_cast<double>(p.simulations);
+      const double planned = p.searches_done > 0 ? done * static_cast<double>(p.searches) /
+                                                       static_cast<double>(p.searches_done)
+                                                 : 0;
+      progress.update(done, planned, std::to_string(p.searches_done) + "/" + std::to_string(p.searches) +
+                                         " searches, " + std::to_string(p.simulations) + " simulations");
     };
   const sim::plan_report report =
       sim::search_plans(arrivals, shapes, vllm_policy::default_tp(shape.model, shape.gpu), o);

@@ -122,7 +122,8 @@ int run_scale(int argc, char** argv) {
   std::string curve_path, servegen_dir, policy = "aladdin", autoscalers = "static,reactive,planner,hindsight";
   double compress = 1, rate_factor = 1, peak = 8, cv = 1, ttft = 2.0, atgt = 0.1, target = 0.99;
   double startup_s = 300, interval_s = 300;
-  std::int64_t tp = 4, max_windows = 0, first_window = 0, max_replays = 20, stabilization = sim::scaling_config{}.stabilization_intervals;
+  std::int64_t tp = 4, max_windows = 0, first_window = 0, max_replays = 20;
+  std::int64_t stabilization = sim::scaling_config{}.stabilization_intervals;
   std::uint64_t seed = 1;
   bool json = false;
 

@@ -211,28 +211,33 @@ replayed_sizing repair_by_replay(const hindsight_sizing& sizing, const curve_rep
     }
     out.reached = out.met >= required_met(target, out.queries);
     if (out.reached || out.replays >= std::max<std::size_t>(max_replays, 1)) return out;
-    // Where the replay lost the most against the window alone (a carried-in backlog); failing
-    // that, where it missed the most. Ties: the earliest window.
-    std::size_t pick = windows;
-    long long most_lost = 0, most_missed = 0;
-    std::size_t pick_missed = windows;
+    // One more worker for each window that lost the most against itself alone (a carried-in
+    // backlog), most first, until their losses cover what the curve is short of; where no
+    // window lost anything, one more for the window that missed the most. Ties: the earliest.
+    const auto short_by = static_cast<long long>(required_met(target, out.queries)) - static_cast<long long>(out.met);
+    std::vector<std::pair<long long, std::size_t>> losses;  // (−lost, window): most lost first
+    std::size_t most_missed = windows;
     for (std::size_t k = 0; k < windows; ++k) {
       if (out.workers[k] >= max_workers) continue;
       const long long lost =
           static_cast<long long>(sizing.met_alone[k]) - static_cast<long long>(out.replay[k].met);
-      const auto missed = static_cast<long long>(out.replay[k].queries - out.replay[k].met);
-      if (lost > most_lost) {
-        most_lost = lost;
-        pick = k;
-      }
-      if (missed > most_missed) {
-        most_missed = missed;
-        pick_missed = k;
-      }
+      if (lost > 0) losses.emplace_back(-lost, k);
+      const std::size_t missed = out.replay[k].queries - out.replay[k].met;
+      if (missed > 0 && (most_missed == windows ||
+                         missed > out.replay[most_missed].queries - out.replay[most_missed].met))
+        most_missed = k;
     }
-    if (pick == windows) pick = pick_missed;
-    if (pick == windows) return out;  // nothing left to add
-    ++out.workers[pick];
+    std::sort(losses.begin(), losses.end());
+    long long covered = 0;
+    for (const auto& [negative_lost, k] : losses) {
+      if (covered >= short_by) break;
+      ++out.workers[k];
+      covered -= negative_lost;
+    }
+    if (losses.empty()) {
+      if (most_missed == windows) return out;  // nothing left to add
+      ++out.workers[most_missed];
+    }
   }
 }
 

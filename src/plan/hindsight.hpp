@@ -22,8 +22,10 @@
 //   replay repair       the windows alone do not see a backlog carried from one window into the
 //                       next, so the schedule is replayed through the whole curve (a caller's
 //                       replay, the fleet simulator in aladdin scale); while the replay misses the
-//                       target, one more worker goes to the window that lost the most queries
-//                       against itself alone (else the one that missed the most), and it replays.
+//                       target, the windows that lost the most queries against themselves alone
+//                       get one more worker each, most first, until their losses cover what the
+//                       curve is short of (where none lost any, the one that missed the most),
+//                       and it replays.
 //   hindsight fleet     a worker takes `startup_s` from request to service, so the fleet paid at
 //                       time t is the most any window needs that is running at t or starts within
 //                       startup_s after t. Nothing waits on a forecast, a signal or a

@@ -148,3 +148,21 @@ TEST_CASE("hindsight repair: a backlog carried into a window gets it one more wo
   CHECK_FALSE(capped.reached);
   CHECK(capped.workers == std::vector<int>{3, 3});
 }
+
+TEST_CASE("hindsight repair: one replay adds to as many windows as the shortfall needs") {
+  // Three windows that meet all 100 alone; replayed, each meets 90 at 2 workers, 100 at 3.
+  hindsight_sizing alone;
+  alone.workers = {2, 2, 2};
+  alone.met_alone = {100, 100, 100};
+  const curve_replay replay = [](const std::vector<int>& workers) {
+    std::vector<window_score> out;
+    for (int n : workers) out.push_back({static_cast<std::size_t>(std::min(100, 90 + 10 * (n - 2))), 100});
+    return out;
+  };
+  // 0.95 of 300 = 285: 270 met, 15 short; two windows' losses (10 each) cover it.
+  const replayed_sizing r = repair_by_replay(alone, replay, 10, 0.95, 20);
+  CHECK(r.replays == 2);
+  CHECK(r.workers == std::vector<int>{3, 3, 2});
+  CHECK(r.met == 290);
+  CHECK(r.reached);
+}

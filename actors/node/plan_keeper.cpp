@@ -59,6 +59,7 @@ bool plan_keeper::store_plan(int workers, std::uint64_t now_micros, std::string 
 }
 
 plan_record plan_keeper::start(int workers, std::uint64_t now_micros) {
+  autoscaler_.start_from(workers);
   if (target_of(current_) != workers) store_plan(workers, now_micros, "node started");
   return current_;
 }

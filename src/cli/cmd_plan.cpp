@@ -2,8 +2,6 @@
 // fleet simulator reaches an SLO-attainment target on a workload, found by simulation search
 // (src/sim/plan_search.hpp); beside them the planner's prediction and a fluid lower bound.
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +20,7 @@
 #include "sim/plan_search.hpp"
 #include "util/csv.hpp"
 #include "util/json.hpp"
+#include "util/progress.hpp"
 #include "util/text_table.hpp"
 
 namespace aladdin::cli {
@@ -47,22 +46,6 @@ std::string ratio(const sim::policy_plan& p, const sim::policy_plan* reference) 
   if (reference == nullptr || !p.reached || !reference->reached || reference->result.gpus == 0) return "-";
   return format("%.2fx", static_cast<double>(p.result.gpus) / reference->result.gpus);
 }
-
-// A progress bar on stderr, redrawn in place; only used when stderr is a terminal.
-class progress_bar {
- public:
-  void update(const sim::plan_progress& p) {
-    const int width = 30;
-    const auto filled = p.searches == 0 ? 0 : static_cast<int>(width * p.searches_done / p.searches);
-    std::fprintf(stderr, "\r  [%s%s] %zu/%zu searches, %zu simulations", std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), p.searches_done, p.searches, p.simulations);
-    std::fflush(stderr);
-  }
-  void finish() {
-    std::fprintf(stderr, "\r%s\r", std::string(72, ' ').c_str());
-    std::fflush(stderr);
-  }
-};
 
 void print_json(const sim::plan_report& r, const workload_options& workload, const shape_options& shape,
                 const sim::plan_search_options& o, const std::string& mode, const plan_preamble& pre) {
@@ -266,11 +249,18 @@ int run_plan(int argc, char** argv) {
     return run_suite(so, shape, slo, o);
   }
 
-  progress_bar bar;
-  const bool show_progress = isatty(2) != 0;
-  if (show_progress) o.on_progress = [&bar](const sim::plan_progress& p) { bar.update(p); };
+  progress_reporter progress = progress_reporter::for_terminal("aladdin plan", json);
+  if (progress.enabled())  // simulations planned: so far per search finished, times the searches
+    o.on_progress = [&progress](const sim::plan_progress& p) {
+      const auto done = static_cast<double>(p.simulations);
+      const double planned = p.searches_done > 0 ? done * static_cast<double>(p.searches) /
+                                                       static_cast<double>(p.searches_done)
+                                                 : 0;
+      progress.update(done, planned, std::to_string(p.searches_done) + "/" + std::to_string(p.searches) +
+                                         " searches, " + std::to_string(p.simulations) + " simulations");
+    };
   const plan_outcome outcome = plan_workload(workload.load(), shape, slo, o, mode == "best");
-  if (show_progress) bar.finish();
+  progress.finish();
   const plan_preamble& pre = outcome.pre;
   if (pre.above_ceiling) {
     std::cerr << "aladdin plan: " << above_ceiling_message(attainment, pre) << "\n"

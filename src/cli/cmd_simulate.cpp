@@ -10,6 +10,7 @@
 #include "placement/registry.hpp"
 #include "sim/fleet_simulator.hpp"
 #include "util/json.hpp"
+#include "util/progress.hpp"
 
 namespace aladdin::cli {
 namespace {
@@ -108,8 +109,15 @@ int run_simulate(int argc, char** argv) {
     }
   }
 
+  progress_reporter progress = progress_reporter::for_terminal("aladdin simulate", json);
+  if (progress.enabled())
+    c.on_progress = [&progress](std::size_t arrived, std::size_t total) {
+      progress.update(static_cast<double>(arrived), static_cast<double>(total),
+                      std::to_string(arrived) + "/" + std::to_string(total) + " queries arrived");
+    };
   const auto started = std::chrono::steady_clock::now();
   const sim::simulation_result r = sim::simulate(arrivals, c);
+  progress.finish();
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::vector<prediction_error> errors;
   if (c.record_decisions) {

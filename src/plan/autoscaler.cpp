@@ -29,13 +29,30 @@ double reactive_autoscaler::recommend(const scaling_signal& s) {
   return std::ceil(std::max(s.active_workers, 1) * per_worker / target_ - 1e-9);
 }
 
+double scheduled_autoscaler::recommend(const scaling_signal& s) {
+  int most = schedule_.initial;
+  for (const auto& [t, workers] : schedule_.changes) {
+    if (t >= s.now_s + interval_s_) break;
+    most = t <= s.now_s ? workers : std::max(most, workers);
+  }
+  return most;
+}
+
 stabilised_autoscaler::stabilised_autoscaler(std::unique_ptr<autoscaler> inner, scaling_limits limits)
     : inner_(std::move(inner)), limits_(limits) {}
 
+std::size_t stabilised_autoscaler::window() const {
+  return static_cast<std::size_t>(std::max(limits_.stabilization_intervals, 1));
+}
+
+void stabilised_autoscaler::start_from(int workers) {
+  // As if every round of the last window had asked for the fleet as it is.
+  history_.assign(window(), static_cast<double>(workers));
+}
+
 int stabilised_autoscaler::desired(const scaling_signal& s) {
   history_.push_back(inner_->recommend(s));
-  while (history_.size() > static_cast<std::size_t>(std::max(limits_.stabilization_intervals, 1)))
-    history_.pop_front();
+  while (history_.size() > window()) history_.pop_front();
   const double want = *std::max_element(history_.begin(), history_.end());
   return static_cast<int>(std::clamp(want, static_cast<double>(limits_.min_workers),
                                      static_cast<double>(limits_.max_workers)));

@@ -19,6 +19,7 @@ const char* to_string(autoscaler_kind k) {
     case autoscaler_kind::none: return "static";
     case autoscaler_kind::reactive: return "reactive";
     case autoscaler_kind::planner: return "planner";
+    case autoscaler_kind::scheduled: return "scheduled";
   }
   return "unknown";
 }
@@ -146,6 +147,9 @@ std::unique_ptr<stabilised_autoscaler> make_autoscaler(const scaling_config& sc)
     case autoscaler_kind::reactive:
       inner = std::make_unique<reactive_autoscaler>(sc.target_outstanding_per_worker);
       break;
+    case autoscaler_kind::scheduled:
+      inner = std::make_unique<scheduled_autoscaler>(sc.schedule, sc.interval_s);
+      break;
   }
   return std::make_unique<stabilised_autoscaler>(
       std::move(inner), scaling_limits{sc.min_workers, sc.max_workers, sc.stabilization_intervals});
@@ -231,6 +235,7 @@ class simulation {
       if (split) throw std::invalid_argument("scaling in the loop runs in the unified modes only");
       forecaster_ = demand_forecaster({.window_s = c.scaling.interval_s});
       autoscaler_ = make_autoscaler(c.scaling);
+      autoscaler_->start_from(c.workers);
       events_.push({c.scaling.interval_s, event_type::scaling_tick, 0});
     }
     if (split) prefill_ = std::make_unique<prefill_pool>(topology_.prefill_workers, opts, *c.truth, c.seed);
@@ -282,6 +287,8 @@ class simulation {
       return;
     }
     if (config_.scaling.kind != autoscaler_kind::none) forecaster_.observe_arrival(r.arrival_s, r.input_tokens);
+    if (config_.on_progress && (i + 1) % std::max<std::size_t>(1, arrivals_.size() / 100) == 0)
+      config_.on_progress(i + 1, arrivals_.size());
     if (prefill_) {
       send_to_prefill(i);
       return;
@@ -479,6 +486,7 @@ class simulation {
     }
     sig.forecast_rate_per_s = forecaster_.forecast(now_, sc.startup_s + sc.interval_s).rate_per_s;
     sig.max_rate_per_worker = sc.max_rate_per_worker;
+    sig.now_s = now_;
     return autoscaler_->desired(sig);
   }
 
@@ -651,6 +659,7 @@ class simulation {
     r.scale_ups = scale_ups_;
     r.scale_downs = scale_downs_;
     r.workers_started = workers_started_;
+    r.fleet_changes = paid_changes_;
     // Paid workers at each window's start, from the recorded changes.
     std::size_t change = 0;
     int paid = config_.workers;

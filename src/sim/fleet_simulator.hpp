@@ -25,8 +25,10 @@
 // Each query is judged by its own SLO when the trace carries one (trace_record), else config.slo.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "model/latency_model.hpp"
@@ -35,6 +37,7 @@
 #include "placement/slo_feedback.hpp"
 #include "placement/types.hpp"
 #include "placement/worker_schedule.hpp"
+#include "plan/autoscaler.hpp"
 #include "predict/length_predictor.hpp"
 #include "sim/engine.hpp"
 #include "sim/ground_truth.hpp"
@@ -52,6 +55,7 @@ enum class autoscaler_kind : std::uint8_t {
   none,      // the fleet stays at `workers` (static provisioning)
   reactive,  // utilisation autoscaler: outstanding queries per worker against a target
   planner,   // aladdin: forecast demand over start-up + interval, planner's rate per worker
+  scheduled, // a fleet given over time (scaling_config::schedule), e.g. a hindsight fleet replayed
 };
 const char* to_string(autoscaler_kind k);
 
@@ -67,6 +71,8 @@ struct scaling_config {
   double target_outstanding_per_worker = 16;
   // Both: scale down only after this many intervals all asked for fewer (as Kubernetes' HPA).
   int stabilization_intervals = 5;
+  // scheduled: the fleet over time (start the simulation with `workers` = its `initial`)
+  fleet_steps schedule;
 };
 
 struct simulation_config {
@@ -100,6 +106,9 @@ struct simulation_config {
   // Keep every query's decision and outcome in simulation_result::decisions (costs one more
   // schedule evaluation per placement).
   bool record_decisions = false;
+  // For a caller's progress report, never read by the simulation: called with (arrived, total)
+  // after every hundredth of the arrivals.
+  std::function<void(std::size_t arrived, std::size_t total)> on_progress;
 };
 
 struct timeline_window {
@@ -135,6 +144,9 @@ struct simulation_result {
   std::vector<decision_record> decisions;  // with record_decisions: one per query, by index
   // The planning margins the feedback loop ended with (1, 1: never corrected).
   slo_margin final_margin;
+  // The paid fleet (starting, active or draining; unified modes) at every change, in time
+  // order: (time, workers). `workers` of the config before the first.
+  std::vector<std::pair<double, int>> fleet_changes;
 };
 
 // Runs the trace (arrivals sorted) through the configured fleet. Throws std::invalid_argument

@@ -1,8 +1,15 @@
 #include "util/text_table.hpp"
 
 #include <algorithm>
+#include <cstdio>
 
 namespace aladdin {
+
+std::string format_cell(const char* printf_format, double value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, printf_format, value);
+  return buf;
+}
 
 void print_table(std::ostream& o, const std::vector<std::vector<std::string>>& rows,
                  const std::vector<bool>& left) {

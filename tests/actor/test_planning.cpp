@@ -91,11 +91,22 @@ TEST_CASE("actor planning: plan epochs only grow, across rounds, a newer plan fr
   }
 }
 
-TEST_CASE("actor planning: the node scales down only after every recent round agreed, as the simulator") {
+namespace {
+// A plan keeper whose scale-downs wait for three rounds that agree.
+struct stabilised_keeper {
+  static plan_settings three_rounds() {
+    plan_settings s = settings();
+    s.stabilization_intervals = 3;
+    return s;
+  }
   memory_store store;
-  plan_settings s = settings();
-  s.stabilization_intervals = 3;
-  plan_keeper keeper(store, s);
+  plan_keeper keeper{store, three_rounds()};
+};
+}  // namespace
+
+TEST_CASE("actor planning: the node scales down only after every recent round agreed, as the simulator") {
+  stabilised_keeper f;
+  plan_keeper& keeper = f.keeper;
   keeper.start(2, 1);
   const demand_forecast busy{.rate_per_s = 5.0};
   const demand_forecast quiet{.rate_per_s = 0.01};
@@ -104,4 +115,15 @@ TEST_CASE("actor planning: the node scales down only after every recent round ag
   CHECK(keeper.plan(quiet, {}, 0, 3).workers == up.workers);
   CHECK(keeper.plan(quiet, {}, 0, 4).workers == up.workers);
   CHECK(keeper.plan(quiet, {}, 0, 5).workers == 1);  // three quiet rounds in a row
+}
+
+TEST_CASE("actor planning: a node that has seen no traffic keeps its starting fleet for a whole window") {
+  // The live node dropped to one worker at its first round, before traffic arrived.
+  stabilised_keeper f;
+  plan_keeper& keeper = f.keeper;
+  keeper.start(4, 1);
+  const demand_forecast nothing{};
+  CHECK(keeper.plan(nothing, {}, 0, 2).workers == 4);
+  CHECK(keeper.plan(nothing, {}, 0, 3).workers == 4);
+  CHECK(keeper.plan(nothing, {}, 0, 4).workers == 1);  // three rounds without traffic
 }

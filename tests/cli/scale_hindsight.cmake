@@ -1,0 +1,60 @@
+# aladdin scale on a tiny curve: every fleet is reported beside the hindsight fleet (which its
+# replay through the whole curve shows at the target), GPU-hours
+# are counted in the curve's own time whatever --compress does, nothing is written to stderr
+# (it is not a terminal here), and a bad --autoscalers or --first-window is a one-line error
+# with exit code 2.
+set(curve "${WORK_DIR}/scale_curve.csv")
+file(WRITE "${curve}" "window_start_s,rate_per_s\n0,0.5\n600,1.5\n1200,0.5\n")
+
+foreach(compress 1 4)
+  execute_process(COMMAND ${ALADDIN} scale --curve ${curve} --compress ${compress} --json
+                  OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0 OR NOT err STREQUAL "")
+    message(FATAL_ERROR "aladdin scale --compress ${compress}: exit ${rc}, stderr:\n${err}")
+  endif()
+  string(JSON hours GET "${out}" curve_hours)
+  if(NOT hours EQUAL 0.5)
+    message(FATAL_ERROR "aladdin scale --compress ${compress}: curve_hours ${hours}, want 0.5 (the curve's own time)")
+  endif()
+  string(JSON runs LENGTH "${out}" runs)
+  if(NOT runs EQUAL 5)
+    message(FATAL_ERROR "aladdin scale: ${runs} runs, want static, reactive, planner, hindsight, hindsight-model:\n${out}")
+  endif()
+  # The static fleet is paid over the curve's half hour in its own time, no drain tail: an
+  # integer number of GPUs times 0.5 (CMake compares numbers as doubles).
+  string(JSON workers GET "${out}" static_workers)
+  string(JSON tp GET "${out}" tp)
+  string(JSON static_hours GET "${out}" runs 0 gpu_hours)
+  math(EXPR gpus "${workers} * ${tp}")
+  math(EXPR whole "${gpus} / 2")
+  math(EXPR odd "${gpus} % 2")
+  if(odd)
+    set(want "${whole}.5")
+  else()
+    set(want "${whole}")
+  endif()
+  if(NOT static_hours EQUAL want)
+    message(FATAL_ERROR "aladdin scale --compress ${compress}: static GPU-hours ${static_hours}, want ${want}")
+  endif()
+  string(JSON name GET "${out}" runs 3 autoscaler)
+  string(JSON reached GET "${out}" hindsight reached)
+  string(JSON attained GET "${out}" runs 3 attainment)
+  if(NOT name STREQUAL "hindsight" OR NOT reached OR attained LESS 0.99)
+    message(FATAL_ERROR "aladdin scale: no reached hindsight fleet:\n${out}")
+  endif()
+endforeach()
+
+foreach(bad "static,bogus" "planner,planner" ",")
+  execute_process(COMMAND ${ALADDIN} scale --curve ${curve} --autoscalers ${bad}
+                  ERROR_VARIABLE err RESULT_VARIABLE rc)
+  string(STRIP "${err}" err)
+  if(NOT rc EQUAL 2 OR NOT err MATCHES "--autoscalers" OR err MATCHES "\n")
+    message(FATAL_ERROR "aladdin scale --autoscalers ${bad}: exit ${rc}, stderr:\n${err}")
+  endif()
+endforeach()
+execute_process(COMMAND ${ALADDIN} scale --curve ${curve} --first-window 3 ERROR_VARIABLE err RESULT_VARIABLE rc)
+string(STRIP "${err}" err)
+if(NOT rc EQUAL 2 OR NOT err MATCHES "--first-window" OR err MATCHES "\n")
+  message(FATAL_ERROR "aladdin scale --first-window past the curve: exit ${rc}, stderr:\n${err}")
+endif()
+message(STATUS "scale reports hindsight on the curve's own time")

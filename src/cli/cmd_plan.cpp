@@ -26,13 +26,8 @@
 namespace aladdin::cli {
 namespace {
 
-std::string format(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
 
-std::string seconds(double s) { return s < 1.0 ? format("%.0f ms", s * 1e3) : format("%.2f s", s); }
+std::string seconds(double s) { return s < 1.0 ? format_cell("%.0f ms", s * 1e3) : format_cell("%.2f s", s); }
 
 const sim::policy_plan* find_plan(const sim::plan_report& r, const std::string& name) {
   for (const auto& p : r.policies)
@@ -44,7 +39,7 @@ const sim::policy_plan* find_plan(const sim::plan_report& r, const std::string& 
 // there is no GPU count to compare) or the reference was not run.
 std::string ratio(const sim::policy_plan& p, const sim::policy_plan* reference) {
   if (reference == nullptr || !p.reached || !reference->reached || reference->result.gpus == 0) return "-";
-  return format("%.2fx", static_cast<double>(p.result.gpus) / reference->result.gpus);
+  return format_cell("%.2fx", static_cast<double>(p.result.gpus) / reference->result.gpus);
 }
 
 void print_json(const sim::plan_report& r, const workload_options& workload, const shape_options& shape,
@@ -136,7 +131,7 @@ void print_human(const sim::plan_report& r, const workload_options& workload, co
     std::string shape_text = std::to_string(p.result.workers) + " x tp" + std::to_string(p.tp);
     if (mode == "best") shape_text += std::string(" ") + sim::to_string(p.mode);
     rows.push_back({name, gpus, shape_text,
-                    format("%.4f", p.result.attainment), seconds(p.result.ttft_p99_s),
+                    format_cell("%.4f", p.result.attainment), seconds(p.result.ttft_p99_s),
                     seconds(p.result.atgt_p99_s), ratio(p, aladdin), ratio(p, vllm)});
   }
   std::fflush(stdout);

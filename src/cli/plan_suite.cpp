@@ -21,16 +21,6 @@
 
 namespace aladdin::cli {
 
-namespace {
-
-std::string format(const char* f, double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, f, v);
-  return buf;
-}
-
-}  // namespace
-
 plan_outcome plan_workload(trace arrivals, const shape_options& shape, const slo_options& slo,
                            const sim::plan_search_options& options, bool best_topology) {
   plan_outcome out;
@@ -61,7 +51,7 @@ plan_outcome plan_workload(trace arrivals, const shape_options& shape, const slo
 std::string above_ceiling_message(double target, const plan_preamble& pre) {
   std::ostringstream o;
   o << "--attainment " << target << " is above the achievable ceiling "
-    << format("%.4f", pre.ceiling.best_fraction()) << " (tp" << pre.ceiling.best_tp()
+    << format_cell("%.4f", pre.ceiling.best_fraction()) << " (tp" << pre.ceiling.best_tp()
     << ": the fraction of the queries within the model's context that meet their SLO even alone on an idle worker)";
   return o.str();
 }
@@ -108,8 +98,8 @@ std::vector<suite_workload> suite_workloads(const suite_options& s) {
   if (std::filesystem::is_regular_file(azure, ec)) {
     trace t = read_trace_file(azure.string(), trace_format::azure);
     if (s.rate_scale != 1) scale_rate(t, s.rate_scale);
-    out.push_back({"azure-conv", azure.string() + ", first " + format("%.0f", s.duration_s) + " s at " +
-                                     format("%g", s.rate_scale) + "x",
+    out.push_back({"azure-conv", azure.string() + ", first " + format_cell("%.0f", s.duration_s) + " s at " +
+                                     format_cell("%g", s.rate_scale) + "x",
                    first_seconds(std::move(t), s.duration_s)});
   }
 
@@ -129,8 +119,8 @@ std::vector<suite_workload> suite_workloads(const suite_options& s) {
     };
     const std::string where = cleanup.empty() ? folder : (std::filesystem::path(s.data_dir) / "traces" /
                                                           "servegen_language_m-small.tar.xz").string();
-    out.push_back({"servegen", where + ": its first day compressed into " + format("%.0f", s.duration_s) +
-                                   " s at a mean of " + format("%g", s.rate) +
+    out.push_back({"servegen", where + ": its first day compressed into " + format_cell("%.0f", s.duration_s) +
+                                   " s at a mean of " + format_cell("%g", s.rate) +
                                    " q/s, Poisson within windows, conversation lengths",
                    generate_arrivals(curve, 1.0, lengths, s.seed)});
   }
@@ -198,13 +188,13 @@ std::string cell(const sim::policy_plan* p) {
   return (p->reached ? "" : "!") + std::to_string(p->result.gpus);
 }
 
-std::string ratio_cell(const std::optional<double>& r) { return r ? format("%.2fx", *r) : "-"; }
+std::string ratio_cell(const std::optional<double>& r) { return r ? format_cell("%.2fx", *r) : "-"; }
 
 void print_text(const std::vector<suite_row>& rows, const shape_options& shape, const slo_options& slo,
                 const sim::plan_search_options& o, const suite_options& s) {
   std::printf("workload-family suite: %s on %s; SLO TTFT %g s, ATGT %g ms%s; target attainment %g; %s\n",
               shape.model.c_str(), shape.gpu.c_str(), slo.ttft_s, slo.atgt_s * 1e3,
-              slo.scale > 0 ? (" (--slo-scale " + format("%g", slo.scale) + ": per query)").c_str() : "",
+              slo.scale > 0 ? (" (--slo-scale " + format_cell("%g", slo.scale) + ": per query)").c_str() : "",
               o.attainment_target, s.best_topology ? "best of prefill-first and chunked per policy" : sim::to_string(o.mode));
   std::printf("synthetic families at %g q/s for %g s, seed %llu\n\n", s.rate, s.duration_s,
               static_cast<unsigned long long>(s.seed));
@@ -220,7 +210,7 @@ void print_text(const std::vector<suite_row>& rows, const shape_options& shape, 
   std::vector<std::vector<std::string>> table = {header};
   for (const suite_row& r : rows) {
     std::string ceilings;
-    for (const auto& c : r.ceilings) ceilings += (ceilings.empty() ? "" : "/") + format("%.3f", c.fraction);
+    for (const auto& c : r.ceilings) ceilings += (ceilings.empty() ? "" : "/") + format_cell("%.3f", c.fraction);
     std::vector<std::string> line = {r.name, std::to_string(r.queries), std::to_string(r.over_context), ceilings};
     if (r.above_ceiling) {
       for (std::size_t i = 0; i < o.policies.size(); ++i) line.push_back("^");
@@ -231,7 +221,7 @@ void print_text(const std::vector<suite_row>& rows, const shape_options& shape, 
       line.push_back(ratio_cell(r.vs_vllm));
       line.push_back(ratio_cell(r.vs_oracle));
       line.push_back(r.planner_gpus ? std::to_string(*r.planner_gpus) : "-");
-      line.push_back(r.planner_error ? format("%+.0f%%", *r.planner_error * 100) : "-");
+      line.push_back(r.planner_error ? format_cell("%+.0f%%", *r.planner_error * 100) : "-");
     }
     table.push_back(std::move(line));
   }

@@ -38,4 +38,10 @@ void latency_calibration::observe_prefill(double tokens, double predicted_s, dou
   observe(prefill_, tokens / 64.0, predicted_s, measured_s);
 }
 
+void latency_calibration::observe_prefill_batch(double sequences, double predicted_singles_s,
+                                                double measured_s) {
+  if (sequences < 2) return;
+  observe(prefill_batch_, sequences, predicted_singles_s, measured_s);
+}
+
 }  // namespace aladdin

@@ -47,11 +47,18 @@ class latency_calibration {
   explicit latency_calibration(calibration_options options = {}) : options_(options) {}
 
   void observe_decode(double batch, double predicted_s, double measured_s);
+  // A prefill of one prompt: corrects the model by prompt size.
   void observe_prefill(double tokens, double predicted_s, double measured_s);
+  // A prefill batch of `sequences` prompts against the sum of their single (size-corrected)
+  // predictions: what batching adds or saves. Engines batch the prompts that wait together, and
+  // measured tables charge a batch of n prompts g(n) times their single costs (≈1.27 at n = 9 on
+  // the A100 data), which no per-prompt correction sees.
+  void observe_prefill_batch(double sequences, double predicted_singles_s, double measured_s);
 
   // Multipliers for the model's prediction (1 where nothing has been learnt).
   double decode_factor(double batch) const { return factor(decode_, batch); }
   double prefill_factor(double tokens) const { return factor(prefill_, tokens / 64.0); }
+  double prefill_batch_factor(double sequences) const { return factor(prefill_batch_, sequences); }
 
   std::uint64_t observations() const { return observations_; }
 
@@ -75,6 +82,7 @@ class latency_calibration {
   calibration_options options_;
   table decode_{};
   table prefill_{};
+  table prefill_batch_{};  // by sequences in the batch; bucket 0 (one prompt) stays neutral
   std::uint64_t observations_ = 0;
 };
 

@@ -97,11 +97,15 @@ void cluster_state::observe_iteration(worker_slot w, int prefill_tokens, int pre
   if (prefill_tokens == 0 && decode_sequences > 0) {
     const double predicted = p.decode.time(s.running_context_tokens(), decode_sequences);
     calibration->observe_decode(decode_sequences, predicted, measured_s);
-  } else if (decode_sequences == 0 && prefill_tokens > 0 && prefill_sequences > 0) {
-    // Σl² is not reported; equal prompts give its lower bound tokens² / sequences.
-    const double tokens = prefill_tokens;
-    const double predicted = p.prefill.time(tokens, tokens * tokens / prefill_sequences, prefill_sequences);
-    calibration->observe_prefill(tokens / prefill_sequences, predicted, measured_s);
+  } else if (decode_sequences == 0 && prefill_tokens > 0 && prefill_sequences == 1) {
+    calibration->observe_prefill(prefill_tokens, p.prefill.time_one(prefill_tokens), measured_s);
+  } else if (decode_sequences == 0 && prefill_tokens > 0 && prefill_sequences > 1) {
+    // Individual prompt sizes are not reported: equal prompts of the mean size stand in, each
+    // predicted alone as the schedule predicts it (size-corrected).
+    const double n = prefill_sequences;
+    const double mean = prefill_tokens / n;
+    const double singles = n * p.prefill.time_one(mean) * calibration->prefill_factor(mean);
+    calibration->observe_prefill_batch(n, singles, measured_s);
   }
 }
 

@@ -249,14 +249,17 @@ void worker_schedule::rebuild(double now) {
             [&](std::size_t a, std::size_t b) { return entries_[a].seq < entries_[b].seq; });
   {
     const double in_flight = running_ > 0 ? t_now : 0.0;
+    // Prefill sums as the batch they will run in, with one more prompt (the one a check asks
+    // about) joining it.
+    const double batch = batch_factor_with_one_more();
     double ahead = 0, behind = pending_prefill_s_;
     for (const std::size_t k : order_) {
       entry& e = entries_[k];
-      ahead += e.prefill_s;
+      ahead += e.prefill_s * batch;
       behind -= e.prefill_s;
       const double ttft_anchor = e.arrival_s + e.slo.ttft_s * ttft_headroom() - ahead - in_flight;
       const double budget = e.slo.atgt_s * atgt_headroom() * e.queued_decodes;
-      e.queued_slack_s = budget - std::max(0.0, behind);
+      e.queued_slack_s = budget - std::max(0.0, behind) * batch;
       // Past saving on either count: not a reason to refuse new work (as a doomed running one).
       const bool decodes = e.queued_decodes > 0;  // a one-token answer has no ATGT
       e.doomed = ttft_anchor < now || (decodes && e.queued_slack_s - e.queued_decodes * t_now < 0);
@@ -292,6 +295,7 @@ schedule_summary worker_schedule::summary() const {
   s.sum_context_tokens = kv_used_tokens();
   s.iteration_s = iteration_s();
   s.pending_prefill_s = pending_prefill_s_;
+  s.prefill_batch_factor = batch_factor_with_one_more();
   s.min_queued_atgt_s = min_queued_atgt_;
   s.peak_kv_tokens = peak_kv_;
   s.kv_capacity_tokens = shape_->profile.kv.capacity_tokens * options_.kv_headroom;
@@ -355,7 +359,9 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   const double prefill_q = prefill_one_s(in);
   const auto m = static_cast<double>(entries_.size());
 
-  r.predicted_ttft_s = bounds.ttft_s(running_ > 0, iteration_s(), pending_prefill_s_, prefill_q);
+  const double batch = batch_factor_with_one_more();
+  r.predicted_ttft_s =
+      bounds.ttft_s(running_ > 0, iteration_s(), pending_prefill_s_ * batch, prefill_q * batch);
   if (r.predicted_ttft_s > bounds.ttft_limit_on(shape_->margin)) {
     r.reason = reject_reason::ttft;
     return r;
@@ -377,13 +383,13 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   }
 
   // Running queries absorb the prefills ahead of them and q's own.
-  if (running_ > 0 && !atgt_budgets_hold(t_new, pending_prefill_s_ + prefill_q, now)) {
+  if (running_ > 0 && !atgt_budgets_hold(t_new, (pending_prefill_s_ + prefill_q) * batch, now)) {
     r.reason = reject_reason::atgt;
     return r;
   }
 
   // Queries still waiting for their prefill absorb q's, in their TTFT and in their decodes.
-  if (const reject_reason queued = queued_budgets_hold(t_new, prefill_q, now);
+  if (const reject_reason queued = queued_budgets_hold(t_new, prefill_q * batch, now);
       queued != reject_reason::none) {
     r.reason = queued;
     return r;

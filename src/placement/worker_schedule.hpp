@@ -80,6 +80,10 @@ struct worker_shape_model {
     if (role == worker_role::decode_only) return 0;
     return profile.prefill.time_one(tokens) * calibration.prefill_factor(tokens);
   }
+  // Prompts that wait together are prefilled as one batch: its time over the sum of theirs.
+  double prefill_batch_factor(int prompts) const {
+    return prompts < 2 ? 1.0 : calibration.prefill_batch_factor(prompts);
+  }
   double decode_s(double context, double batch) const {
     return profile.decode.time(context, batch) * calibration.decode_factor(batch);
   }
@@ -135,7 +139,10 @@ struct schedule_summary {
   int running = 0;
   double sum_context_tokens = 0;   // held now
   double iteration_s = 0;          // decode iteration of the current batch
-  double pending_prefill_s = 0;
+  double pending_prefill_s = 0;    // Σ of the queued prompts' prefills, each alone
+  // The batch factor once one more prompt joins the queue (worker_shape_model): every prefill
+  // sum the checks use is scaled by it.
+  double prefill_batch_factor = 1;
   double min_queued_atgt_s = 0;    // tightest ATGT limit among queued queries (∞: none)
   double peak_kv_tokens = 0;       // predicted future peak without a new query
   double kv_capacity_tokens = 0;   // after headroom
@@ -161,7 +168,9 @@ struct schedule_summary {
 inline screen_result schedule_summary::screen(const query_bounds& q, double prefill_s) const {
   screen_result r;
   const double in = q.input_tokens, expected = q.expected_output_tokens;
-  if (q.ttft_s(running > 0, iteration_s, pending_prefill_s, prefill_s) > q.ttft_limit_on(shape->margin)) {
+  const double batch = prefill_batch_factor;
+  if (q.ttft_s(running > 0, iteration_s, pending_prefill_s * batch, prefill_s * batch) >
+      q.ttft_limit_on(shape->margin)) {
     r.reason = reject_reason::ttft;
     return r;
   }
@@ -177,7 +186,7 @@ inline screen_result schedule_summary::screen(const query_bounds& q, double pref
   }
   // The running query with least slack could not absorb q's stall.
   if (has_budget_probe &&
-      probe_anchor - q.now_s - probe_remaining * t_new - pending_prefill_s - prefill_s < 0) {
+      probe_anchor - q.now_s - probe_remaining * t_new - (pending_prefill_s + prefill_s) * batch < 0) {
     r.reason = reject_reason::atgt;
     return r;
   }
@@ -286,6 +295,8 @@ class worker_schedule {
   double decode_s(double context, double batch) const;
   // The headrooms in force: the configured ones scaled by the shape's learnt margin.
   double ttft_headroom() const { return options_.ttft_headroom * shape_->margin.ttft; }
+  // The batch factor of the queued prompts with one more (schedule_summary::prefill_batch_factor).
+  double batch_factor_with_one_more() const { return shape_->prefill_batch_factor(queued() + 1); }
   double atgt_headroom() const { return options_.atgt_headroom * shape_->margin.atgt; }
 
   std::unique_ptr<worker_shape_model> owned_shape_;  // only when constructed from a profile

@@ -6,7 +6,10 @@
 #include <cmath>
 
 #include "placement/decision_record.hpp"
+#include "model/calibration.hpp"
+#include "placement/length_source.hpp"
 #include "placement/slo_feedback.hpp"
+#include "placement/worker_schedule.hpp"
 #include "util/rng.hpp"
 
 using namespace aladdin;
@@ -147,4 +150,41 @@ TEST_CASE("decision records: outcomes, CSV and prediction error by kind") {
   CHECK(errors[0].length_ratio_p50 == doctest::Approx(0.5));
   CHECK(errors[1].kind == decision_kind::best_effort);
   CHECK(errors[1].missed_atgt == 1);
+}
+
+TEST_CASE("calibration: a prefill batch's factor is learnt by batch size; the schedule predicts with it") {
+  latency_calibration c;
+  CHECK(c.prefill_batch_factor(9) == 1.0);
+  for (int i = 0; i < 40; ++i) c.observe_prefill_batch(8, 1.0, 1.25);
+  CHECK(c.prefill_batch_factor(8) == doctest::Approx(1.25).epsilon(0.01));
+  CHECK(c.prefill_batch_factor(1) == 1.0);  // one prompt alone is never corrected here
+  c.observe_prefill_batch(1, 1.0, 5.0);     // and a "batch" of one is ignored
+  CHECK(c.prefill_batch_factor(1) == 1.0);
+
+  // A worker whose batches of 2–3 prompts take 1.5x their single costs: a query joining two
+  // queued prompts is predicted at 1.5x the serial sum.
+  worker_shape_model shape;
+  shape.profile.config = {"m", "g", 4};
+  shape.profile.prefill = {2e-4, 0, 0, 0.02};
+  shape.profile.decode = {2e-7, 2e-4, 0.04};
+  shape.profile.kv.bytes_per_token = 1;
+  shape.profile.kv.capacity_tokens = 100000;
+  fixed_lengths lengths(10);
+  worker_schedule s(&shape, &lengths, {1.0, 1.0, 1.0, 0.0});
+  const auto query = [](std::uint64_t id) {
+    query_request q;
+    q.id = query_id{id};
+    q.input_tokens = 1000;  // 0.22 s alone
+    q.expected_output_tokens = 10;
+    q.slo = {100, 100};
+    return q;
+  };
+  s.add_queued(query(1), {1000, 10}, 0);
+  s.add_queued(query(2), {1000, 10}, 0);
+  const double serial = s.evaluate(query(3), 0).predicted_ttft_s;
+  CHECK(serial == doctest::Approx(0.66));
+  for (int i = 0; i < 400; ++i) shape.calibration.observe_prefill_batch(3, 1.0, 1.5);
+  s.refresh_margin();  // any rebuild picks the factor up
+  CHECK(s.evaluate(query(3), 0).predicted_ttft_s == doctest::Approx(0.66 * 1.5).epsilon(0.02));
+  CHECK(s.summary().prefill_batch_factor == doctest::Approx(1.5).epsilon(0.02));
 }

@@ -175,7 +175,7 @@ int run_plan(int argc, char** argv) {
   slo_options slo;
   double attainment = 0.99;
   std::string policies = policy_names();
-  std::string mode = "prefill-first";
+  std::string mode = "best";
   std::int64_t max_gpus = 2048;
   std::int64_t threads = std::max(1u, std::thread::hardware_concurrency());
   bool json = false;

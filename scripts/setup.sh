@@ -6,6 +6,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  # sanitizer runtimes (scripts/test.sh --sanitize)
+  libasan8 libubsan1 libtsan2
   # the pure core and its tests / benchmarks
   doctest-dev libbenchmark-dev
   # the control plane (actors, messages over the network, state store)

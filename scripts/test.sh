@@ -3,8 +3,8 @@
 #
 #   scripts/test.sh                               every test, normal build (build/)
 #   scripts/test.sh --sanitize address,undefined  every test under ASan+UBSan (build-asan/)
-#   scripts/test.sh --sanitize thread             the actor, integration and worker labels under
-#                                                 TSan (build-tsan/)
+#   scripts/test.sh --sanitize thread             the actor and worker labels under TSan
+#                                                 (build-tsan/; why not integration: below)
 #
 # Sanitized runs write every report to <build>/sanitizer-reports/ (child processes too: the
 # node, the workers and the load generator that the tests start inherit the options), and the
@@ -35,9 +35,14 @@ case "$sanitize" in
   address,undefined|undefined,address|address|undefined)
     dir=build-asan; labels=""; targets=(all) ;;
   thread)
-    # Only what the three labels run: their test binaries and the aladdin binary they start.
-    dir=build-tsan; labels="actor|integration|worker"
-    targets=(aladdin aladdin_actor_tests aladdin_integration_tests aladdin_worker_tests) ;;
+    # The actor and worker labels only, and only what they run: their test binaries and the
+    # aladdin binary the worker tests start. Not integration: Debian's CAF and libzmq are not
+    # built with TSan, and a real node hands every actor to CAF's scheduler threads through
+    # libcaf_core's uninstrumented queues, so TSan reports each spawn as a race (the actor's
+    # initialisation on a scheduler thread against its construction) that it cannot see the
+    # other side of. The actor label runs the same actors on CAF's deterministic scheduler.
+    dir=build-tsan; labels="actor|worker"
+    targets=(aladdin aladdin_actor_tests aladdin_worker_tests) ;;
   *) echo "test.sh: --sanitize takes 'address,undefined' or 'thread', not '$sanitize'" >&2; exit 2 ;;
 esac
 
@@ -54,7 +59,9 @@ rm -rf "$reports"
 mkdir -p "$reports"
 export ASAN_OPTIONS="log_path=$reports/asan:detect_leaks=1:strict_string_checks=1"
 export UBSAN_OPTIONS="log_path=$reports/ubsan:print_stacktrace=1:halt_on_error=1:suppressions=$root/scripts/sanitizers/ubsan.supp"
-export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:second_deadlock_stack=1"
+# ignore_noninstrumented_modules: calls that libzmq, libcaf_core and librocksdb (Debian builds,
+# no TSan) make into TSan's interceptors are not reported; TSan cannot see their locks.
+export TSAN_OPTIONS="log_path=$reports/tsan:halt_on_error=1:second_deadlock_stack=1:ignore_noninstrumented_modules=1"
 
 cd "$dir"
 status=0

@@ -77,7 +77,8 @@ wc::register_worker worker_core::registration() const {
           id.gpu,
           static_cast<std::uint16_t>(id.tp),
           static_cast<std::uint64_t>(engine_.kv_blocks_total()) * block,
-          block};
+          block,
+          options_.time_scale};
 }
 
 void worker_core::start() {

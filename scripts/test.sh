@@ -19,7 +19,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --sanitize) sanitize="${2:-}"; shift 2 ;;
     --sanitize=*) sanitize="${1#--sanitize=}"; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "test.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done

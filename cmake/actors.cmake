@@ -28,6 +28,7 @@ endif()
 # 2–3 s each in headers alone.
 set(ALADDIN_NODE_PLAIN_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/wire/outbox.cpp
+  ${CMAKE_SOURCE_DIR}/actors/wire/inbound_frame.cpp
   ${CMAKE_SOURCE_DIR}/actors/wire/zmq_bridge.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/ticket.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/node_log.cpp

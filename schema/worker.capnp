@@ -36,6 +36,8 @@ struct RegisterWorker {
   tp @3 :UInt16;              # GPUs per worker (tensor-parallel degree)
   kvCapacityTokens @4 :UInt64;
   blockSize @5 :UInt32;       # tokens per KV block (heartbeats count blocks)
+  timeScale @6 :Float64 = 1.0;  # engine seconds per wall second: 1 for a real GPU, X for an
+                                # emulated one sped up X times; must equal the node's
 }
 
 # The id the worker uses from now on, and the plan epoch it was admitted under.

@@ -72,6 +72,7 @@ codec::encoded_message encode(const codec::envelope_header& h, const message& m)
                    o.setTp(x.tp);
                    o.setKvCapacityTokens(x.kv_capacity_tokens);
                    o.setBlockSize(x.block_size);
+                   o.setTimeScale(x.time_scale);
                  },
                  [&](const registered& x) {
                    auto o = env.initRegistered();
@@ -137,7 +138,7 @@ codec::result<message> read_member(ww::Envelope::Reader env) {
       const auto r = env.getRegisterWorker();
       return message{register_worker{codec::str(r.getWorkerName()), codec::str(r.getModel()),
                                      codec::str(r.getGpu()), r.getTp(), r.getKvCapacityTokens(),
-                                     r.getBlockSize()}};
+                                     r.getBlockSize(), r.getTimeScale()}};
     }
     case ww::Envelope::REGISTERED: {
       const auto r = env.getRegistered();

@@ -43,6 +43,7 @@ struct register_worker {
   std::uint16_t tp = 1;     // GPUs per worker
   std::uint64_t kv_capacity_tokens = 0;
   std::uint32_t block_size = 16;  // tokens per KV block
+  double time_scale = 1;          // engine seconds per wall second (1: a real GPU)
   friend bool operator==(const register_worker&, const register_worker&) = default;
 };
 

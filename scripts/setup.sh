@@ -6,6 +6,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config
+  # sanitizer runtimes (scripts/test.sh --sanitize) and clang with libFuzzer (scripts/fuzz.sh)
+  libasan8 libubsan1 libtsan2 clang libclang-rt-14-dev
   # the pure core and its tests / benchmarks
   doctest-dev libbenchmark-dev
   # the control plane (actors, messages over the network, state store)

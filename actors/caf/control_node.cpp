@@ -191,7 +191,9 @@ void control_node::start() {
   placement_options po;
   po.desk.policy = o.policy;
   po.desk.max_wait_s = o.max_wait_s;
-  po.model = m.limits.model;
+  po.registration.model = m.limits.model;
+  po.registration.time_scale = o.time_scale;
+  if (!local) po.registration.names = o.static_worker_names();
   po.retry_interval_s = o.retry_interval_s;
   po.adopt_grace_s = o.adopt_grace_s;
   po.stops_workers_on_exit = local;

@@ -17,6 +17,7 @@
 #include "actors/node/intake_rules.hpp"
 #include "actors/node/plan_keeper.hpp"
 #include "actors/node/recovery_book.hpp"
+#include "actors/node/worker_registry.hpp"
 
 namespace aladdin::node {
 
@@ -44,7 +45,7 @@ caf::actor spawn_proxy(caf::local_actor* parent, node_services& services, const 
 // bridge. Writes the shared backlog; reads the plan epoch.
 struct placement_options {
   desk_options desk;
-  std::string model;                   // canonical name of the served model: workers must serve it
+  registration_rules registration;     // what a worker must match to register (model, time scale, name)
   double retry_interval_s = 0.05;      // wall: --retry-interval
   double adopt_grace_s = 5;            // wall: --adopt-grace, after a restart
   bool stops_workers_on_exit = false;  // the workers are this node's (local provisioner)

@@ -246,7 +246,7 @@ caf::behavior placement(placement_actor* self, node_services* services, node_sha
   st.shared = shared;
   st.directory = directory;
   st.desk = std::make_unique<placement_desk>(options.desk);
-  st.registry = std::make_unique<worker_registry>(*services->store, options.model, std::move(known));
+  st.registry = std::make_unique<worker_registry>(*services->store, options.registration, std::move(known));
   st.options = std::move(options);
   st.book = std::move(book);
   st.forecaster = std::move(forecaster);

@@ -31,8 +31,14 @@ int run_loadgen(int argc, char** argv) {
   flags.add_string("model", &o.model, "model asked for");
   flags.add_string("client-id", &o.client_id, "ZeroMQ routing id (fixed, so a restarted node can still reply)");
   flags.add_duration("drain-timeout", &o.drain_timeout_s, "wall time to wait for outcomes after the last query");
+  flags.add_duration("answer-timeout", &o.answer_timeout_s,
+                     "wall time with queries out and no reply at all before giving up: no node answers");
   flags.add_bool("json", &json, "print one JSON object");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+  if (!(o.answer_timeout_s > 0)) {
+    std::cerr << "aladdin loadgen: --answer-timeout: must be positive\n";
+    return 2;
+  }
 
   trace arrivals = workload.load();
   if (!workload.trace_path.empty() && flags.given("duration")) {
@@ -41,6 +47,7 @@ int run_loadgen(int argc, char** argv) {
     arrivals.erase(end, arrivals.end());
   }
   const node::loadgen_report r = node::run_loadgen(o, arrivals);
+  if (r.no_answer) std::cerr << "aladdin loadgen: " << node::no_answer_advice(o, r) << "\n";
   if (json) {
     std::cout << r.json() << "\n";
   } else {

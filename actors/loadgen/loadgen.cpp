@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "schema/client_channel.hpp"
+#include "util/answer_watch.hpp"
 #include "util/json.hpp"
 
 namespace aladdin::node {
@@ -23,6 +24,9 @@ namespace {
 using clock = std::chrono::steady_clock;
 
 double seconds(clock::duration d) { return std::chrono::duration<double>(d).count(); }
+std::uint64_t micros_of(clock::duration d) {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
 
 double quantile(std::vector<double> v, double q) {
   if (v.empty()) return 0;
@@ -50,6 +54,7 @@ std::string loadgen_report::text() const {
     std::snprintf(line, sizeof line, fmt, args...);
     out += line;
   };
+  if (no_answer) add("  NO NODE ANSWERED: stopped after %.1f s without any reply\n", wall_s);
   add("  queries         %zu sent of %zu in the trace, over %.1f s\n", sent, queries, wall_s);
   add("  attainment      %.4f  (%zu met both SLOs)\n", attainment, met_slo);
   add("  TTFT p50 / p99  %.3f s / %.3f s\n", ttft_p50_s, ttft_p99_s);
@@ -75,6 +80,7 @@ std::string loadgen_report::json() const {
       .field("errors", errors)
       .field("lost", lost)
       .field("unanswered", unanswered)
+      .field("no_answer", no_answer)
       .field("met_slo", met_slo)
       .field("attainment", attainment)
       .field("ttft_p50_s", ttft_p50_s)
@@ -117,6 +123,12 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
   std::size_t open = 0;  // sent and not ended (or refused)
   const auto start = clock::now();
   const double scale = o.time_scale;
+  answer_watch node(static_cast<std::uint64_t>(o.answer_timeout_s * 1e6), 0);
+  auto silent_too_long = [&] {
+    if (!node.warn(micros_of(clock::now() - start))) return false;
+    r.no_answer = true;
+    return true;
+  };
 
   auto handle = [&](const cc::message& m, clock::time_point now) {
     std::visit(
@@ -178,6 +190,7 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
     zmq::poll(&item, 1, wait);
     zmq::message_t msg;
     while (s.recv(msg, zmq::recv_flags::dontwait)) {
+      node.answered();  // anything, even an error: a node is there
       auto m = cc::decode({static_cast<const std::byte*>(msg.data()), msg.size()}, cc::party::client);
       if (!m) {
         ++r.errors;
@@ -189,16 +202,20 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
   };
 
   std::size_t next = 0;
-  while (next < arrivals.size() && !(stop && stop->load())) {
+  while (next < arrivals.size() && !(stop && stop->load()) && !silent_too_long()) {
     const auto due = start + std::chrono::duration_cast<clock::duration>(
                                  std::chrono::duration<double>(arrivals[next].arrival_s / scale));
     auto now = clock::now();
     if (now < due) {
-      // Wait for replies until the next send; below a millisecond (poll's granularity) nap
-      // instead of spinning, which would take a core from the node on a small machine.
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(due - now);
+      // Wait for replies until the next send (or the answer timeout); below a millisecond
+      // (poll's granularity) nap instead of spinning, which would take a core from the node on
+      // a small machine.
+      const auto wake = node.next_warning() == answer_watch::never
+                            ? due
+                            : std::min(due, start + std::chrono::microseconds(node.next_warning()));
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(wake - now);
       if (left.count() > 0) receive(left);
-      else std::this_thread::sleep_for(due - now);
+      else if (wake > now) std::this_thread::sleep_for(wake - now);
       continue;
     }
     // Everything due goes out now (a late sender catches up instead of drifting).
@@ -215,6 +232,7 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
       const auto bytes = cc::encode(codec::envelope_header{codec::protocol_version, o.client_id, 0, ++seq}, sq);
       tracks[next].sent = clock::now();
       (void)s.send(zmq::const_buffer(bytes.bytes().data(), bytes.size()), zmq::send_flags::none);
+      node.asked(micros_of(tracks[next].sent - start));
       ++r.sent;
       ++open;
     }
@@ -222,7 +240,8 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
   }
   const auto drain_until = clock::now() + std::chrono::duration_cast<clock::duration>(
                                                std::chrono::duration<double>(o.drain_timeout_s));
-  while (open > 0 && clock::now() < drain_until) receive(std::chrono::milliseconds(20));
+  while (open > 0 && clock::now() < drain_until && !r.no_answer && !silent_too_long())
+    receive(std::chrono::milliseconds(20));
 
   r.wall_s = seconds(clock::now() - start);
   for (const auto& t : tracks) {
@@ -237,6 +256,16 @@ loadgen_report run_loadgen(const loadgen_options& o, const trace& arrivals, cons
   r.atgt_p99_s = quantile(atgts, 0.99);
   r.throughput_per_s = r.wall_s > 0 ? static_cast<double>(r.finished) / r.wall_s : 0;
   return r;
+}
+
+std::string no_answer_advice(const loadgen_options& o, const loadgen_report& r) {
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "no node answers at %s: no reply in %.1f s to the %zu queries sent. Check that `aladdin serve` "
+                "runs there and listens for clients at that address (its --listen, not its --worker-listen) "
+                "and that the host and port are reachable",
+                o.endpoint.c_str(), o.answer_timeout_s, r.sent);
+  return line;
 }
 
 }  // namespace aladdin::node

@@ -29,6 +29,9 @@ struct loadgen_options {
   double slo_ttft_s = 2.0;     // model seconds, sent with every query and judged against
   double slo_atgt_s = 0.1;
   double drain_timeout_s = 30; // wall: after the last send, how long to wait for outcomes
+  // Wall: queries out and nothing at all back for this long means no node answers at the
+  // endpoint (ZeroMQ connects lazily and never says so): the run stops, no_answer set.
+  double answer_timeout_s = 10;
 };
 
 struct loadgen_report {
@@ -41,6 +44,7 @@ struct loadgen_report {
   std::size_t errors = 0;      // error envelopes from the node
   std::size_t lost = 0;        // accepted, with no final outcome by the end
   std::size_t unanswered = 0;  // sent, with no reply at all
+  bool no_answer = false;      // stopped: nothing came back within answer_timeout_s
   std::size_t met_slo = 0;     // finished within both SLOs
   double attainment = 0;       // met_slo / sent
   double ttft_p50_s = 0, ttft_p99_s = 0;  // model seconds
@@ -53,9 +57,12 @@ struct loadgen_report {
   std::string json() const;
 };
 
-// Replays `arrivals` (sorted) and waits for the outcomes. `stop`, when set, ends the replay
+// Replays `arrivals` (sorted) and waits for the outcomes, unless the node stays silent for the
+// answer timeout while queries are out (no_answer: the report says what was sent). `stop`, when set, ends the replay
 // early (what was sent is still waited for, within the drain timeout). Throws
 // std::runtime_error when the endpoint cannot be used.
+// What to tell an operator when no node answered (report.no_answer), in one line.
+std::string no_answer_advice(const loadgen_options& options, const loadgen_report& report);
 loadgen_report run_loadgen(const loadgen_options& options, const trace& arrivals,
                            const std::atomic<bool>* stop = nullptr);
 

@@ -84,8 +84,9 @@ class serve_flags {
   std::string provisioner_, sync_, log_;
 };
 
-// Applies a config file through `flags`; see apply_config_file.
-std::string apply_config_lines(flag_set& flags, const std::string& path);
+// Applies a config file's lines through `flags`; see apply_config_file.
+std::string apply_config_lines(flag_set& flags, std::istream& in, const std::string& path);
+std::string apply_config_path(flag_set& flags, const std::string& path);
 
 }  // namespace
 
@@ -151,9 +152,7 @@ void serve_flags::add(bool with_config) {
 
 namespace {
 
-std::string apply_config_lines(flag_set& flags, const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return "cannot read config file " + path;
+std::string apply_config_lines(flag_set& flags, std::istream& in, const std::string& path) {
   std::string line;
   int number = 0;
   while (std::getline(in, line)) {
@@ -184,11 +183,24 @@ std::string apply_config_lines(flag_set& flags, const std::string& path) {
   return {};
 }
 
+std::string apply_config_path(flag_set& flags, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return "cannot read config file " + path;
+  return apply_config_lines(flags, in, path);
+}
+
 }  // namespace
+
+std::string apply_config(serve_options& o, std::istream& in, const std::string& source) {
+  serve_flags bound(o, false);
+  std::string err = apply_config_lines(bound.flags(), in, source);
+  if (err.empty()) bound.finish();
+  return err;
+}
 
 std::string apply_config_file(serve_options& o, const std::string& path) {
   serve_flags bound(o, false);
-  std::string err = apply_config_lines(bound.flags(), path);
+  std::string err = apply_config_path(bound.flags(), path);
   if (err.empty()) bound.finish();
   return err;
 }
@@ -217,7 +229,7 @@ int parse_serve_options(int argc, char** argv, serve_options& o) {
     if (a == "--config" && i + 1 < argc) path = argv[i + 1];
     else if (a.substr(0, 9) == "--config=") path = std::string(a.substr(9));
     else continue;
-    if (std::string err = apply_config_lines(flags, path); !err.empty()) {
+    if (std::string err = apply_config_path(flags, path); !err.empty()) {
       std::cerr << "aladdin serve: " << err << "\n";
       return 2;
     }

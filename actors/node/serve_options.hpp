@@ -12,6 +12,7 @@
 // retry interval, worker start-up) are wall seconds. See actors/node/ticket.hpp.
 
 #include <cstdint>
+#include <istream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -75,6 +76,8 @@ struct serve_options {
 // Applies a config file to `o`, every value checked exactly as its flag is. Returns an empty
 // string on success, else one line naming file, line and key.
 std::string apply_config_file(serve_options& o, const std::string& path);
+// The same for a config read from `in`; `source` names it in errors.
+std::string apply_config(serve_options& o, std::istream& in, const std::string& source);
 
 // Checks what single flags cannot (combinations, policy names). Empty on success.
 std::string validate(const serve_options& o);

@@ -1,5 +1,7 @@
 #include "actors/node/worker_registry.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 
 #include "actors/node/catalogue.hpp"
@@ -20,22 +22,40 @@ std::string hex(const routing_id& peer) {
 
 }  // namespace
 
-worker_registry::worker_registry(state_store& store, std::string model, std::vector<worker_record> known)
-    : store_(store), model_(std::move(model)) {
+worker_registry::worker_registry(state_store& store, registration_rules rules, std::vector<worker_record> known)
+    : store_(store), rules_(std::move(rules)) {
   for (auto& w : known) by_name_[w.name] = std::move(w);
+}
+
+std::string worker_registry::refusal(const worker_channel::register_worker& hello) const {
+  if (hello.worker_name.empty() || hello.worker_name.size() > 128) return "workerName must be 1 to 128 characters";
+  const std::string name = hello.worker_name.substr(0, 64);
+  if (!rules_.names.empty() &&
+      std::find(rules_.names.begin(), rules_.names.end(), hello.worker_name) == rules_.names.end()) {
+    std::string expected;
+    for (const auto& n : rules_.names) expected += (expected.empty() ? "" : ",") + n;
+    return "worker '" + name + "' is not one of this node's --static-workers (" + expected.substr(0, 128) +
+           "): add it there, or start the worker under one of those names";
+  }
+  if (canonical_model(hello.model) != rules_.model) return "this node serves " + rules_.model + ", not " + hello.model.substr(0, 64);
+  const double node_scale = rules_.time_scale;
+  const double scale = hello.time_scale;
+  if (!(std::isfinite(scale) && scale > 0) || std::abs(scale - node_scale) > 1e-9 * node_scale) {
+    char why[200];
+    std::snprintf(why, sizeof why,
+                  "worker runs at time scale %g and this node at %g: start the worker with --time-scale %g "
+                  "(another speed makes every latency the node predicts wrong)",
+                  scale, node_scale, node_scale);
+    return why;
+  }
+  return {};
 }
 
 registration worker_registry::register_worker(const worker_channel::register_worker& hello,
                                               const routing_id& peer, std::uint64_t epoch) {
   registration r;
-  if (hello.worker_name.empty() || hello.worker_name.size() > 128) {
-    r.error = "workerName must be 1 to 128 characters";
-    return r;
-  }
-  if (canonical_model(hello.model) != model_) {
-    r.error = "this node serves " + model_ + ", not " + hello.model.substr(0, 64);
-    return r;
-  }
+  r.error = refusal(hello);
+  if (!r.error.empty()) return r;
   auto profile = stored_profile(store_, hello.model, hello.gpu, hello.tp);
   if (!profile) {
     r.error = "no profile for " + hello.model.substr(0, 64) + " on " + hello.gpu.substr(0, 64) + " with tp " +

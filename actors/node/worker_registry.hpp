@@ -1,6 +1,7 @@
 #pragma once
-// Registration of workers: a registerWorker is checked against the node (its model, a stored
-// profile for its shape), given an id — the same id as before when a worker of that name was
+// Registration of workers: a registerWorker is checked against the node (its model, its time
+// scale, its name when the node waits for named workers, a stored profile for its shape), given
+// an id — the same id as before when a worker of that name was
 // registered already, in this run or a previous one, so that the journal's "dispatched to
 // worker n" still names it — and recorded in the state store's registry.
 
@@ -16,6 +17,16 @@
 
 namespace aladdin::node {
 
+// What a worker must match to register with this node.
+struct registration_rules {
+  std::string model;        // the canonical name of the served model
+  // The node's --time-scale. A worker whose engine runs at another speed would make every
+  // latency the node predicts wrong by the ratio, so it is refused.
+  double time_scale = 1;
+  // --provisioner static: the only names accepted (--static-workers). Empty: any name.
+  std::vector<std::string> names;
+};
+
 struct registration {
   bool ok = false;
   std::string error;        // why not, for the worker's error reply
@@ -30,8 +41,8 @@ std::vector<std::string> expected_back(const std::vector<worker_record>& known);
 
 class worker_registry {
  public:
-  // `model`: the canonical name of the served model. `known`: the registry read at start.
-  worker_registry(state_store& store, std::string model, std::vector<worker_record> known);
+  // `known`: the registry read at start.
+  worker_registry(state_store& store, registration_rules rules, std::vector<worker_record> known);
 
   registration register_worker(const worker_channel::register_worker& hello, const routing_id& peer,
                                std::uint64_t epoch);
@@ -40,7 +51,10 @@ class worker_registry {
 
  private:
   state_store& store_;
-  std::string model_;
+  // Why `hello` may not register here; empty when it may (before the profile is looked up).
+  std::string refusal(const worker_channel::register_worker& hello) const;
+
+  registration_rules rules_;
   std::unordered_map<std::string, worker_record> by_name_;
 };
 

@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <unordered_map>
 
+#include "actors/wire/inbound_frame.hpp"
 #include "schema/client_channel.hpp"
 #include "schema/worker_channel.hpp"
 
@@ -18,6 +19,7 @@ namespace aladdin::node {
 namespace cc = client_channel;
 namespace wc = worker_channel;
 using channel_common::error_code;
+using channel_common::detail::overloaded;
 
 namespace {
 
@@ -184,58 +186,29 @@ void zmq_bridge::receive(channel ch, zmq::socket_t& socket) {
     }
     codec::decode_limits limits = codec::decode_limits::channel();
     limits.max_bytes = options_.max_frame_bytes;
-    // A frame that cannot be decoded is answered, unless it was an error reply itself.
-    auto refuse = [&](const codec::decode_error& e) {
-      if (e.answerable)
-        reply_error(ch, peer, channel_common::to_error_code(e.code), e.detail);
-      else
-        counters_.peer_errors.fetch_add(1, std::memory_order_relaxed);
+    auto refuse = [&](const frame_refusal& r) { reply_error(ch, peer, r.code, r.detail); };
+    auto peer_failed = [&](const peer_error&) {
+      counters_.peer_errors.fetch_add(1, std::memory_order_relaxed);
     };
     if (ch == channel::client) {
-      auto m = cc::decode(bytes_of(payload), cc::party::intake, limits);
-      if (!m) {
-        refuse(m.error());
-        continue;
-      }
-      // The intake receives submissions and errors only (decode refuses the rest).
-      if (auto* submit = std::get_if<cc::submit_query>(&m.value().body))
-        impl_->submits.push_back({peer, std::move(*submit)});
-      else
-        counters_.peer_errors.fetch_add(1, std::memory_order_relaxed);
+      client_frame frame = read_client_frame(bytes_of(payload), limits);
+      std::visit(overloaded{[&](cc::submit_query& q) { impl_->submits.push_back({peer, std::move(q)}); },
+                            refuse, peer_failed},
+                 frame);
       continue;
     }
-    auto m = wc::decode(bytes_of(payload), wc::party::control_plane, limits);
-    if (!m) {
-      refuse(m.error());
-      continue;
-    }
-    wc::message& wm = m.value().body;
-    if (auto* hello = std::get_if<wc::register_worker>(&wm)) {
-      sink_.worker_register(peer, std::move(*hello));
-      continue;
-    }
-    if (std::holds_alternative<wc::wire_error>(wm)) {
-      counters_.peer_errors.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
-    // What is left is what a control plane receives from a registered worker (decode refuses
-    // the members a worker is sent).
-    std::optional<worker_event> event;
-    std::visit(
-        [&](auto& x) {
-          using T = std::decay_t<decltype(x)>;
-          if constexpr (std::is_constructible_v<worker_event, T>) event = std::move(x);
-        },
-        wm);
-    if (!event) {
-      reply_error(ch, peer, error_code::internal,
-                  std::string(wc::message_name(wm)) + " has no handler in the control node");
-      continue;
-    }
-    auto [it, fresh] = impl_->worker_batch_index.try_emplace(peer, impl_->worker_batches.size());
-    if (fresh) impl_->worker_batches.emplace_back(peer, std::vector<worker_event>{});
-    impl_->worker_batches[it->second].second.push_back(std::move(*event));
+    worker_frame frame = read_worker_frame(bytes_of(payload), limits);
+    std::visit(overloaded{[&](wc::register_worker& hello) { sink_.worker_register(peer, std::move(hello)); },
+                          [&](worker_event& event) { batch_worker_event(peer, std::move(event)); },
+                          refuse, peer_failed},
+               frame);
   }
+}
+
+void zmq_bridge::batch_worker_event(const routing_id& peer, worker_event event) {
+  auto [it, fresh] = impl_->worker_batch_index.try_emplace(peer, impl_->worker_batches.size());
+  if (fresh) impl_->worker_batches.emplace_back(peer, std::vector<worker_event>{});
+  impl_->worker_batches[it->second].second.push_back(std::move(event));
 }
 
 void zmq_bridge::dispatch_inbound() {

@@ -107,6 +107,8 @@ class zmq_bridge {
   struct pending_frame;
   void run();
   void receive(channel ch, zmq::socket_t& socket);
+  // Adds a registered worker's event to this round's batch of its sender.
+  void batch_worker_event(const routing_id& peer, worker_event event);
   void dispatch_inbound();
   void flush_outbound();
   enum class sent : std::uint8_t { ok, full, unroutable };

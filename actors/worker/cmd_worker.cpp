@@ -61,7 +61,7 @@ int run_worker(int argc, char** argv) {
   std::string connect, name, model_name = "llama2-70b", gpu_name = "a100-80gb",
                              mode = "prefill-first", truth_profile;
   std::int64_t tp = 4, default_output = 256;
-  double time_scale = 1, heartbeat_s = 0.1, noise = 0.03;
+  double time_scale = 1, heartbeat_s = 0.1, noise = 0.03, warn_unanswered_s = 5;
   std::uint64_t seed = 1;
 
   flag_set flags(
@@ -81,6 +81,9 @@ int run_worker(int argc, char** argv) {
                    1e6);
   flags.add_string("name", &name, "worker name, stable across restarts (default: <host>-<pid>)");
   flags.add_duration("heartbeat", &heartbeat_s, "wall time between heartbeats");
+  flags.add_duration("warn-unanswered", &warn_unanswered_s,
+                     "wall time registering without any answer before saying that no node answers "
+                     "(then every 30 s; the worker keeps trying)");
   flags.add_uint64("seed", &seed, "seed of the engine's iteration-time noise");
   flags.add_choice("mode", &mode, {"prefill-first", "chunked"}, "batching regime");
   flags.add_string(
@@ -94,6 +97,7 @@ int run_worker(int argc, char** argv) {
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
 
   if (heartbeat_s < 1e-3) return usage_error("--heartbeat: must be at least 1ms");
+  if (warn_unanswered_s < 1e-3) return usage_error("--warn-unanswered: must be at least 1ms");
   if (!flags.given("name")) name = default_name();
   // A ZeroMQ routing id is 1 to 255 bytes and may not start with a zero byte.
   if (name.empty() || name.size() > 255 || name[0] == '\0')
@@ -135,6 +139,7 @@ int run_worker(int argc, char** argv) {
   o.seed = seed;
   o.time_scale = time_scale;
   o.heartbeat_interval = static_cast<worker::micros>(heartbeat_s * 1e6);
+  o.silence_warning = static_cast<worker::micros>(warn_unanswered_s * 1e6);
   o.default_output_tokens = static_cast<std::uint32_t>(default_output);
   worker::worker_core core(o, *truth, worker::wall_clock_now());
 

@@ -35,6 +35,7 @@ const worker_core_options& checked(const worker_core_options& o) {
   if (o.heartbeat_interval == 0)
     throw std::invalid_argument("worker: heartbeat interval must be > 0");
   if (o.register_retry == 0) throw std::invalid_argument("worker: register retry must be > 0");
+  if (o.silence_warning == 0) throw std::invalid_argument("worker: silence warning must be > 0");
   if (o.default_output_tokens == 0)
     throw std::invalid_argument("worker: default output length must be > 0");
   if (o.identity.name.empty()) throw std::invalid_argument("worker: the name must not be empty");
@@ -47,7 +48,8 @@ worker_core::worker_core(worker_core_options options, const sim::ground_truth& t
     : options_(checked(options)),
       engine_(options_.engine, truth, options_.seed),
       start_(start),
-      last_now_(start) {}
+      last_now_(start),
+      control_plane_(options_.silence_warning, options_.silence_repeat) {}
 
 double worker_core::engine_time(micros wall) const {
   if (wall <= start_) return 0;
@@ -77,7 +79,8 @@ wc::register_worker worker_core::registration() const {
           id.gpu,
           static_cast<std::uint16_t>(id.tp),
           static_cast<std::uint64_t>(engine_.kv_blocks_total()) * block,
-          block};
+          block,
+          options_.time_scale};
 }
 
 void worker_core::start() {
@@ -89,6 +92,13 @@ void worker_core::start() {
 void worker_core::send_registration(micros now) {
   outbox_.emplace_back(registration());
   next_register_ = now + options_.register_retry;
+  control_plane_.asked(now);
+}
+
+std::optional<micros> worker_core::silence_warning(micros now) {
+  now = clamp_now(now);
+  if (registered_ || finished() || !control_plane_.warn(now)) return std::nullopt;
+  return control_plane_.silent_for(now);
 }
 
 std::vector<wc::message> worker_core::take_outbound() {
@@ -107,6 +117,7 @@ void worker_core::emit_query_event(wc::message message) {
 void worker_core::handle(const wc::message& message, micros now) {
   advance(now);
   now = last_now_;
+  control_plane_.answered();  // whatever it says, a control plane is there
   if (finished()) return;  // after shutdown or the end of a drain, nothing more is done
   std::visit(
       [&](const auto& m) {
@@ -307,7 +318,7 @@ void worker_core::send_heartbeat(micros now) {
 micros worker_core::next_wake() const {
   if (finished() || !started_) return never;
   micros w = engine_.busy() ? wall_time(engine_.next_event_time()) : never;
-  w = std::min(w, registered_ ? next_heartbeat_ : next_register_);
+  w = std::min(w, registered_ ? next_heartbeat_ : std::min(next_register_, control_plane_.next_warning()));
   if (draining_ && drain_deadline_ != 0) w = std::min(w, drain_deadline_);
   return w;
 }

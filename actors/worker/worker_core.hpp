@@ -21,7 +21,10 @@
 // registerWorker under the same name; running queries keep running, and the control plane
 // re-adopts them from the heartbeat that follows the new registration. Errors of other codes
 // are counted and otherwise ignored: the core never answers an error, so two peers cannot
-// bounce errors forever.
+// bounce errors forever. A control plane that answers nothing at all (none listens at the
+// endpoint: ZeroMQ keeps reconnecting without a word) is told by silence_warning(): after
+// silence_warning of registering unanswered, then every silence_repeat, the process logs it
+// and keeps trying (a worker is often started before its node, or outlives a node restart).
 //
 // Assignments. The engine is the GPU and must know each query's true output length. A real
 // engine stops at end-of-sequence; the emulation has no text, so it stops at the client's
@@ -49,6 +52,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -56,6 +60,7 @@
 #include "schema/worker_channel.hpp"
 #include "sim/engine.hpp"
 #include "sim/ground_truth.hpp"
+#include "util/answer_watch.hpp"
 
 namespace aladdin::worker {
 
@@ -78,6 +83,8 @@ struct worker_core_options {
   double time_scale = 1;                      // engine seconds per wall second; > 0
   micros heartbeat_interval = 100'000;        // > 0
   micros register_retry = 1'000'000;          // > 0
+  micros silence_warning = 5'000'000;         // registering unanswered this long: tell; > 0
+  micros silence_repeat = 30'000'000;         // then again this often (0: once)
   std::uint32_t default_output_tokens = 256;  // > 0
   // Heartbeats list at most this many waiting ids (the head of the queue; waitingCount is always
   // the full count), so that a heartbeat stays well under the channel's 64 KiB message limit.
@@ -117,6 +124,10 @@ class worker_core {
   // The earliest wall time at which advance() has something to do; `never` when nothing is
   // scheduled. The process polls its socket until then.
   micros next_wake() const;
+
+  // How long registerWorker has gone unanswered, when the operator should be told so now (once
+  // per warning, see silence_warning); nullopt otherwise.
+  std::optional<micros> silence_warning(micros now);
 
   // Messages to send, in order; the core forgets them.
   std::vector<worker_channel::message> take_outbound();
@@ -169,6 +180,7 @@ class worker_core {
   std::uint64_t epoch_ = 0;
   micros next_heartbeat_ = never;
   micros next_register_ = never;
+  answer_watch control_plane_;  // whether registerWorker is answered at all
 
   bool draining_ = false;
   micros drain_deadline_ = 0;

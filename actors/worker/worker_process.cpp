@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -72,6 +73,7 @@ class session {
       for (int i = 0; i < max_frames_per_round && !core_.finished(); ++i)
         if (!receive_one()) break;
       core_.advance(wall_clock_now());
+      if (const auto silent = core_.silence_warning(wall_clock_now())) warn_silence(*silent);
       flush();
     }
     flush();  // the last heartbeat of a drain
@@ -136,6 +138,15 @@ class session {
     return true;
   }
 
+  void warn_silence(micros silent) {
+    char seconds[32];
+    std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(silent) / 1e6);
+    log(std::string("no control node answers at ") + options_.endpoint + ": registerWorker unanswered for " +
+        seconds + " s. Check that `aladdin serve` runs there and listens for workers at that address "
+        "(its --worker-listen, not its client --listen) and that the host and port are reachable; "
+        "still trying");
+  }
+
   void reject(const codec::decode_error& e) {
     ++stats_.frames_rejected;
     if (stats_.frames_rejected <= logged_rejections) {
@@ -156,8 +167,10 @@ class session {
     } else if (const auto* e = std::get_if<wc::wire_error>(&m);
                e && e->code != wc::error_code::unknown_worker &&
                core_.stats().errors_received <= logged_rejections) {
-      log(std::string("the control plane could not handle a message (") + to_string(e->code) +
-          "): " + e->detail);
+      // Unregistered, the only message in flight is registerWorker: this is its refusal.
+      log(std::string(core_.registered() ? "the control plane could not handle a message ("
+                                         : "the control node refused this worker (") +
+          to_string(e->code) + "): " + e->detail + (core_.registered() ? "" : "; retrying"));
     }
   }
 

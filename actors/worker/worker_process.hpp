@@ -11,7 +11,9 @@
 // worker when it registers again; linger 0 so that exit never blocks on unsent messages; sends
 // never block (a full pipe drops the message and counts it: heartbeats repeat, and the control
 // plane recovers the rest from the next heartbeat). DEALER reconnects by itself, and connects
-// lazily: an unreachable endpoint is not an error, the worker keeps retrying registration.
+// lazily: an unreachable endpoint is not an error, the worker keeps retrying registration, and
+// logs that no control node answers there after the core's silence_warning (then every
+// silence_repeat) until one does.
 //
 // Untrusted input: every frame goes through the channel's codec (schema/worker_channel.hpp) and
 // its limits. A malformed, oversized, wrong-version or wrong-direction frame (or a multi-frame

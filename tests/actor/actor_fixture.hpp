@@ -58,7 +58,7 @@ struct actor_fixture {
     const auto profile = find_builtin_profile("llama2-70b", "a100-80gb", 4);
     limits.model = "llama2-70b";
     limits.kv_capacity_tokens = profile->kv.capacity_tokens;
-    placement_options.model = "llama2-70b";
+    placement_options.registration.model = "llama2-70b";
     placement_options.proxy.heartbeat_timeout_s = 1.0;
     placement_options.adopt_grace_s = 2.0;
     placement_options.retry_interval_s = 0.5;

@@ -80,7 +80,9 @@ TEST_CASE("control node with emulated workers: a replay through the local provis
 
 TEST_CASE("aladdin worker without --emulate is the emulated worker, the default engine") {
   temp_dir dir("emulated-default");
-  node::control_node n(loopback_node(dir.str(), "plain-1"));
+  node::serve_options o = loopback_node(dir.str(), "plain-1");
+  o.time_scale = 20;  // the worker's: another would be refused at registration
+  node::control_node n(o);
   n.start();
   node::spawn_spec spec;
   spec.program = ALADDIN_BINARY;

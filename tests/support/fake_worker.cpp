@@ -25,6 +25,11 @@ void fake_worker::stop() {
   thread_.join();
 }
 
+std::string fake_worker::last_error() const {
+  std::lock_guard lock(mutex_);
+  return last_error_;
+}
+
 std::vector<std::uint64_t> fake_worker::holding() const {
   std::lock_guard lock(mutex_);
   std::vector<std::uint64_t> ids;
@@ -53,7 +58,8 @@ void fake_worker::run() {
     (void)s.send(zmq::const_buffer(bytes.bytes().data(), bytes.size()), zmq::send_flags::dontwait);
   };
   auto hello = [&] {
-    send(register_worker{options_.name, options_.model, options_.gpu, options_.tp, options_.kv_capacity_tokens, 16});
+    send(register_worker{options_.name, options_.model, options_.gpu, options_.tp, options_.kv_capacity_tokens, 16,
+                         options_.time_scale});
   };
   hello();
   auto next_beat = clock::now() + options_.heartbeat;
@@ -85,6 +91,9 @@ void fake_worker::run() {
           unknown_worker_.fetch_add(1);
           worker_id_.store(0);
           hello();
+        } else {
+          std::lock_guard lock(mutex_);
+          last_error_ = e->detail;
         }
       }
     }

@@ -29,6 +29,7 @@ struct fake_worker_options {
   std::string gpu = "a100-80gb";
   std::uint16_t tp = 4;
   std::uint64_t kv_capacity_tokens = 0;  // 0: the node's stored profile
+  double time_scale = 1;                 // sent in registerWorker; the node's must match
   std::chrono::milliseconds heartbeat{100};
   std::chrono::milliseconds first_token_after{5};
   std::chrono::milliseconds complete_after{20};
@@ -56,6 +57,8 @@ class fake_worker {
   std::size_t completed() const { return completed_.load(); }
   std::size_t cancelled() const { return cancelled_.load(); }
   std::size_t unknown_worker_errors() const { return unknown_worker_.load(); }
+  // The detail of the last error reply other than unknownWorker (a refused registration, say).
+  std::string last_error() const;
   std::vector<std::uint64_t> holding() const;
   // Every assignment seen, in order (query id, max output tokens).
   std::vector<worker_channel::assign_query> assignments() const;
@@ -83,6 +86,7 @@ class fake_worker {
   std::atomic<std::size_t> cancelled_{0};
   std::atomic<std::size_t> unknown_worker_{0};
   mutable std::mutex mutex_;
+  std::string last_error_;  // guarded by mutex_
   std::map<std::uint64_t, held> held_;
   std::vector<worker_channel::assign_query> seen_;
 };

@@ -4,6 +4,7 @@
 // a worker behind.
 
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -87,10 +88,27 @@ class child_process {
     }
   }
 
+  // Reads the child's stderr (capture_stderr only) while it runs, until `needle` shows or
+  // `limit` passes; whether it showed. stderr_text() still returns everything.
+  bool stderr_shows(const std::string& needle, std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (seen_.find(needle) == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (stderr_fd_ < 0 || left.count() <= 0) return false;
+      pollfd p{stderr_fd_, POLLIN, 0};
+      if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = read(stderr_fd_, buf, sizeof buf);
+      if (n == 0) return seen_.find(needle) != std::string::npos;  // the child closed stderr
+      if (n > 0) seen_.append(buf, static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+
   // What the child wrote on stderr (capture_stderr only); reads to end of file, so call it
   // after the child exited.
   std::string stderr_text() {
-    std::string out;
+    std::string out = seen_;
     if (stderr_fd_ < 0) return out;
     char buf[4096];
     for (;;) {
@@ -111,6 +129,7 @@ class child_process {
   bool exited_ = false;
   int code_ = 0;
   int stderr_fd_ = -1;
+  std::string seen_;  // read by stderr_shows
 };
 
 }  // namespace aladdin::test

@@ -528,3 +528,37 @@ TEST_CASE("worker core: bad options are refused") {
   o.engine.kv_capacity_tokens = 0;
   CHECK_THROWS_AS(worker_core(o, truth(), t0), std::invalid_argument);
 }
+
+TEST_CASE("worker core: registering unanswered is told after the silence warning, then at each repeat; an answer ends it") {
+  auto o = options();
+  o.silence_warning = 5'000'000;
+  o.silence_repeat = 30'000'000;
+  harness h(o);
+  h.run_until(t0 + 4'999'999);
+  CHECK_FALSE(h.core.silence_warning(h.now).has_value());
+  CHECK(h.core.next_wake() <= t0 + 5'000'000);  // the process wakes up to tell it
+  h.run_until(t0 + 5'000'000);
+  auto told = h.core.silence_warning(h.now);
+  REQUIRE(told.has_value());
+  CHECK(*told == 5'000'000);
+  CHECK_FALSE(h.core.silence_warning(h.now).has_value());  // once per warning
+  CHECK(h.count<wc::register_worker>() == 6);  // still trying, every second
+  h.run_until(t0 + 35'000'000);
+  told = h.core.silence_warning(h.now);
+  REQUIRE(told.has_value());
+  CHECK(*told == 35'000'000);
+
+  // A refusal is an answer: a node is there (the refusal's reason is what the process logs).
+  h.deliver(wc::wire_error{wc::error_code::malformed, "worker runs at time scale 1 and this node at 10"});
+  h.run_until(t0 + 40'000'000);
+  CHECK_FALSE(h.core.silence_warning(h.now).has_value());
+  h.register_as(3, 1);
+  h.run_until(t0 + 200'000'000);
+  CHECK_FALSE(h.core.silence_warning(h.now).has_value());
+}
+
+TEST_CASE("worker core: registerWorker carries the worker's time scale") {
+  harness h(options(20));
+  REQUIRE(h.count<wc::register_worker>() == 1);
+  CHECK(h.all<wc::register_worker>()[0].time_scale == 20);
+}

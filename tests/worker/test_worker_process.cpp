@@ -292,6 +292,22 @@ TEST_CASE("worker process: drain lets the running query finish, then the worker 
   CHECK(*code == 0);
 }
 
+TEST_CASE("worker process: with no node at its endpoint it says so after --warn-unanswered, keeps trying, and stops on SIGTERM") {
+  // Nothing listens on port 1 of the loopback: every connection attempt is refused.
+  test::child_process child({ALADDIN_BINARY, "worker", "--emulate", "--connect", "tcp://127.0.0.1:1",
+                             "--name", "lonely", "--warn-unanswered", "200ms"},
+                            true);
+  CHECK(child.stderr_shows("no control node answers at tcp://127.0.0.1:1", kWait));
+  CHECK_FALSE(child.wait_exit(std::chrono::milliseconds(0)).has_value());  // still trying
+  child.signal(SIGTERM);
+  const auto code = child.wait_exit(kWait);
+  REQUIRE(code.has_value());
+  CHECK(*code == 0);
+  const std::string err = child.stderr_text();
+  CAPTURE(err);
+  CHECK(err.find("--worker-listen") != std::string::npos);  // what to check
+}
+
 TEST_CASE("worker process: configuration errors are one line with exit code 2") {
   const std::string bin = ALADDIN_BINARY;
   const std::vector<std::vector<std::string>> cases = {

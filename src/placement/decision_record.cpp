@@ -1,8 +1,9 @@
 #include "placement/decision_record.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
+
+#include "util/quantile.hpp"
 
 namespace aladdin {
 
@@ -26,18 +27,6 @@ double decision_record::atgt_s() const {
 bool decision_record::met() const {
   return finished() && ttft_s() <= slo.ttft_s && atgt_s() <= slo.atgt_s;
 }
-
-namespace {
-
-// Nearest-rank quantile of a sorted sample; 0 when empty.
-double sorted_quantile(const std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  const double rank = std::ceil(q * static_cast<double>(v.size()));
-  const auto k = static_cast<std::size_t>(std::clamp(rank, 1.0, static_cast<double>(v.size()))) - 1;
-  return v[k];
-}
-
-}  // namespace
 
 std::string decisions_csv(std::span<const decision_record> records) {
   std::string out =

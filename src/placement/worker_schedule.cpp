@@ -77,10 +77,7 @@ void worker_schedule::add_queued(const query_request& q, const query_lengths& le
   e.atgt_finish = e.finish;
   // Its decode iterations after the first token, at the ATGT length quantile (as running
   // queries are planned).
-  double low = std::max(1.0, q.expected_output_tokens);
-  const double p = options_.atgt_length_quantile;
-  if (p > 0 && p < 1) low = std::clamp(lengths_->remaining_quantile(lengths, 0, p), 1.0, low);
-  e.queued_decodes = low - 1;
+  e.queued_decodes = atgt_length(lengths, 0, std::max(1.0, q.expected_output_tokens)) - 1;
   pending_prefill_s_ += e.prefill_s;
   entries_.push_back(e);
   rebuild(now);
@@ -105,14 +102,18 @@ void worker_schedule::begin_decoding(entry& e, double now) {
 void worker_schedule::repredict(entry& e, double generated) {
   const int n = static_cast<int>(generated);
   const double remaining = std::max(1.0, lengths_->expected_remaining(e.lengths, n));
-  double low = remaining;
-  const double q = options_.atgt_length_quantile;
-  if (q > 0 && q < 1) low = std::clamp(lengths_->remaining_quantile(e.lengths, n, q), 1.0, remaining);
+  const double low = atgt_length(e.lengths, n, remaining);
   e.finish = iteration_ + remaining;
   e.atgt_finish = iteration_ + low;
   // ATGT = (t_last − t_first) / (L − 1): the decode time budget ends at first + slo·(L − 1)
   // (the anchor itself is worked out in rebuild, with the headroom in force then).
   e.budget_tokens = generated + low - 1;
+}
+
+double worker_schedule::atgt_length(const query_lengths& q, int generated, double mean) const {
+  const double p = options_.atgt_length_quantile;
+  if (!(p > 0 && p < 1)) return mean;
+  return std::clamp(lengths_->remaining_quantile(q, generated, p), 1.0, mean);
 }
 
 void worker_schedule::advance_decode(int iterations, double now) {

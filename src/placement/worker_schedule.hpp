@@ -286,6 +286,9 @@ class worker_schedule {
   void begin_decoding(entry& e, double now);
   void resync(entry& e, int generated_tokens);
   void repredict(entry& e, double generated);
+  // The tokens still to come that ATGT budgets are planned with: the ATGT length quantile of
+  // the remaining length (at most `mean`, the expectation; `mean` itself outside (0, 1)).
+  double atgt_length(const query_lengths& q, int generated, double mean) const;
   void rebuild(double now);
   int generated_of(const entry& e) const;
   double peak_with(double base_q, double finish_q) const;

@@ -33,14 +33,6 @@ const char* to_string(serving_mode m) {
   return "unknown";
 }
 
-double quantile(std::vector<double> values, double q) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const double rank = std::ceil(q * static_cast<double>(values.size()));
-  const auto idx = static_cast<std::size_t>(std::clamp(rank, 1.0, static_cast<double>(values.size()))) - 1;
-  return values[idx];
-}
-
 namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
@@ -648,8 +640,7 @@ class simulation {
         d.arrival_s = q.arrival;
         d.prompt_tokens = q.input;
         d.output_tokens = q.output;
-        d.slo = desk_query_of(i).slo;
-        if (topology_.split()) d.slo.ttft_s = q.slo.ttft_s;  // judged on the whole TTFT
+        d.slo = q.slo;  // judged on the whole TTFT, split mode's prefill pool included
         d.first_token_s = q.first_token;
         d.finish_s = q.finish;
         r.decisions.push_back(d);

@@ -42,6 +42,7 @@
 #include "sim/engine.hpp"
 #include "sim/ground_truth.hpp"
 #include "trace/trace.hpp"
+#include "util/quantile.hpp"
 
 namespace aladdin::sim {
 
@@ -153,7 +154,7 @@ struct simulation_result {
 // for an unknown policy or a nonsensical configuration.
 simulation_result simulate(const trace& arrivals, const simulation_config& config);
 
-// Quantile of a sample (nearest rank on a sorted copy); 0 for an empty sample.
-double quantile(std::vector<double> values, double q);
+// Quantile of a sample (nearest rank, util/quantile.hpp), as the reports use it.
+using aladdin::quantile;
 
 }  // namespace aladdin::sim

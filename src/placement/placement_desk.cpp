@@ -55,6 +55,8 @@ void placement_desk::remove_worker(worker_id worker) {
   if (w == nullptr) return;
   cluster_->remove_worker(*w);
   slot_of_.erase(worker);
+  // What it held is the caller's to re-place or fail: no outcome will come back from here.
+  std::erase_if(placed_, [&](const auto& entry) { return entry.second.worker == worker; });
 }
 
 bool placement_desk::has_worker(worker_id worker) const { return slot_of(worker) != nullptr; }
@@ -142,7 +144,7 @@ bool placement_desk::try_place(const desk_query& d, double now, bool best_effort
   }
   cluster_->assign(chosen.worker, q, lengths_of(d), now);
   ++counters_.placed;
-  placed_[d.id] = {d.arrival_s, d.slo, -1, !forced && !placed.ttft_lost, !forced,
+  placed_[d.id] = {placed.worker, d.arrival_s, d.slo, -1, !forced && !placed.ttft_lost, !forced,
                    history != nullptr};
   out.placed.push_back(placed);
   return true;

@@ -190,6 +190,7 @@ class placement_desk {
   };
   // A query on a worker, until it completes or leaves: what its outcome is judged against.
   struct placed_query {
+    worker_id worker;
     double arrival_s = 0;
     slo_target slo;
     double first_token_s = -1;

@@ -219,3 +219,26 @@ TEST_CASE("placement desk: a decode-only worker plans no prefill (split serving'
   CHECK(desk.cluster().summary(decode).prefill_one_s(4000) == 0);
   CHECK(desk.cluster().summary(unified).prefill_one_s(4000) > 0);
 }
+
+TEST_CASE("placement desk: outcomes of planned queries feed the loop; a removed worker's do not") {
+  const auto run = [](bool remove_first) {
+    placement_desk desk({});
+    REQUIRE(desk.add_worker(w1, tp4()));
+    desk_decisions out;
+    const desk_query q = query(1, 500, 0, {2.0, 0.1});
+    desk.offer({&q, 1}, 0, out);
+    REQUIRE(out.placed.size() == 1);
+    desk.first_token(w1, q.id, 0.2);
+    if (remove_first) {
+      desk.remove_worker(w1);
+      REQUIRE(desk.add_worker(w1, tp4()));  // the same id back, a new incarnation
+    }
+    desk.completed(w1, q.id, 500, 11, 2.2);  // ATGT 0.2 s: a planned miss
+    return desk.feedback().by_worker(w1);
+  };
+  const slo_error_counts judged = run(false);
+  CHECK(judged.atgt_planned == 1);
+  CHECK(judged.atgt_missed == 1);
+  CHECK(judged.ttft_missed == 0);
+  CHECK(run(true).atgt_planned == 0);
+}

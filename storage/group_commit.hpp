@@ -44,7 +44,11 @@ class group_commit {
   store_status flush(std::unique_lock<std::mutex>& lock);
   // The failure that broke the store, if one did (lock held).
   const std::optional<store_error>& broken() const { return broken_; }
-  journal_commit_stats stats() const { return stats_; }  // lock held
+  journal_commit_stats stats() const {  // lock held
+    journal_commit_stats s = stats_;
+    s.waiting_calls = pending_calls_;
+    return s;
+  }
 
  private:
   void write_open_group(std::unique_lock<std::mutex>& lock);

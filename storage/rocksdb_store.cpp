@@ -103,6 +103,7 @@ struct rocksdb_store::impl {
   std::unordered_map<std::uint64_t, journal_entry> live;
   // The largest id ever journaled (loaded at open): a new id above it cannot be a duplicate.
   std::uint64_t journal_high = 0;
+  mutable std::uint64_t journal_reads = 0;  // see journal_commit_stats
   // The first journal record that did not decode at open, if any.
   std::optional<store_error> unreadable;
   // One compaction at a time (it runs outside `mutex`).
@@ -197,6 +198,7 @@ struct rocksdb_store::impl {
   // A journal entry that is not live (ended, or unknown) from the disk. Lock held and the
   // pending groups written (the caller flushed): what is on disk is then current.
   store_result<journal_entry> stored_entry(query_id id) const {
+    ++journal_reads;
     return get<journal_entry>(cf_journal, be64(id.value), "query " + std::to_string(id.value));
   }
 
@@ -319,7 +321,9 @@ store_status rocksdb_store::close() { return impl_->close(); }
 
 journal_commit_stats rocksdb_store::commit_stats() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->commits ? impl_->commits->stats() : journal_commit_stats{};
+  journal_commit_stats stats = impl_->commits ? impl_->commits->stats() : journal_commit_stats{};
+  stats.journal_reads = impl_->journal_reads;
+  return stats;
 }
 
 store_result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_store_options& options) {
@@ -578,6 +582,7 @@ std::vector<store_status> rocksdb_store::accept_all(std::span<const journal_entr
     bool exists = in_batch.count(entry.id.value) != 0 || impl_->live.count(entry.id.value) != 0;
     if (!exists && entry.id.value <= impl_->journal_high) {
       std::string ignored;
+      ++impl_->journal_reads;
       const auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_journal], key, &ignored);
       if (!s.ok() && !s.IsNotFound()) {
         out[i] = io_error(s);

@@ -69,6 +69,10 @@ struct journal_commit_stats {
   std::uint64_t calls = 0;
   std::uint64_t keys = 0;
   std::uint64_t write_micros_total = 0;
+  std::uint64_t waiting_calls = 0;  // a gauge: calls in the open group, waiting for its write
+  // Journal records read from disk by journal calls (a duplicate check or a transition of an
+  // ended or unknown entry, get_query of one): 0 on the node's hot path.
+  std::uint64_t journal_reads = 0;
   std::array<std::uint64_t, bucket_bounds_micros.size() + 1> buckets{};
 
   void record(std::uint64_t calls_in_group, std::uint64_t keys_in_group, std::uint64_t micros);

@@ -206,6 +206,11 @@ void control_node::start() {
   po.adopt_grace_s = o.adopt_grace_s;
   po.stops_workers_on_exit = local;
   po.proxy.heartbeat_timeout_s = o.heartbeat_timeout_s;
+  // With fsync a journal write blocks for the fsync: the actors that write on the hot path get
+  // threads of their own, so that their writes wait together (one group, one fsync) instead of
+  // taking the scheduler's threads from everything else.
+  const bool blocking_journal = o.durability == durability_level::fsync;
+  po.proxy.own_thread = blocking_journal;
   std::vector<std::string> back = expected_back(known.value());
   m.placement = spawn_placement(sys, m.services, m.shared, m.directory, std::move(po), m.forecaster,
                                 recovery_book(std::move(unfinished).value()), std::move(known).value());
@@ -235,7 +240,7 @@ void control_node::start() {
   plan.initial_workers = static_cast<int>(local ? o.workers : static_cast<std::int64_t>(o.static_worker_names().size()));
   m.planner = spawn_planner(sys, m.services, m.shared, std::move(plan), m.forecaster, m.provisioner);
 
-  m.intake = spawn_intake(sys, m.services, m.shared, m.limits, m.placement, m.forecaster);
+  m.intake = spawn_intake(sys, m.services, m.shared, m.limits, m.placement, m.forecaster, blocking_journal);
   m.sink.directory = &m.directory;
   m.sink.intake = m.intake;
   m.sink.placement = m.placement;

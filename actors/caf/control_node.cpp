@@ -14,6 +14,7 @@
 #include "actors/node/process_launcher.hpp"
 #include "actors/node/worker_registry.hpp"
 #include "model/builtin_profiles.hpp"
+#include "storage/memory_store.hpp"
 #include "storage/rocksdb_store.hpp"
 
 namespace aladdin::node {
@@ -73,7 +74,8 @@ spawn_spec local_worker_command(const serve_options& o, const std::string& worke
 
 struct control_node::impl {
   serve_options options;
-  std::unique_ptr<rocksdb_store> owned_store;
+  std::unique_ptr<rocksdb_store> owned_store;   // --durability wal|fsync
+  std::unique_ptr<memory_store> memory;         // --durability memory
   state_store* store = nullptr;
   // What the actors share; outlives the actor system.
   node_services services;
@@ -91,7 +93,8 @@ struct control_node::impl {
   planner_actor planner;
   provisioner_actor provisioner;
   // Journal compaction: ended entries older than the retention go, every tenth of it. A plain
-  // thread, because compact_journal scans the whole journal and must not hold up an actor.
+  // thread, because compact_journal scans the whole journal (outside the store's lock, so the
+  // actors' journal writes go on meanwhile) and must not hold up an actor.
   std::thread compactor;
   std::mutex compactor_mutex;
   std::condition_variable compactor_wake;
@@ -139,14 +142,19 @@ struct control_node::impl {
 
 control_node::control_node(serve_options options) : impl_(std::make_unique<impl>()) {
   impl_->options = std::move(options);
-  rocksdb_store_options so;
-  so.path = impl_->options.data_dir;
-  so.sync = impl_->options.sync_writes;
-  auto opened = rocksdb_store::open(so);
-  if (!opened) throw std::runtime_error("cannot open the state store in " + impl_->options.data_dir + ": " +
-                                        opened.error().message);
-  impl_->owned_store = std::move(opened).value();
-  impl_->store = impl_->owned_store.get();
+  if (impl_->options.durability == durability_level::memory) {
+    impl_->memory = std::make_unique<memory_store>();
+    impl_->store = impl_->memory.get();
+  } else {
+    rocksdb_store_options so;
+    so.path = impl_->options.data_dir;
+    so.sync = impl_->options.durability == durability_level::fsync;
+    auto opened = rocksdb_store::open(so);
+    if (!opened) throw std::runtime_error("cannot open the state store in " + impl_->options.data_dir + ": " +
+                                          opened.error().message);
+    impl_->owned_store = std::move(opened).value();
+    impl_->store = impl_->owned_store.get();
+  }
   impl_->prepare();
 }
 
@@ -198,6 +206,11 @@ void control_node::start() {
   po.adopt_grace_s = o.adopt_grace_s;
   po.stops_workers_on_exit = local;
   po.proxy.heartbeat_timeout_s = o.heartbeat_timeout_s;
+  // With fsync a journal write blocks for the fsync: the actors that write on the hot path get
+  // threads of their own, so that their writes wait together (one group, one fsync) instead of
+  // taking the scheduler's threads from everything else.
+  const bool blocking_journal = o.durability == durability_level::fsync;
+  po.proxy.own_thread = blocking_journal;
   std::vector<std::string> back = expected_back(known.value());
   m.placement = spawn_placement(sys, m.services, m.shared, m.directory, std::move(po), m.forecaster,
                                 recovery_book(std::move(unfinished).value()), std::move(known).value());
@@ -227,7 +240,7 @@ void control_node::start() {
   plan.initial_workers = static_cast<int>(local ? o.workers : static_cast<std::int64_t>(o.static_worker_names().size()));
   m.planner = spawn_planner(sys, m.services, m.shared, std::move(plan), m.forecaster, m.provisioner);
 
-  m.intake = spawn_intake(sys, m.services, m.shared, m.limits, m.placement, m.forecaster);
+  m.intake = spawn_intake(sys, m.services, m.shared, m.limits, m.placement, m.forecaster, blocking_journal);
   m.sink.directory = &m.directory;
   m.sink.intake = m.intake;
   m.sink.placement = m.placement;
@@ -277,6 +290,11 @@ std::string control_node::client_endpoint() const {
 
 std::string control_node::worker_endpoint() const {
   return impl_->bridge ? impl_->bridge->worker_endpoint() : std::string{};
+}
+
+std::optional<journal_commit_stats> control_node::journal_stats() const {
+  if (!impl_->owned_store) return std::nullopt;
+  return impl_->owned_store->commit_stats();
 }
 
 node_stats control_node::stats() const {

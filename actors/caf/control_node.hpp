@@ -10,14 +10,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/node/node_stats.hpp"
 #include "actors/node/serve_options.hpp"
-
-namespace aladdin {
-class state_store;
-}
+#include "storage/rocksdb_store.hpp"
 
 namespace aladdin::node {
 
@@ -44,6 +42,9 @@ class control_node {
   // Counters from the actors and the bridge (asks the actors; bounded wait). All zero before
   // start() and after stop().
   node_stats stats() const;
+  // The journal's group commit: groups, calls, write latency histogram (for a metrics
+  // exporter). Empty unless the node opened its own RocksDB store (--durability wal|fsync).
+  std::optional<journal_commit_stats> journal_stats() const;
 
  private:
   struct impl;

@@ -176,13 +176,15 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using lose_atom = caf::atom_constant<caf::atom("lose")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+// An actor's note to itself: journal what its mailbox brought so far, in one store call.
+using journal_atom = caf::atom_constant<caf::atom("journal")>;
 
 // ---- typed interfaces --------------------------------------------------------------------------
 // The small actors have typed handles, so that what is sent to them is checked when it
 // compiles. A CAF 0.17 interface lists every message the actor handles, its own timers too
 // (plan_atom, reconcile_atom). Placement and the worker proxies stay dynamic (caf::actor): see
 // placement_actor.cpp.
-using intake_actor = caf::typed_actor<caf::reacts_to<submit_batch>,  //
+using intake_actor = caf::typed_actor<caf::reacts_to<submit_batch>, caf::reacts_to<journal_atom>,
                                       caf::replies_to<stats_atom>::with<intake_stats>>;
 using forecaster_actor = caf::typed_actor<caf::reacts_to<arrivals_msg>, caf::reacts_to<completions_msg>,
                                           caf::replies_to<forecast_request>::with<forecast_reply>>;

@@ -26,8 +26,10 @@ const words<provisioner_kind>& provisioner_words() {
                                             {"static", provisioner_kind::static_fleet}};
   return w;
 }
-const words<bool>& sync_words() {
-  static const words<bool> w = {{"on", true}, {"off", false}};
+const words<durability_level>& durability_words() {
+  static const words<durability_level> w = {{"wal", durability_level::wal},
+                                            {"fsync", durability_level::fsync},
+                                            {"memory", durability_level::memory}};
   return w;
 }
 const words<node_log::level>& log_words() {
@@ -66,14 +68,14 @@ class serve_flags {
                "over ZeroMQ."),
         o_(o),
         provisioner_(word_of(provisioner_words(), o.provisioner)),
-        sync_(word_of(sync_words(), o.sync_writes)),
+        durability_(word_of(durability_words(), o.durability)),
         log_(word_of(log_words(), o.log)) {
     add(with_config);
   }
   flag_set& flags() { return flags_; }
   void finish() {
     o_.provisioner = value_of(provisioner_words(), provisioner_);
-    o_.sync_writes = value_of(sync_words(), sync_);
+    o_.durability = value_of(durability_words(), durability_);
     o_.log = value_of(log_words(), log_);
   }
 
@@ -81,7 +83,7 @@ class serve_flags {
   void add(bool with_config);
   flag_set flags_;
   serve_options& o_;
-  std::string provisioner_, sync_, log_;
+  std::string provisioner_, durability_, log_;
 };
 
 // Applies a config file's lines through `flags`; see apply_config_file.
@@ -91,6 +93,8 @@ std::string apply_config_path(flag_set& flags, const std::string& path);
 }  // namespace
 
 const char* to_string(provisioner_kind kind) { return word_of(provisioner_words(), kind).c_str(); }
+
+const char* to_string(durability_level level) { return word_of(durability_words(), level).c_str(); }
 
 std::vector<std::string> log_level_names() { return names_of(log_words()); }
 
@@ -143,7 +147,9 @@ void serve_flags::add(bool with_config) {
   f.add_duration("heartbeat-timeout", &o.heartbeat_timeout_s, "wall time without a heartbeat before a worker is lost");
   f.add_duration("adopt-grace", &o.adopt_grace_s, "wall time after a restart for workers to report their queries");
   f.add_duration("retry-interval", &o.retry_interval_s, "wall time between retries of waiting queries");
-  f.add_choice("sync", &sync_, names_of(sync_words()), "fsync every journal write (off: survives a crash of the node, not of the machine)");
+  f.add_choice("durability", &durability_, names_of(durability_words()),
+               "how far the journal is written before a query is acknowledged: wal (survives a crash of the node), "
+               "fsync (one fsync per group of writes: survives a crash of the machine), memory (survives nothing)");
   f.add_duration("journal-retention", &o.journal_retention_s,
                  "wall time ended queries stay in the journal (0: forever); compacted every tenth of it");
   f.add_int("scheduler-threads", &o.scheduler_threads, "actor scheduler threads", 1, 64);

@@ -47,29 +47,31 @@ TEST_CASE("serve options: a config file sets options like flags, comments and [s
   CHECK(o.time_scale == 20);
 }
 
-TEST_CASE("serve options: the provisioner, --sync and --log are parsed once, into what they mean") {
+TEST_CASE("serve options: the provisioner, --durability and --log are parsed once, into what they mean") {
   serve_options o;
   CHECK(o.provisioner == provisioner_kind::local);
-  CHECK_FALSE(o.sync_writes);
+  CHECK(o.durability == durability_level::wal);
   CHECK(o.log == node_log::level::info);
-  CHECK(apply(o, "provisioner = static\nsync = on\nlog = quiet\n").empty());
+  CHECK(apply(o, "provisioner = static\ndurability = fsync\nlog = quiet\n").empty());
   CHECK(o.provisioner == provisioner_kind::static_fleet);
-  CHECK(o.sync_writes);
+  CHECK(o.durability == durability_level::fsync);
   CHECK(o.log == node_log::level::quiet);
   CHECK(apply(o, "workers = 3\n").empty());  // a file that does not name them leaves them
   CHECK(o.provisioner == provisioner_kind::static_fleet);
   CHECK(o.log == node_log::level::quiet);
   CHECK(std::string(to_string(o.provisioner)) == "static");
   CHECK(apply(o, "provisioner = cloud\n").find("key 'provisioner'") != std::string::npos);
+  CHECK(apply(o, "durability = disk\n").find("key 'durability'") != std::string::npos);
 
   config_file f("provisioner = static\nstatic-workers = a\nlog = warn\n");
-  std::vector<std::string> args = {"serve", "--config", f.path.string(), "--provisioner", "local", "--sync", "on"};
+  std::vector<std::string> args = {"serve", "--config", f.path.string(), "--provisioner", "local", "--durability", "memory"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   serve_options p;
   CHECK(parse_serve_options(static_cast<int>(argv.size()), argv.data(), p) == -1);
   CHECK(p.provisioner == provisioner_kind::local);  // the flag overrides the file
-  CHECK(p.sync_writes);
+  CHECK(p.durability == durability_level::memory);
+  CHECK(std::string(to_string(p.durability)) == "memory");
   CHECK(p.log == node_log::level::warn);
   CHECK(log_level_of("quiet") == node_log::level::quiet);
   CHECK(log_level_names() == std::vector<std::string>{"info", "warn", "quiet"});

@@ -26,8 +26,11 @@ headroom_node headroom_node::of(worker_slot w, const schedule_summary& s) {
   n.peak_min = n.peak_max = s.peak_kv_tokens;
   n.cap_min = n.cap_max = s.kv_capacity_tokens;
   n.queued_atgt_min = s.min_queued_atgt_s;
-  n.ttft_fixed_min = (s.running > 0 ? s.iteration_s : 0.0) + s.pending_prefill_s * s.prefill_batch_factor;
-  n.prefill_factor_min = n.prefill_factor_max = s.prefill_batch_factor;
+  // A lower bound of schedule_summary::first_token_s in both batching regimes: chunked prefill
+  // adds passes and decode steps to the prefills, and scales them by a factor no smaller than
+  // the floor.
+  n.ttft_fixed_min = (s.running > 0 ? s.iteration_s : 0.0) + s.pending_prefill_s * s.prefill_factor_floor;
+  n.prefill_factor_min = n.prefill_factor_max = s.prefill_factor_floor;
   n.first = w.value;
   n.count = 1;
   return n;

@@ -35,8 +35,8 @@ struct headroom_node {
   double peak_min = inf, peak_max = -inf;      // peak_kv_tokens
   double cap_min = inf, cap_max = -inf;        // kv_capacity_tokens
   double queued_atgt_min = inf;                // min_queued_atgt_s
-  double ttft_fixed_min = inf;                 // (running ? iteration_s : 0) + pending·batch factor
-  double prefill_factor_min = inf, prefill_factor_max = -inf;  // prefill_batch_factor
+  double ttft_fixed_min = inf;                 // (running ? iteration_s : 0) + pending·factor floor
+  double prefill_factor_min = inf, prefill_factor_max = -inf;  // prefill_factor_floor
   std::uint32_t first = std::numeric_limits<std::uint32_t>::max();  // lowest worker id below
   std::uint32_t count = 0;                     // workers below
 

@@ -328,6 +328,10 @@ schedule_summary worker_schedule::summary() const {
   s.iteration_s = iteration_s();
   s.pending_prefill_s = pending_prefill_s_;
   s.prefill_batch_factor = prefill_sum_factor();
+  s.prefill_factor_floor = s.prefill_batch_factor;
+  if (options_.chunk_tokens > 0)
+    for (int k = 1; k <= queued() + 1; ++k)
+      s.prefill_factor_floor = std::min(s.prefill_factor_floor, shape_->prefill_batch_factor(k));
   s.chunk_tokens = options_.chunk_tokens;
   s.pending_prefill_tokens = pending_prefill_tokens_;
   s.chunk_stall_s = options_.chunk_tokens > 0 ? chunk_stall_s() : 0.0;

@@ -152,7 +152,7 @@ inline double chunked_first_token_s(const worker_shape_model& shape, int chunk_t
   const double decode_half =
       decoding > 0 ? std::max(0.0, shape.decode_s(context, decoding) - shape.pass_overhead_s()) : 0.0;
   return sum_prompt_s * shape.prefill_batch_factor(together) +
-         (iterations - 1) * shape.prefill_one_s(0) + iterations * decode_half;
+         (iterations - 1) * std::max(0.0, shape.prefill_one_s(0)) + iterations * decode_half;
 }
 
 // A new query as the model's checks see it: what depends only on the query, the time and the
@@ -207,6 +207,11 @@ struct schedule_summary {
   double min_queued_atgt_s = 0;    // tightest ATGT limit among queued queries (∞: none)
   double peak_kv_tokens = 0;       // predicted future peak without a new query
   double kv_capacity_tokens = 0;   // after headroom
+  // The least batch factor first_token_s scales the prefills with, whatever the new query: a
+  // lower bound for indexes over many workers (headroom_index). Prefill-first: exactly
+  // prefill_batch_factor; chunked: the least factor of any number of the queued prompts and one
+  // more sharing an iteration.
+  double prefill_factor_floor = 1;
   // Chunked prefill (0: prefill-first): the budget, the queued prompts' tokens, and what one
   // iteration's chunk can stall a running decode by at most.
   int chunk_tokens = 0;

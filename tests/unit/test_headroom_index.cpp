@@ -28,12 +28,20 @@ worker_profile shape_profile(int variant, double kv) {
 
 // A random fleet: 1..3 shapes, some decode-only, up to `max_workers` workers with queued and
 // running queries, some shapes calibrated and with margins, some workers drained or removed.
+schedule_options options_with(int chunk_tokens) {
+  schedule_options o;
+  o.chunk_tokens = chunk_tokens;
+  return o;
+}
+
 struct random_fleet {
   fixed_lengths lengths{150};
   cluster_state c;
   double now = 0;
 
-  random_fleet(rng& random, int max_workers) : c(&lengths) {
+  // chunk_tokens > 0: the schedules plan chunked prefill with that token budget.
+  random_fleet(rng& random, int max_workers, int chunk_tokens = 0)
+      : c(&lengths, options_with(chunk_tokens)) {
     const int shapes = 1 + static_cast<int>(random.below(3));
     const int workers = 1 + static_cast<int>(random.below(static_cast<std::uint64_t>(max_workers)));
     const double load = random.uniform();  // how busy: from idle to past full
@@ -73,8 +81,10 @@ struct random_fleet {
 
 TEST_CASE("headroom index: a node's bounds hold for every worker below it") {
   rng random(11);
-  for (int round = 0; round < 60; ++round) {
-    random_fleet f(random, 40);
+  for (int round = 0; round < 120; ++round) {
+    const int chunk_tokens = round % 2 == 0 ? 0 : 2048;  // both batching regimes
+    CAPTURE(chunk_tokens);
+    random_fleet f(random, 40, chunk_tokens);
     for (int k = 0; k < 10; ++k) {
       const auto q = make_query(f.c, 900000 + static_cast<std::uint64_t>(k), 10 + static_cast<int>(random.below(3000)),
                                 100, f.now - random.uniform(), {0.3 + random.uniform() * 2, 0.03 + random.uniform() * 0.1});
@@ -143,7 +153,10 @@ TEST_CASE("aladdin policy: the indexed search decides exactly as the linear sear
     CAPTURE(comfort);
     for (int round = 0; round < 150; ++round) {
       CAPTURE(round);
-      random_fleet f(random, round % 10 == 0 ? 300 : 40);
+      // Every other fleet plans chunked prefill (its TTFT rule differs; the bounds must hold).
+      const int chunk_tokens = round % 2 == 0 ? 0 : 2048;
+      CAPTURE(chunk_tokens);
+      random_fleet f(random, round % 10 == 0 ? 300 : 40, chunk_tokens);
       aladdin_policy indexed("aladdin", {comfort, true});
       aladdin_policy linear("aladdin", {comfort, false});
       for (int k = 0; k < 12; ++k) {

@@ -257,3 +257,16 @@ TEST_CASE("serve options: combinations single flags cannot check") {
   o.max_workers = 2;
   CHECK(!validate(o).empty());
 }
+
+TEST_CASE("serve options: README.md documents every key of the table, its flag and its variable rule") {
+  std::ifstream in(std::string(ALADDIN_SOURCE_DIR) + "/README.md");
+  REQUIRE(in);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  const std::string readme = buf.str();
+  for (const auto& k : serve_option_keys()) {
+    if (k.flag == "config") continue;
+    CHECK_MESSAGE(readme.find("| `" + k.toml + "` | `--" + k.flag + "` |") != std::string::npos, k.toml);
+  }
+  CHECK(readme.find("ALADDIN_HEARTBEAT_TIMEOUT") != std::string::npos);
+}

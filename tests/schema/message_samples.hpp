@@ -96,22 +96,29 @@ inline std::vector<sample<client_wire::Envelope>> client_samples() {
          m.setRequestId(7);
          m.setNodeName("aladdin-node");
          m.setShape("llama2-70b/a100-80gb/tp4");
+         m.setDraining(true);
          m.setWaitingQueries(3);
          m.setPlanEpoch(4);
          m.setPlanTargetWorkers(2);
+         m.setFleetLaunching(1);
          m.setFleetActive(2);
          m.setAccepted(100);
+         m.setRejected(5);
          m.setJudged(90);
          m.setSloMet(88);
          m.setRecentJudged(90);
          m.setRecentMet(88);
-         auto ws = m.initWorkers(1);
+         auto ws = m.initWorkers(2);
          ws[0].setName("local-1");
          ws[0].setShape("llama2-70b/a100-80gb/tp4");
          ws[0].setRunning(5);
          ws[0].setQueued(1);
          ws[0].setKvUsedTokens(12000);
          ws[0].setKvCapacityTokens(100000);
+         ws[1].setName("local-2");
+         ws[1].setShape("llama2-70b/a100-80gb/tp4");
+         ws[1].setDraining(true);
+         ws[1].setKvCapacityTokens(100000);
        }},
   };
 }

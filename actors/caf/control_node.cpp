@@ -456,7 +456,6 @@ std::size_t control_node::fail_in_flight() {
     }
     m.services.out->post_all(frames);
   }
-  if (failed > 0) m.services.log.warn("shutdown: %zu queries failed (shuttingDown) after --shutdown-timeout", failed);
   return failed;
 }
 

@@ -63,9 +63,10 @@ class control_node {
 
   // GET /metrics: the Prometheus text exposition of the node (actors/node/node_metrics.hpp
   // names every series). Thread-safe: any thread that is not one of the node's actors may call
-  // it, concurrently with everything else and with itself; it asks the actors for their state
-  // (stats(), a bounded wait) and reads the event series. Before start() and after stop() the
-  // state series are zero and the event series keep their counts.
+  // it, concurrently with the node's work, the drain calls and itself; it asks the actors for
+  // their state (stats(), a bounded wait) and reads the event series. It must not overlap
+  // start() or stop() (the HTTP server stops serving before the node stops). Before start()
+  // and after stop() the state series are zero and the event series keep their counts.
   std::string render_prometheus() const;
   // GET /status and `aladdin status`: the snapshot (actors/node/node_status.hpp renders it as
   // text and JSON). The same thread-safety as render_prometheus().

@@ -83,7 +83,9 @@ class serve_flags {
       : flags_("serve",
                "Runs a control node: query intake, placement, worker proxies, planning and a\n"
                "provisioner, with its state in RocksDB. Clients and workers speak Cap'n Proto\n"
-               "over ZeroMQ."),
+               "over ZeroMQ. Every flag is also an environment variable (--heartbeat-timeout:\n"
+               "ALADDIN_HEARTBEAT_TIMEOUT) and a key of the --config TOML file (README.md, \"Config\n"
+               "file\"); a flag beats the environment, which beats the file."),
         o_(o),
         provisioner_(word_of(provisioner_words(), o.provisioner)),
         sync_(word_of(sync_words(), o.sync_writes)),

@@ -14,6 +14,8 @@ packages=(
   libcaf-dev libzmq3-dev cppzmq-dev capnproto libcapnp-dev librocksdb-dev
   # find_package(CapnProto) and RocksDB's CMake config need these dev files
   libssl-dev zlib1g-dev libbz2-dev
+  # aladdin serve's config file (TOML) and its Prometheus metrics
+  libtomlplusplus-dev prometheus-cpp-dev
 )
 
 missing=()

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "actors/node/node_log.hpp"
+#include "actors/node/node_metrics.hpp"
 #include "actors/node/node_stats.hpp"
 #include "actors/node/ticket.hpp"
 #include "actors/node/worker_tracker.hpp"
@@ -54,6 +55,7 @@ struct node_services {
   outbox* out = nullptr;         // frames to clients and workers (the bridge sends them)
   node_clock clock;              // model and wall time of an actor's "now"
   node_log log;
+  node_metrics* metrics = nullptr;  // events for /metrics (nullptr: not counted)
 };
 
 // State that really is shared between actors (and the composition root), each value with one
@@ -178,6 +180,9 @@ using lose_atom = caf::atom_constant<caf::atom("lose")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 // An actor's note to itself: journal what its mailbox brought so far, in one store call.
 using journal_atom = caf::atom_constant<caf::atom("journal")>;
+// The node stops without waiting any longer: placement fails its waiting queries and asks every
+// proxy to fail (and cancel) what its worker holds, all with shuttingDown; replies how many.
+using abort_atom = caf::atom_constant<caf::atom("abortall")>;
 
 // ---- typed interfaces --------------------------------------------------------------------------
 // The small actors have typed handles, so that what is sent to them is checked when it

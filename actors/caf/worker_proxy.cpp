@@ -136,6 +136,15 @@ caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options op
         journal_pending(self);
         give_up(self, "the worker registered again");
       },
+      [=](abort_atom) {
+        journal_pending(self);
+        tracker_report r;
+        const std::size_t failed = self->state.tracker->fail_all(
+            client_channel::failure_code::shutting_down, "the node shut down before its worker finished it",
+            self->clock().now(), r);
+        report(self, r);
+        return static_cast<std::uint64_t>(failed);
+      },
       [=](stats_atom) {
         journal_pending(self);
         return static_cast<std::uint64_t>(self->state.tracker->in_flight());

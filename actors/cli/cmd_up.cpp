@@ -15,6 +15,7 @@
 #include "actors/loadgen/loadgen.hpp"
 #include "actors/node/serve_options.hpp"
 #include "cli/command.hpp"
+#include "util/log_flags.hpp"
 #include "model/builtin_profiles.hpp"
 #include "placement/registry.hpp"
 #include "plan/planner.hpp"
@@ -37,7 +38,6 @@ int run_up(int argc, char** argv) {
   double duration_s = 30, rate = 0, load = 0.7;
   std::uint64_t seed = 1;
   bool json = false;
-  std::string log = "info";
   flag_set flags("up",
                  "Starts a control node with emulated workers on this machine, replays the built-in\n"
                  "workload against it for --duration of wall time (the workers run --time-scale\n"
@@ -58,10 +58,14 @@ int run_up(int argc, char** argv) {
   flags.add_duration("slo-atgt", &o.slo_atgt_s, "ATGT SLO of every query");
   flags.add_string("data-dir", &o.data_dir, "state store directory (default: a temporary one, removed afterwards)");
   flags.add_uint64("seed", &seed, "seed of the workload");
-  flags.add_choice("log", &log, node::log_level_names(), "what the node prints on stderr");
+  log_flags logging;
+  logging.add_to(flags);
+  flags.add_choice("log", &logging.level, log_level_words(), "same as --log-level");
   flags.add_bool("json", &json, "print the report as one JSON object");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
-  o.log = node::log_level_of(log);
+  logging.apply("up");
+  o.log = node::log_level_of(logging.level);
+  o.log_format = process_log().get_format();
 
   if (!has_command("worker")) {
     std::cerr << "aladdin up: this build has no emulated worker (aladdin worker), which up starts\n";
@@ -87,21 +91,19 @@ int run_up(int argc, char** argv) {
   try {
     node::control_node n(o);
     n.start();
-    std::fprintf(stderr, "aladdin up: node on %s, starting %lld workers of %s TP%lld\n", n.client_endpoint().c_str(),
-                 static_cast<long long>(o.workers), o.model.c_str(), static_cast<long long>(o.tp));
+    process_log().info("node on %s, starting %lld workers of %s TP%lld", n.client_endpoint().c_str(),
+                       static_cast<long long>(o.workers), o.model.c_str(), static_cast<long long>(o.tp));
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (n.stats().workers < static_cast<std::uint64_t>(o.workers)) {
       if (std::chrono::steady_clock::now() > deadline) {
-        std::cerr << "aladdin up: the workers did not register within 60 s (their logs are in " << o.data_dir
-                  << "/workers)\n";
+        process_log().error("the workers did not register within 60 s (their logs are in %s/workers)", o.data_dir.c_str());
         temporary = false;  // keep the logs
         return 1;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     const trace arrivals = generate_builtin_trace(rate, duration_s * o.time_scale, arrival_process::poisson(), seed);
-    std::fprintf(stderr, "aladdin up: replaying %zu queries (%.2f per model second) for %.0f s\n", arrivals.size(),
-                 rate, duration_s);
+    process_log().info("replaying %zu queries (%.2f per model second) for %.0f s", arrivals.size(), rate, duration_s);
     node::loadgen_options lo;
     lo.endpoint = n.client_endpoint();
     lo.client_id = "aladdin-up";
@@ -127,7 +129,7 @@ int run_up(int argc, char** argv) {
     }
     status = r.lost + r.unanswered == 0 ? 0 : 1;
   } catch (const std::exception& e) {
-    std::cerr << "aladdin up: " << e.what() << "\n";
+    process_log().error("%s", e.what());
     status = 1;
   }
   if (temporary) {

@@ -140,6 +140,7 @@ void worker_tracker::handle(std::vector<worker_event>& events, node_clock::stead
     } else if (auto* rej = std::get_if<wc::engine_rejected>(&e)) {
       on_rejected(*rej, now, report);
     }
+    // wc::query_text: decoded and ignored until the front door relays text to its clients.
   }
   finish_pending(report);
   out_.post_all(frames_);

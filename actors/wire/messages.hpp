@@ -27,9 +27,12 @@ struct client_submit {
   client_channel::submit_query query;
 };
 
-// What a worker sends once registered, as the actors see it.
+// What a worker sends once registered, as the actors see it. query_text (the generated text of
+// a query whose client sent text) is decoded and, until the front door relays it to the
+// client, ignored by worker_tracker.
 using worker_event = std::variant<worker_channel::heartbeat, worker_channel::first_token,
-                                  worker_channel::query_completed, worker_channel::engine_rejected>;
+                                  worker_channel::query_completed, worker_channel::engine_rejected,
+                                  worker_channel::query_text>;
 
 // One frame for the bridge to send.
 struct outbound_frame {

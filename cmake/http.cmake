@@ -1,0 +1,32 @@
+# actors/http/: the generic asynchronous HTTP/1.1 server (Boost.Beast/Asio, header-only) that the
+# node's OpenAI front door and the fake vLLM engine sit on. Included from cmake/control_plane.cmake.
+find_package(Boost 1.74 REQUIRED)
+find_package(Threads REQUIRED)
+
+add_library(aladdin_http STATIC
+  ${CMAKE_SOURCE_DIR}/actors/http/http_types.cpp
+  ${CMAKE_SOURCE_DIR}/actors/http/http_server.cpp)
+target_include_directories(aladdin_http PUBLIC ${CMAKE_SOURCE_DIR})
+target_link_libraries(aladdin_http PUBLIC Boost::headers Threads::Threads)
+target_compile_options(aladdin_http PRIVATE ${ALADDIN_WARNINGS})
+
+if(ALADDIN_BUILD_TESTS)
+  # The server over real loopback sockets, driven by a raw-socket client (tests/http/).
+  aladdin_test_folder(http aladdin_http)
+endif()
+
+# bench/http/: the measurement the library was chosen by (Beast through this module against
+# cpp-httplib, which Debian ships as a compiled library with only a pkg-config file).
+if(ALADDIN_BUILD_BENCH)
+  find_package(PkgConfig)
+  if(PkgConfig_FOUND)
+    pkg_check_modules(HTTPLIB IMPORTED_TARGET cpp-httplib)
+  endif()
+  if(HTTPLIB_FOUND)
+    add_executable(aladdin_bench_http ${CMAKE_SOURCE_DIR}/bench/http/bench_http_servers.cpp)
+    target_link_libraries(aladdin_bench_http PRIVATE aladdin_http PkgConfig::HTTPLIB)
+    target_compile_options(aladdin_bench_http PRIVATE ${ALADDIN_WARNINGS})
+  else()
+    message(STATUS "cpp-httplib not found: bench/http is skipped")
+  endif()
+endif()

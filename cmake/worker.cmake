@@ -9,6 +9,7 @@ find_package(cppzmq 4.9 CONFIG REQUIRED)  # the target is `cppzmq`, found throug
 add_library(aladdin_worker STATIC
   ${CMAKE_SOURCE_DIR}/actors/worker/worker_core.cpp
   ${CMAKE_SOURCE_DIR}/actors/worker/synthetic_text.cpp
+  ${CMAKE_SOURCE_DIR}/actors/worker/worker_session.cpp
   ${CMAKE_SOURCE_DIR}/actors/worker/worker_process.cpp)
 target_link_libraries(aladdin_worker PUBLIC aladdin_schema PRIVATE cppzmq)
 target_compile_options(aladdin_worker PRIVATE ${ALADDIN_WARNINGS})

@@ -1,11 +1,13 @@
-# actors/http/: the generic asynchronous HTTP/1.1 server (Boost.Beast/Asio, header-only) that the
-# node's OpenAI front door and the fake vLLM engine sit on. Included from cmake/control_plane.cmake.
+# actors/http/: the generic asynchronous HTTP/1.1 server and client (Boost.Beast/Asio,
+# header-only): the node's OpenAI front door and the fake vLLM engine sit on the server, the
+# engine agent (and later the etcd client) on the client. Included from cmake/control_plane.cmake.
 find_package(Boost 1.74 REQUIRED)
 find_package(Threads REQUIRED)
 
 add_library(aladdin_http STATIC
   ${CMAKE_SOURCE_DIR}/actors/http/http_types.cpp
-  ${CMAKE_SOURCE_DIR}/actors/http/http_server.cpp)
+  ${CMAKE_SOURCE_DIR}/actors/http/http_server.cpp
+  ${CMAKE_SOURCE_DIR}/actors/http/http_client.cpp)
 target_include_directories(aladdin_http PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(aladdin_http PUBLIC Boost::headers Threads::Threads)
 target_compile_options(aladdin_http PRIVATE ${ALADDIN_WARNINGS})

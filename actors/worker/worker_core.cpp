@@ -9,6 +9,8 @@
 #include <utility>
 #include <variant>
 
+#include "actors/worker/synthetic_text.hpp"
+
 namespace aladdin::worker {
 
 namespace wc = worker_channel;
@@ -29,6 +31,11 @@ const char* to_string(exit_reason r) {
 
 namespace {
 
+worker_core_options with_progress(worker_core_options o) {
+  o.engine.report_progress = true;  // the text relay follows each iteration's tokens
+  return o;
+}
+
 const worker_core_options& checked(const worker_core_options& o) {
   if (!(o.time_scale > 0) || !std::isfinite(o.time_scale))
     throw std::invalid_argument("worker: time scale must be a positive number");
@@ -45,7 +52,7 @@ const worker_core_options& checked(const worker_core_options& o) {
 }  // namespace
 
 worker_core::worker_core(worker_core_options options, const sim::ground_truth& truth, micros start)
-    : options_(checked(options)),
+    : options_(with_progress(checked(options))),
       engine_(options_.engine, truth, options_.seed),
       start_(start),
       last_now_(start),
@@ -187,9 +194,12 @@ void worker_core::on_assign(const wc::assign_query& m, micros now) {
     return;
   }
 
-  const std::uint32_t output = m.max_output_tokens > 0    ? m.max_output_tokens
-                               : m.output_tokens_hint > 0 ? m.output_tokens_hint
-                                                          : options_.default_output_tokens;
+  const bool has_request = m.request.api != wc::engine_api::none;
+  std::uint32_t output = m.max_output_tokens > 0    ? m.max_output_tokens
+                         : m.output_tokens_hint > 0 ? m.output_tokens_hint
+                                                    : options_.default_output_tokens;
+  // A text client has no true length: its predicted one stands in for end-of-sequence.
+  if (has_request && m.output_tokens_hint > 0) output = std::min(output, m.output_tokens_hint);
   const auto too_large = [&] {
     const long long capacity =
         static_cast<long long>(engine_.kv_blocks_total()) * engine_.options().block_size;
@@ -214,11 +224,18 @@ void worker_core::on_assign(const wc::assign_query& m, micros now) {
   r.arrival_s = t;
 
   switch (engine_.enqueue(r, t)) {
-    case sim::enqueue_result::accepted:
-      live_.emplace(m.query_id, live_query{});
+    case sim::enqueue_result::accepted: {
+      live_query q;
+      q.has_request = has_request;
+      q.prompt_tokens = m.prompt_tokens;
+      if (has_request)
+        q.finish = m.max_output_tokens > 0 && output == m.max_output_tokens ? wc::finish_reason::length
+                                                                           : wc::finish_reason::stop;
+      live_.emplace(m.query_id, q);
       ++active_;
       ++stats_.accepted;
       return;
+    }
     case sim::enqueue_result::rejected_too_large:
       too_large();
       return;
@@ -251,7 +268,8 @@ void worker_core::on_engine_event(const sim::engine_event& e) {
     case sim::event_kind::completed:
       if (!cancelled) {
         emit_query_event(wc::query_completed{e.query_id, static_cast<std::uint32_t>(e.tokens),
-                                             wall_time(e.time_s)});
+                                             wall_time(e.time_s), it->second.finish,
+                                             it->second.has_request ? it->second.prompt_tokens : 0});
         ++stats_.completed;
         --active_;
       }
@@ -260,6 +278,23 @@ void worker_core::on_engine_event(const sim::engine_event& e) {
     case sim::event_kind::preempted:  // visible in heartbeats: the query is waiting again
     case sim::event_kind::handoff:    // split roles are not emulated
       break;
+  }
+}
+
+void worker_core::relay_text(const sim::token_progress& p) {
+  auto it = live_.find(p.query_id);
+  if (it == live_.end()) return;
+  live_query& q = it->second;
+  if (!q.has_request || q.cancelled || p.generated <= q.text_tokens) return;
+  const std::string text = synthetic_words(options_.seed, p.query_id,
+                                           static_cast<std::uint32_t>(q.text_tokens),
+                                           static_cast<std::uint32_t>(p.generated));
+  auto tokens = static_cast<std::uint32_t>(p.generated - q.text_tokens);
+  q.text_tokens = p.generated;
+  // An iteration's words are far below the chunk limit; split anyway, tokens on the first piece.
+  for (auto& piece : wc::split_text(text)) {
+    emit_query_event(wc::query_text{p.query_id, q.text_seq++, std::move(piece), tokens});
+    tokens = 0;
   }
 }
 
@@ -279,7 +314,12 @@ void worker_core::advance(micros now) {
   if (finished()) return;
   while (engine_.busy() && wall_time(engine_.next_event_time()) <= now) {
     const sim::step_result& r = engine_.step();
-    for (const auto& e : r.events) on_engine_event(e);
+    // In the order a client reads them: first tokens, the iteration's text, then completions.
+    for (const auto& e : r.events)
+      if (e.kind == sim::event_kind::first_token) on_engine_event(e);
+    for (const auto& p : r.progress) relay_text(p);
+    for (const auto& e : r.events)
+      if (e.kind != sim::event_kind::first_token) on_engine_event(e);
   }
   check_drain(now);
   if (finished()) return;

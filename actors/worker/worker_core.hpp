@@ -35,6 +35,15 @@
 // the query already runs and will report. A query id held by a cancelled, still running
 // sequence is rejected (invalid): the engine cannot hold two sequences under one id.
 //
+// Text. An assignment that carries a request (a client that sent text: request.api != none)
+// gets deterministic synthetic text (synthetic_text.hpp, seeded by `seed`): after the firstToken
+// of an engine iteration and before its queryCompleted, one queryText per iteration that
+// produced tokens for the query, seq counting from 0, `tokens` the tokens it carries. A text
+// client has no true length, so the emulation stops at the predicted length (outputTokensHint)
+// capped by max_tokens, else at max_tokens, else at default_output_tokens; queryCompleted says
+// finishReason length when it stopped at max_tokens, stop otherwise, and promptTokens = the
+// assignment's promptTokens. Token-count assignments carry no text and finishReason unknown.
+//
 // Cancellation. sim::engine has no way to remove a sequence, so a cancelled query keeps
 // running in the engine until its natural end, holding KV blocks and batch slots as a real
 // engine would until its abort reaches the scheduler; the core only drops its events and leaves
@@ -154,6 +163,11 @@ class worker_core {
  private:
   struct live_query {
     bool cancelled = false;
+    bool has_request = false;  // the client sent text: relay it
+    std::uint32_t text_seq = 0;
+    int text_tokens = 0;       // output tokens already relayed as text
+    std::uint32_t prompt_tokens = 0;
+    worker_channel::finish_reason finish = worker_channel::finish_reason::unknown;
   };
 
   micros clamp_now(micros now);
@@ -162,6 +176,7 @@ class worker_core {
   void on_cancel(const worker_channel::cancel_query& m);
   void on_error(const worker_channel::wire_error& m, micros now);
   void on_engine_event(const sim::engine_event& e);
+  void relay_text(const sim::token_progress& p);
   void check_drain(micros now);
   void send_registration(micros now);
   void send_heartbeat(micros now);

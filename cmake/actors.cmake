@@ -41,7 +41,9 @@ set(ALADDIN_NODE_PLAIN_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/node/plan_keeper.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/fleet_roster.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/process_launcher.cpp
-  ${CMAKE_SOURCE_DIR}/actors/loadgen/loadgen.cpp)
+  ${CMAKE_SOURCE_DIR}/actors/loadgen/loadgen.cpp
+  ${CMAKE_SOURCE_DIR}/actors/front/front_door.cpp
+  ${CMAKE_SOURCE_DIR}/actors/front/node_metrics.cpp)
 # The CAF shells: one translation unit per actor family, plus the composition root.
 set(ALADDIN_NODE_CAF_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/caf/intake_actor.cpp
@@ -54,7 +56,7 @@ set(ALADDIN_NODE_CAF_SOURCES
 add_library(aladdin_actors STATIC ${ALADDIN_NODE_PLAIN_SOURCES} ${ALADDIN_NODE_CAF_SOURCES})
 target_include_directories(aladdin_actors PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(aladdin_actors PUBLIC
-  aladdin_storage aladdin_schema aladdin_core CAF::core cppzmq Threads::Threads)
+  aladdin_storage aladdin_schema aladdin_core aladdin_http aladdin_api CAF::core cppzmq Threads::Threads)
 target_compile_options(aladdin_actors PRIVATE ${ALADDIN_WARNINGS})
 
 # The commands register themselves statically (src/cli/command.hpp), so their sources go into

@@ -12,10 +12,6 @@ target_include_directories(aladdin_http PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(aladdin_http PUBLIC Boost::headers Threads::Threads)
 target_compile_options(aladdin_http PRIVATE ${ALADDIN_WARNINGS})
 
-if(ALADDIN_BUILD_TESTS)
-  # The server over real loopback sockets, driven by a raw-socket client (tests/http/).
-  aladdin_test_folder(http aladdin_http)
-endif()
 
 # bench/http/: the measurement the library was chosen by (Beast through this module against
 # cpp-httplib, which Debian ships as a compiled library with only a pkg-config file).
@@ -31,4 +27,21 @@ if(ALADDIN_BUILD_BENCH)
   else()
     message(STATUS "cpp-httplib not found: bench/http is skipped")
   endif()
+endif()
+
+# src/api/: OpenAI's API as plain C++ (parse, validate, encode, decode; the token estimate).
+# Not part of the pure core's library, which links the standard library alone: this one adds
+# nlohmann-json.
+find_package(nlohmann_json 3 CONFIG REQUIRED)
+add_library(aladdin_api STATIC
+  ${CMAKE_SOURCE_DIR}/src/api/openai.cpp
+  ${CMAKE_SOURCE_DIR}/src/api/token_estimate.cpp)
+target_include_directories(aladdin_api PUBLIC ${CMAKE_SOURCE_DIR}/src)
+target_link_libraries(aladdin_api PUBLIC nlohmann_json::nlohmann_json)
+target_compile_options(aladdin_api PRIVATE ${ALADDIN_WARNINGS})
+
+if(ALADDIN_BUILD_TESTS)
+  # The server over real loopback sockets, driven by a raw-socket client, and the OpenAI module
+  # (tests/http/, label http).
+  aladdin_test_folder(http aladdin_http aladdin_api)
 endif()

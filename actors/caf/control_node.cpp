@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "actors/caf/node_actors.hpp"
+#include "actors/front/front_door.hpp"
+#include "actors/front/node_metrics.hpp"
 #include "actors/node/catalogue.hpp"
 #include "actors/node/process_launcher.hpp"
 #include "actors/node/worker_registry.hpp"
@@ -69,6 +71,25 @@ spawn_spec local_worker_command(const serve_options& o, const std::string& worke
   return s;
 }
 
+// What the HTTP front door asks of the node, as actor messages.
+class door_link final : public front_door_node {
+ public:
+  intake_actor intake;
+  caf::actor placement;
+  const node_shared* shared = nullptr;
+  const worker_directory* directory = nullptr;
+  const control_node* node = nullptr;
+
+  void submit(client_submit s) override {
+    submit_batch b;
+    b.items.push_back(std::move(s));
+    caf::anon_send(intake, std::move(b));
+  }
+  void cancel(query_id q, std::string why) override { caf::anon_send(placement, cancel_msg{q, std::move(why)}); }
+  bool ready() const override { return !shared->draining.load() && directory->size() > 0; }
+  std::string metrics() const override { return prometheus_text(node->stats()); }
+};
+
 }  // namespace
 
 struct control_node::impl {
@@ -83,6 +104,10 @@ struct control_node::impl {
   intake_limits limits;
   actor_sink sink;
   std::unique_ptr<zmq_bridge> bridge;
+  // The OpenAI front door (--http), in front of the bridge's outbox.
+  door_link link;
+  std::unique_ptr<front_door> door;
+  std::unique_ptr<split_outbox> split;
   std::unique_ptr<caf::actor_system_config> config;
   std::unique_ptr<caf::actor_system> system;
   intake_actor intake;
@@ -169,6 +194,17 @@ void control_node::start() {
   m.bridge = std::make_unique<zmq_bridge>(bo, m.sink);
   m.bridge->bind();
   m.services.out = &m.bridge->out();
+  if (!o.http.empty()) {
+    front_door_options fo;
+    if (std::string err = split_host_port(o.http, fo.host, fo.port); !err.empty())
+      throw std::runtime_error("--http " + o.http + ": " + err);
+    fo.model = m.limits.model;
+    fo.context_tokens = m.limits.context_tokens;
+    m.door = std::make_unique<front_door>(fo, m.link);
+    m.split = std::make_unique<split_outbox>(m.bridge->out(), *m.door);
+    m.services.out = m.split.get();
+    m.services.text = m.door.get();
+  }
   m.services.clock = node_clock::start_now(o.time_scale);
   m.shared.on_epoch = [b = m.bridge.get()](std::uint64_t e) { b->set_epoch(e); };
 
@@ -232,12 +268,21 @@ void control_node::start() {
   m.sink.intake = m.intake;
   m.sink.placement = m.placement;
   m.bridge->start();
+  if (m.door) {
+    m.link.intake = m.intake;
+    m.link.placement = m.placement;
+    m.link.shared = &m.shared;
+    m.link.directory = &m.directory;
+    m.link.node = this;
+    m.door->start();
+  }
   if (o.journal_retention_s > 0) m.compactor = std::thread([&m] { m.compact_loop(); });
   m.started = true;
   m.services.log.info("serving %s (%s, policy %s, provisioner %s) on %s, workers on %s, state in %s",
                       m.shape.config.model.c_str(), m.shape.config.label().c_str(), o.policy.c_str(),
                       to_string(o.provisioner), m.bridge->client_endpoint().c_str(),
                       m.bridge->worker_endpoint().c_str(), o.data_dir.c_str());
+  if (m.door) m.services.log.info("OpenAI-compatible HTTP on %s", m.door->url().c_str());
 }
 
 void control_node::stop() {
@@ -245,6 +290,9 @@ void control_node::stop() {
   if (!m.started || m.stopped) return;
   m.stopped = true;
   m.shared.draining.store(true);
+  // No request reaches the actors once they stop; what the actors still send an HTTP client
+  // after this goes nowhere.
+  if (m.door) m.door->stop();
   if (m.compactor.joinable()) {
     {
       std::lock_guard lock(m.compactor_mutex);
@@ -261,6 +309,8 @@ void control_node::stop() {
   m.bridge->stop();
   m.sink.intake = nullptr;
   m.sink.placement = nullptr;
+  m.link.intake = nullptr;
+  m.link.placement = nullptr;
   m.intake = nullptr;
   m.planner = nullptr;
   m.forecaster = nullptr;
@@ -274,6 +324,8 @@ void control_node::stop() {
 std::string control_node::client_endpoint() const {
   return impl_->bridge ? impl_->bridge->client_endpoint() : std::string{};
 }
+
+std::string control_node::http_url() const { return impl_->door ? impl_->door->url() : std::string{}; }
 
 std::string control_node::worker_endpoint() const {
   return impl_->bridge ? impl_->bridge->worker_endpoint() : std::string{};

@@ -38,6 +38,7 @@ struct serve_options {
   std::string data_dir = "aladdin-data";
   std::string listen = "tcp://127.0.0.1:5555";
   std::string worker_listen = "tcp://127.0.0.1:5556";
+  std::string http;                        // --http HOST:PORT: the OpenAI front door (empty: none)
   std::string node_name = "aladdin-node";
 
   provisioner_kind provisioner = provisioner_kind::local;
@@ -78,6 +79,10 @@ struct serve_options {
 std::string apply_config_file(serve_options& o, const std::string& path);
 // The same for a config read from `in`; `source` names it in errors.
 std::string apply_config(serve_options& o, std::istream& in, const std::string& source);
+
+// Splits "HOST:PORT" (an IPv4 address or a name, then a port 0..65535; 0: any free port).
+// Returns an empty string on success, else what is wrong.
+std::string split_host_port(std::string_view text, std::string& host, std::uint16_t& port);
 
 // Checks what single flags cannot (combinations, policy names). Empty on success.
 std::string validate(const serve_options& o);

@@ -12,6 +12,7 @@ add_library(aladdin_worker STATIC
   ${CMAKE_SOURCE_DIR}/actors/worker/worker_session.cpp
   ${CMAKE_SOURCE_DIR}/actors/worker/engine_agent_core.cpp
   ${CMAKE_SOURCE_DIR}/actors/worker/engine_agent.cpp
+  ${CMAKE_SOURCE_DIR}/actors/worker/http_engine.cpp
   ${CMAKE_SOURCE_DIR}/actors/worker/vllm_metrics.cpp
   ${CMAKE_SOURCE_DIR}/actors/worker/worker_process.cpp)
 target_link_libraries(aladdin_worker PUBLIC aladdin_schema aladdin_api aladdin_http PRIVATE cppzmq)

@@ -17,6 +17,7 @@
 
 #include "actors/http/http_client.hpp"
 #include "actors/worker/engine_agent.hpp"
+#include "actors/worker/http_engine.hpp"
 #include "actors/worker/worker_core.hpp"
 #include "actors/worker/worker_process.hpp"
 #include "cli/command.hpp"
@@ -115,7 +116,9 @@ int run_worker(int argc, char** argv) {
   bool emulate = true;
   std::string connect, name, model_name = "llama2-70b", gpu_name = "a100-80gb",
                              mode = "prefill-first", truth_profile, vllm;
-  std::int64_t tp = 4, default_output = 256, block_size = 16;
+  std::int64_t tp = 4, default_output = 256, block_size = 16, http_port = -1;
+  std::string http_host = "127.0.0.1";
+  std::uint64_t stall_after = 0;
   double time_scale = 1, heartbeat_s = 0.1, noise = 0.03, warn_unanswered_s = 5, metrics_s = 0.5,
          lost_after_s = 5;
   std::uint64_t seed = 1, kv_tokens = 0;
@@ -141,7 +144,15 @@ int run_worker(int argc, char** argv) {
   flags.add_duration("engine-lost-after", &lost_after_s,
                      "--vllm: the engine's /metrics unanswered this long: the engine is lost, the "
                      "worker stops heartbeating (the node re-places its queries) and exits");
-  flags.add_string("connect", &connect, "control node endpoint, e.g. tcp://127.0.0.1:5555", true);
+  flags.add_string("connect", &connect,
+                   "control node endpoint, e.g. tcp://127.0.0.1:5555 (required, but with --http)");
+  flags.add_int("http", &http_port,
+                "--emulate: serve the emulated engine over HTTP on this port instead, with vLLM's "
+                "OpenAI-compatible API and metric names (0: any free port, printed)",
+                0, 65535);
+  flags.add_string("http-host", &http_host, "--http: the address to listen on");
+  flags.add_uint64("http-stall-after", &stall_after,
+                   "--http: after this many requests, stop answering (a hung engine, for tests; 0: never)");
   flags.add_string("model", &model_name, "model served");
   flags.add_string("gpu", &gpu_name, "GPU type");
   flags.add_int("tp", &tp, "GPUs per worker (tensor-parallel degree)", 1, 64);
@@ -174,6 +185,14 @@ int run_worker(int argc, char** argv) {
 
   if (!vllm.empty() && flags.given("emulate") && emulate)
     return usage_error("--emulate and --vllm exclude each other: the worker either emulates an engine or fronts one");
+  if (flags.given("http") && !vllm.empty())
+    return usage_error("--http serves the emulated engine; it does not go with --vllm");
+  if (flags.given("http") && flags.given("connect"))
+    return usage_error("--http serves the emulated engine over HTTP instead of the worker channel: "
+                       "leave out --connect (put `aladdin worker --vllm` in front of it to join a node)");
+  if (!flags.given("http") && connect.empty()) return usage_error("--connect: required");
+  if (!flags.given("http") && (flags.given("http-host") || flags.given("http-stall-after")))
+    return usage_error("--http-host and --http-stall-after need --http");
   if (vllm.empty() && (flags.given("kv-tokens") || flags.given("metrics-interval") ||
                        flags.given("engine-lost-after") || flags.given("block-size")))
     return usage_error("--kv-tokens, --block-size, --metrics-interval and --engine-lost-after need --vllm");
@@ -220,6 +239,31 @@ int run_worker(int argc, char** argv) {
   o.silence_warning = static_cast<worker::micros>(warn_unanswered_s * 1e6);
   o.default_output_tokens = static_cast<std::uint32_t>(default_output);
   worker::worker_core core(o, *truth, worker::wall_clock_now());
+
+  if (flags.given("http")) {
+    worker::http_engine_options ho;
+    ho.host = http_host;
+    ho.port = static_cast<std::uint16_t>(http_port);
+    ho.served_model = model->name;
+    ho.stall_after = stall_after;
+    worker::http_engine engine(core, ho);
+    try {
+      engine.start();
+    } catch (const std::exception& e) {
+      return usage_error(std::string("--http: ") + e.what());
+    }
+    // The port on stdout (one line) for scripts and tests that asked for any free port.
+    std::cout << "http://" << http_host << ":" << engine.port() << std::endl;
+    std::cerr << "aladdin worker: " << name << " serves an emulated " << model->name << "/" << gpu->name
+              << "/tp" << tp_n << " (KV " << core.registration().kv_capacity_tokens
+              << " tokens, time scale " << time_scale << ") with vLLM's API at http://" << http_host
+              << ":" << engine.port() << "\n";
+    install_stop_handlers();
+    while (!stop_requested.load()) ::usleep(50'000);  // the signal handler only sets a flag
+    engine.stop();
+    std::cerr << "aladdin worker: exiting (signal)\n";
+    return 0;
+  }
 
   worker::process_options po;
   po.endpoint = connect;

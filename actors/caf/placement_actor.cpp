@@ -54,9 +54,6 @@ struct placement_state {
   std::unordered_map<std::uint32_t, live_worker> live;
   std::set<caf::actor_addr> proxies;  // every proxy still running, live or replaced
   std::vector<outbound_frame> frames;
-  // Waiting queries whose client has gone: already failed (cancelled); the desk still holds
-  // them until it decides, and then they are dropped instead of carried out.
-  std::set<query_id> cancelled;
 };
 
 double model_now(placement_actor* self) { return self->state.services->clock.model_s(self->clock().now()); }
@@ -87,32 +84,18 @@ void route(placement_actor* self) {
   };
   for (const desk_dispatch& d : st.decisions.placed) {
     ticket t = take(d.query);
-    if (st.cancelled.erase(d.query) != 0) {
-      st.desk->removed(d.worker, d.query, st.services->clock.model_s(now));  // its capacity back
-      continue;
-    }
     if (st.live.count(d.worker.value) != 0)
       by_worker[d.worker.value].items.push_back({d.worker, std::move(t), d.output_hint});
     else
       homeless.push_back(std::move(t));  // cannot happen; kept safe anyway
   }
   const std::uint64_t wall = st.services->clock.wall_micros(now);
-  for (const desk_refusal& r : st.decisions.refused) {
-    if (st.cancelled.erase(r.query) != 0) {
-      take(r.query);
-      continue;
-    }
+  for (const desk_refusal& r : st.decisions.refused)
     fail_query(*st.services->store, st.frames, take(r.query), client_channel::failure_code::unschedulable,
                refusal_detail(r, false), wall);
-  }
-  for (const desk_refusal& r : st.decisions.expired) {
-    if (st.cancelled.erase(r.query) != 0) {
-      take(r.query);
-      continue;
-    }
+  for (const desk_refusal& r : st.decisions.expired)
     fail_query(*st.services->store, st.frames, take(r.query), client_channel::failure_code::deadline_exceeded,
                refusal_detail(r, true), wall);
-  }
   st.decisions.clear();
   st.services->out->post_all(st.frames);
   for (auto& [w, batch] : by_worker) self->send(st.live[w].proxy, std::move(batch));
@@ -234,18 +217,18 @@ void on_lost(placement_actor* self, lost_msg& m) {
   offer(self, m.requeue, true);
 }
 
-// A client has gone. A query still waiting here fails now (its client hears nothing more) and is
-// dropped when the desk decides about it; one on a worker is the worker's proxy's to cancel:
-// every proxy is asked, since the one that holds it is the only one that acts (an assignment
-// on its way to a proxy gets there before this message, CAF keeping the order between two
-// actors).
+// A client has gone. A query still waiting here leaves the queue and fails (cancelled); one on
+// a worker is the worker's proxy's to cancel: every proxy is asked, since the one that holds it
+// is the only one that acts (an assignment on its way to a proxy gets there before this
+// message, CAF keeping the order between two actors).
 void on_cancel(placement_actor* self, cancel_msg& m) {
   auto& st = self->state;
-  if (auto it = st.held.find(m.query); it != st.held.end()) {
+  if (auto it = st.held.find(m.query); it != st.held.end() && st.desk->withdraw(m.query)) {
     const std::uint64_t wall = st.services->clock.wall_micros(self->clock().now());
-    if (fail_query(*st.services->store, st.frames, it->second, client_channel::failure_code::cancelled, m.why, wall))
-      st.cancelled.insert(m.query);
+    fail_query(*st.services->store, st.frames, it->second, client_channel::failure_code::cancelled, m.why, wall);
+    st.held.erase(it);
     st.services->out->post_all(st.frames);
+    st.shared->waiting.store(st.desk->waiting(), std::memory_order_relaxed);
     return;
   }
   for (auto& [w, lw] : st.live) self->send(lw.proxy, m);

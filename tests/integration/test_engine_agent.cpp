@@ -1,0 +1,190 @@
+// The engine agent end to end: HTTP client → the node's front door → `aladdin worker --vllm` →
+// the fake engine (`aladdin worker --emulate --http`, vLLM's API and metric names) over HTTP →
+// back. A streamed chat gets the engine's text, finish_reason and usage through the node; a
+// token-count client is refused by the agent, not lost; an engine killed mid-stream makes the
+// agent stop heartbeating and exit, the node loses the worker, and the client's stream ends
+// with an explicit outcome — nothing hangs. Waits are on the events, with generous bounds.
+#include <doctest/doctest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "actors/caf/control_node.hpp"
+#include "actors/http/http_client.hpp"
+#include "actors/node/process_launcher.hpp"
+#include "api/openai.hpp"
+#include "tests/support/node_fixtures.hpp"
+#include "tests/support/test_client.hpp"
+
+using namespace aladdin;
+using namespace aladdin::test;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+std::uint16_t port_of(const std::string& url) {
+  return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
+}
+
+// One HTTP exchange seen through actors/http's client.
+struct exchange {
+  std::mutex mu;
+  std::condition_variable cv;
+  unsigned status = 0;
+  std::string body;
+  bool done = false;
+  std::optional<http::client_error> error;
+
+  http::request_callbacks callbacks() {
+    return {[this](const http::response_head& h) {
+              std::lock_guard<std::mutex> l(mu);
+              status = h.status;
+            },
+            [this](std::string_view d) {
+              std::lock_guard<std::mutex> l(mu);
+              body.append(d);
+              cv.notify_all();
+            },
+            [this](const std::optional<http::client_error>& e) {
+              std::lock_guard<std::mutex> l(mu);
+              done = true;
+              error = e;
+              cv.notify_all();
+            }};
+  }
+  template <class P>
+  bool wait(P pred, std::chrono::seconds limit = 60s) {
+    std::unique_lock<std::mutex> l(mu);
+    return cv.wait_for(l, limit, [&] { return pred(*this); });
+  }
+};
+
+http::client_request chat(std::uint16_t port, unsigned max_tokens) {
+  http::client_request r;
+  r.method = "POST";
+  r.host = "127.0.0.1";
+  r.port = port;
+  r.target = "/v1/chat/completions";
+  r.content_type = "application/json";
+  r.body = json{{"model", "llama2-70b"},
+                {"messages", json::array({{{"role", "user"}, {"content", "Tell me a story"}}})},
+                {"max_tokens", max_tokens},
+                {"stream", true},
+                {"stream_options", {{"include_usage", true}}}}
+               .dump();
+  return r;
+}
+
+struct fleet {
+  temp_dir dir;
+  node::control_node node;
+  node::child_process engine;
+  std::string engine_url;
+  node::child_process agent;
+
+  static node::serve_options options(const std::string& d) {
+    node::serve_options o = loopback_node(d, "agent-1");
+    o.http = "127.0.0.1:0";
+    o.heartbeat_timeout_s = 1;
+    o.max_wait_s = 2;  // a query with no worker left fails instead of waiting forever
+    return o;
+  }
+
+  fleet() : dir("engine-agent"), node(options(dir.str())) {
+    node.start();
+    node::spawn_spec e;
+    e.program = ALADDIN_BINARY;
+    e.args = {"worker", "--emulate", "--http", "0", "--model", "llama2-70b", "--gpu", "a100-80gb", "--tp", "4"};
+    e.pipe_stdout = true;
+    e.log_file = dir.str() + "/engine.log";
+    engine = node::child_process::spawn(e);
+    const auto url = engine.read_line(15s);
+    REQUIRE(url.has_value());
+    engine_url = *url;
+    node::spawn_spec a;
+    a.program = ALADDIN_BINARY;
+    a.args = {"worker", "--vllm", engine_url, "--name", "agent-1", "--connect", node.worker_endpoint(),
+              "--model", "llama2-70b", "--gpu", "a100-80gb", "--tp", "4",
+              "--metrics-interval", "100ms", "--engine-lost-after", "1s"};
+    a.log_file = dir.str() + "/agent.log";
+    agent = node::child_process::spawn(a);
+    REQUIRE(eventually([&] { return node.stats().workers == 1; }, 30s));
+  }
+  ~fleet() {
+    agent.stop(5s);
+    engine.stop(5s);
+    node.stop();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("engine agent: a streamed chat through the node, the agent and the fake engine") {
+  fleet f;
+  http::http_client client;
+  exchange x;
+  client.send(chat(port_of(f.node.http_url()), 8), x.callbacks());
+  REQUIRE(x.wait([](exchange& e) { return e.done; }));
+  CHECK_FALSE(x.error.has_value());
+  CHECK(x.status == 200);
+  api::sse_reader reader;
+  const auto events = reader.feed(x.body);
+  REQUIRE(events.size() >= 3);
+  CHECK(events.back() == "[DONE]");
+  std::string text;
+  std::optional<std::string> finish;
+  std::optional<api::usage> usage;
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    const auto d = api::decode_chunk(events[i]);
+    REQUIRE_MESSAGE(d.ok, events[i]);
+    text += d.ok->text;
+    if (d.ok->finish_reason) finish = d.ok->finish_reason;
+    if (d.ok->usage_) usage = d.ok->usage_;
+  }
+  // The fake engine's words: 8 of them, each " word".
+  CHECK(std::count(text.begin(), text.end(), ' ') == 8);
+  CHECK(finish == "length");
+  REQUIRE(usage);
+  CHECK(usage->completion_tokens == 8);
+  CHECK(usage->prompt_tokens > 0);  // as the engine counted it
+}
+
+TEST_CASE("engine agent: a token-count client is refused by the agent with a reason, not lost") {
+  fleet f;
+  test_client c(f.node.client_endpoint(), "agent-token-client");
+  c.submit(1, 100, 10);
+  REQUIRE(c.receive_until([&] {
+    return c.count<client_channel::query_failed>() + c.count<client_channel::query_rejected>() > 0;
+  }, 30s));
+  bool explained = false;
+  for (const auto& q : c.all<client_channel::query_failed>())
+    explained = explained || q.detail.find("engine needs text") != std::string::npos;
+  for (const auto& q : c.all<client_channel::query_rejected>())
+    explained = explained || q.detail.find("engine needs text") != std::string::npos;
+  CHECK(explained);
+}
+
+TEST_CASE("engine agent: an engine killed mid-stream loses the worker; the stream ends explicitly") {
+  fleet f;
+  http::http_client client;
+  exchange x;
+  client.send(chat(port_of(f.node.http_url()), 2000), x.callbacks());
+  // Some text has come through: the engine is mid-stream.
+  REQUIRE(x.wait([](exchange& e) { return e.body.find("\"content\"") != std::string::npos; }));
+  f.engine.kill();
+  REQUIRE(f.engine.wait_for(10s).has_value());
+  // The agent finds the engine gone, stops heartbeating and exits 1.
+  const auto agent_exit = f.agent.wait_for(30s);
+  REQUIRE(agent_exit.has_value());
+  CHECK(*agent_exit == 1);
+  CHECK(eventually([&] { return f.node.stats().workers == 0; }, 30s));
+  // The client hears an outcome: its stream ends (an error event or a closed stream), no hang.
+  REQUIRE(x.wait([](exchange& e) { return e.done; }, 60s));
+  // An explicit outcome: the connection failed, or the node said what happened in the stream.
+  CHECK((x.error.has_value() || x.body.find("error") != std::string::npos));
+}

@@ -15,6 +15,7 @@
 
 #include "actors/caf/control_node.hpp"
 #include "actors/http/http_client.hpp"
+#include "actors/loadgen/http_loadgen.hpp"
 #include "actors/node/process_launcher.hpp"
 #include "api/openai.hpp"
 #include "tests/support/node_fixtures.hpp"
@@ -187,4 +188,121 @@ TEST_CASE("engine agent: an engine killed mid-stream loses the worker; the strea
   REQUIRE(x.wait([](exchange& e) { return e.done; }, 60s));
   // An explicit outcome: the connection failed, or the node said what happened in the stream.
   CHECK((x.error.has_value() || x.body.find("error") != std::string::npos));
+}
+
+// ---- aladdin loadgen --http against the fake engine directly (no node) ---------------------
+
+namespace {
+
+struct fake_engine {
+  temp_dir dir{"http-loadgen"};
+  node::child_process proc;
+  http::http_url url;
+  explicit fake_engine(const std::vector<std::string>& extra = {}) {
+    node::spawn_spec e;
+    e.program = ALADDIN_BINARY;
+    e.args = {"worker", "--emulate", "--http", "0", "--time-scale", "20"};
+    e.args.insert(e.args.end(), extra.begin(), extra.end());
+    e.pipe_stdout = true;
+    e.log_file = dir.str() + "/engine.log";
+    proc = node::child_process::spawn(e);
+    const auto line = proc.read_line(15s);
+    REQUIRE(line.has_value());
+    std::string why;
+    const auto u = http::parse_http_url(*line, &why);
+    REQUIRE_MESSAGE(u.has_value(), why);
+    url = *u;
+  }
+  ~fake_engine() { proc.stop(5s); }
+};
+
+trace small_trace() {
+  trace t;
+  for (int i = 0; i < 12; ++i) t.push_back({0.05 * i, 100 + 10 * i, 5 + i, 0, 0});
+  return t;
+}
+
+}  // namespace
+
+TEST_CASE("http loadgen: every request of a trace streams from the fake engine with exact token counts") {
+  fake_engine engine;
+  node::http_loadgen_options o;
+  o.url = engine.url;
+  o.time_scale = 20;
+  const trace t = small_trace();
+  const auto r = node::run_http_loadgen(o, t);
+  CHECK(r.sent == t.size());
+  CHECK(r.completed == t.size());
+  CHECK(r.failed == 0);
+  std::uint64_t out = 0, in = 0;
+  for (const auto& q : t) {
+    out += static_cast<std::uint64_t>(q.output_tokens);
+    in += static_cast<std::uint64_t>(q.input_tokens);
+  }
+  CHECK(r.output_tokens == out);  // max_tokens with ignore_eos: exactly the trace's
+  CHECK(r.prompt_tokens == in);   // token ids: the engine counts them exactly
+  CHECK(r.ttft.mean > 0);
+  CHECK(r.e2e.median >= r.ttft.median);
+  CHECK(r.tpot.mean > 0);
+  CHECK(r.itl.median > 0);
+  CHECK(r.request_goodput <= r.request_throughput);
+  // No SLO given: every completed request is good.
+  CHECK(r.good == r.completed);
+  const auto j = nlohmann::json::parse(r.json());
+  CHECK(j["completed"] == t.size());
+  CHECK(j.contains("p99_ttft_ms"));
+}
+
+TEST_CASE("http loadgen: a dead endpoint and a hung engine are failures by reason, and the run ends") {
+  std::uint16_t port = 0;
+  {
+    fake_engine gone;
+    port = gone.url.port;
+  }  // stopped: nothing listens there now
+  node::http_loadgen_options o;
+  o.url = {"127.0.0.1", port, ""};
+  o.time_scale = 20;
+  auto r = node::run_http_loadgen(o, small_trace());
+  CHECK(r.completed == 0);
+  CHECK(r.failed == small_trace().size());
+  CHECK(r.failed_by.count("connect failed") == 1);
+
+  fake_engine hung({"--http-stall-after", "3"});
+  o.url = hung.url;
+  o.drain_timeout_s = 2;
+  r = node::run_http_loadgen(o, small_trace());
+  CHECK(r.completed == 3);
+  CHECK(r.failed == small_trace().size() - 3);
+  CHECK(r.failed_by.count("stopped") == 1);  // still open at the drain timeout
+}
+
+TEST_CASE("http loadgen: the report's arithmetic, as vllm bench serve --goodput defines it") {
+  std::vector<node::request_record> recs(4);
+  // ok, ttft 0.1, e2e 1.1, 11 tokens: tpot 0.1
+  recs[0] = {true, "", 0.1, 1.1, 11, 50, {0.1, 0.1}};
+  // ok, ttft 0.5, e2e 0.9, 5 tokens: tpot 0.1
+  recs[1] = {true, "", 0.5, 0.9, 5, 50, {0.3}};
+  // ok, one token: no tpot
+  recs[2] = {true, "", 0.2, 0.2, 1, 50, {}};
+  recs[3] = {false, "http 400", 0, 0.01, 0, 0, {}};
+  node::http_loadgen_options o;
+  o.slo_ttft_s = 0.3;
+  o.slo_tpot_s = 0.2;
+  const auto r = node::summarize(recs, 5, 2.0, o);
+  CHECK(r.sent == 4);
+  CHECK(r.completed == 3);
+  CHECK(r.failed == 1);
+  CHECK(r.failed_by.at("http 400") == 1);
+  CHECK(r.good == 2);  // the second misses the TTFT SLO
+  CHECK(r.request_throughput == doctest::Approx(1.5));
+  CHECK(r.request_goodput == doctest::Approx(1.0));
+  CHECK(r.output_tokens == 17);
+  CHECK(r.output_token_throughput == doctest::Approx(8.5));
+  CHECK(r.total_token_throughput == doctest::Approx((17 + 150) / 2.0));
+  CHECK(r.ttft.mean == doctest::Approx((0.1 + 0.5 + 0.2) / 3));
+  CHECK(r.ttft.median == doctest::Approx(0.2));
+  CHECK(r.ttft.p99 == doctest::Approx(0.5));
+  CHECK(r.tpot.mean == doctest::Approx(0.1));
+  CHECK(r.itl.mean == doctest::Approx((0.1 + 0.1 + 0.3) / 3));
+  CHECK(r.e2e.p99 == doctest::Approx(1.1));
 }

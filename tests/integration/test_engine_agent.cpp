@@ -8,8 +8,10 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -96,11 +98,12 @@ struct fleet {
     return o;
   }
 
-  fleet() : dir("engine-agent"), node(options(dir.str())) {
+  explicit fleet(const std::vector<std::string>& engine_flags = {}) : dir("engine-agent"), node(options(dir.str())) {
     node.start();
     node::spawn_spec e;
     e.program = ALADDIN_BINARY;
     e.args = {"worker", "--emulate", "--http", "0", "--model", "llama2-70b", "--gpu", "a100-80gb", "--tp", "4"};
+    e.args.insert(e.args.end(), engine_flags.begin(), engine_flags.end());
     e.pipe_stdout = true;
     e.log_file = dir.str() + "/engine.log";
     engine = node::child_process::spawn(e);
@@ -188,6 +191,26 @@ TEST_CASE("engine agent: an engine killed mid-stream loses the worker; the strea
   REQUIRE(x.wait([](exchange& e) { return e.done; }, 60s));
   // An explicit outcome: the connection failed, or the node said what happened in the stream.
   CHECK((x.error.has_value() || x.body.find("error") != std::string::npos));
+}
+
+TEST_CASE("engine agent: an engine that hangs (answers nothing more) is lost too; nothing hangs") {
+  // The agent's scrapes (every 100 ms) and the chat below are requests too: the engine stops
+  // answering shortly after the agent registered.
+  fleet f({"--http-stall-after", "30"});
+  http::http_client client;
+  std::vector<std::unique_ptr<exchange>> xs;
+  for (int i = 0; i < 3; ++i) {
+    xs.push_back(std::make_unique<exchange>());
+    client.send(chat(port_of(f.node.http_url()), 2000), xs.back()->callbacks());
+  }
+  const auto agent_exit = f.agent.wait_for(60s);
+  REQUIRE(agent_exit.has_value());
+  CHECK(*agent_exit == 1);
+  CHECK(eventually([&] { return f.node.stats().workers == 0; }, 30s));
+  for (auto& x : xs) {
+    REQUIRE(x->wait([](exchange& e) { return e.done; }, 60s));
+    CHECK((x->error.has_value() || x->body.find("error") != std::string::npos));
+  }
 }
 
 // ---- aladdin loadgen --http against the fake engine directly (no node) ---------------------

@@ -64,7 +64,7 @@ int usage_error(const std::string& message) {
 
 // `worker --vllm URL`: the agent in front of an OpenAI-compatible engine.
 int run_agent(const std::string& url, const std::string& connect, const worker::worker_identity& id,
-              double heartbeat_s, double warn_unanswered_s, std::uint64_t kv_tokens,
+              double time_scale, double heartbeat_s, double warn_unanswered_s, std::uint64_t kv_tokens,
               std::int64_t block_size, double metrics_s, double lost_after_s) {
   std::string why;
   const auto engine = http::parse_http_url(url, &why);
@@ -81,6 +81,7 @@ int run_agent(const std::string& url, const std::string& connect, const worker::
   o.agent.engine_lost_after = static_cast<worker::micros>(lost_after_s * 1e6);
   o.agent.kv_capacity_tokens = kv_tokens;
   o.agent.block_size = static_cast<std::uint32_t>(block_size);
+  o.agent.time_scale = time_scale;
   // A scrape that takes longer than the interval counts as unanswered.
   o.scrape_timeout = std::chrono::milliseconds(std::max<long long>(100, static_cast<long long>(metrics_s * 2e3)));
   worker::engine_agent agent(o);
@@ -157,7 +158,8 @@ int run_worker(int argc, char** argv) {
   flags.add_string("gpu", &gpu_name, "GPU type");
   flags.add_int("tp", &tp, "GPUs per worker (tensor-parallel degree)", 1, 64);
   flags.add_double("time-scale", &time_scale,
-                   "engine seconds per wall second (50: the emulated GPU runs 50x faster)", 1e-3,
+                   "engine seconds per wall second (50: the emulated GPU runs 50x faster; with "
+                   "--vllm: the engine's, said at registration, 1 for a real GPU)", 1e-3,
                    1e6);
   flags.add_string("name", &name, "worker name, stable across restarts (default: <host>-<pid>)");
   flags.add_duration("heartbeat", &heartbeat_s, "wall time between heartbeats");
@@ -207,7 +209,7 @@ int run_worker(int argc, char** argv) {
                        "' (known: " + known_names(builtin_gpus()) + ")");
   const int tp_n = static_cast<int>(tp);
   if (!vllm.empty())
-    return run_agent(vllm, connect, {name, model->name, gpu->name, tp_n}, heartbeat_s, warn_unanswered_s,
+    return run_agent(vllm, connect, {name, model->name, gpu->name, tp_n}, time_scale, heartbeat_s, warn_unanswered_s,
                      kv_tokens, block_size, metrics_s, lost_after_s);
   const kv_model kv = kv_model::from_hardware(*model, *gpu, tp_n);
   if (kv.capacity_tokens < 1)

@@ -19,6 +19,8 @@ const agent_options& checked(const agent_options& o) {
   if (o.scrape_interval == 0) throw std::invalid_argument("worker: the metrics interval must be > 0");
   if (o.engine_lost_after == 0) throw std::invalid_argument("worker: the engine-lost timeout must be > 0");
   if (o.block_size == 0) throw std::invalid_argument("worker: the block size must be > 0");
+  if (!(o.time_scale > 0) || !std::isfinite(o.time_scale))
+    throw std::invalid_argument("worker: time scale must be a positive number");
   return o;
 }
 
@@ -281,7 +283,7 @@ void engine_agent_core::scrape_done(const std::optional<std::string>& body, cons
     kv_blocks_total_ = capacity / block_size_;
     const auto& id = options_.identity;
     session_.start({id.name, id.model, id.gpu, static_cast<std::uint16_t>(id.tp),
-                    kv_blocks_total_ * block_size_, block_size_, 1.0},
+                    kv_blocks_total_ * block_size_, block_size_, options_.time_scale},
                    now);
   }
   // The engine answers: streams that broke were this query's trouble, not the engine's.

@@ -70,6 +70,9 @@ struct agent_options {
   std::uint64_t kv_capacity_tokens = 0;
   std::uint32_t block_size = 16;
   std::size_t max_heartbeat_waiting_ids = 4096;
+  // Engine seconds per wall second, said at registration: 1 for a real GPU; an emulated engine
+  // (`worker --emulate --http --time-scale X`) runs at X, and the node must run at X too.
+  double time_scale = 1;
 };
 
 // A call the agent wants made to the engine.

@@ -136,6 +136,19 @@ TEST_CASE("engine agent: registers after the first scrape, with the KV cache vLL
   CHECK(reg.time_scale == 1.0);
 }
 
+TEST_CASE("engine agent: registration says the engine's time scale (1 unless told)") {
+  auto o = options();
+  o.time_scale = 10;
+  engine_agent_core c(o, t0);
+  c.start(t0);
+  c.scrape_done(std::string(metrics_text), "", t0);
+  const auto out = c.take_outbound();
+  REQUIRE(out.size() == 1);
+  CHECK(std::get<wc::register_worker>(out[0]).time_scale == 10);
+  o.time_scale = 0;
+  CHECK_THROWS_AS(engine_agent_core(o, t0), std::invalid_argument);
+}
+
 TEST_CASE("engine agent: an engine whose /metrics has no KV size stops it with a clear reason") {
   harness h;
   h.core.start(h.now);

@@ -77,7 +77,7 @@ if(ALADDIN_BUILD_TESTS)
   # Real ZeroMQ on loopback, real RocksDB in temp dirs, the node as a child process for the
   # crash test; fake workers (tests/support/fake_worker.hpp) and the real emulated ones
   # (test_emulated_workers.cpp runs `aladdin worker` processes).
-  aladdin_test_folder(integration aladdin_actors ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
+  aladdin_test_folder(integration aladdin_actors aladdin_worker ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
   target_compile_definitions(aladdin_integration_tests PRIVATE ALADDIN_BINARY="$<TARGET_FILE:aladdin>")
   add_dependencies(aladdin_integration_tests aladdin)
 endif()

@@ -248,6 +248,8 @@ int run_worker(int argc, char** argv) {
     ho.port = static_cast<std::uint16_t>(http_port);
     ho.served_model = model->name;
     ho.stall_after = stall_after;
+    ho.max_model_len = model->context_tokens > 0 ? static_cast<std::uint32_t>(model->context_tokens) : 0;
+    ho.default_output_tokens = static_cast<std::uint32_t>(default_output);
     worker::http_engine engine(core, ho);
     try {
       engine.start();

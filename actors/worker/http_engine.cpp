@@ -114,6 +114,16 @@ void http_engine::on_generate(api::api_kind kind, const http::http_request& req,
   const std::uint32_t prompt = r.prompt_token_ids
                                    ? static_cast<std::uint32_t>(r.prompt_token_ids->size())
                                    : api::token_estimator().estimate(r.prompt_chars);
+  const std::uint64_t output = r.max_tokens.value_or(options_.default_output_tokens);
+  if (options_.max_model_len > 0 && prompt + output > options_.max_model_len) {
+    api::api_error e;
+    e.type = "BadRequestError";
+    e.message = "This model's maximum context length is " + std::to_string(options_.max_model_len) +
+                " tokens. However, you requested " + std::to_string(prompt + output) + " tokens (" +
+                std::to_string(prompt) + " in the prompt, " + std::to_string(output) +
+                " in the completion). Please reduce the length of the prompt or completion.";
+    return w->respond(error_response(e));
+  }
   auto a = std::make_shared<answer>();
   a->writer = w;
   a->stream = r.stream;

@@ -11,8 +11,9 @@
 //       chunk, [DONE]) or whole; prompt tokens = the token ids sent, else the text's UTF-8
 //       bytes / 4 (api::token_estimator's prior, this engine's "tokenizer", reported as
 //       usage.prompt_tokens); output length = max_tokens, else --default-output (the emulation
-//       has no end-of-sequence). Bad bodies 400 (OpenAI error JSON), a prompt the KV cache can
-//       never hold 400 with vLLM's "maximum context length" wording, unknown paths 404.
+//       has no end-of-sequence). Bad bodies 400 (OpenAI error JSON); prompt + max_tokens over
+//       max_model_len (the catalogue model's context) or more than the KV cache can ever hold
+//       400 with vLLM's "maximum context length" wording; unknown paths 404.
 //   GET /metrics  vllm:num_requests_running, vllm:num_requests_waiting, vllm:kv_cache_usage_perc,
 //       vllm:gpu_cache_usage_perc, vllm:cache_config_info{block_size,num_gpu_blocks}.
 //   GET /health  200. GET /v1/models.
@@ -45,6 +46,9 @@ struct http_engine_options {
   std::string served_model;  // the name /v1/models lists and requests must use
   int threads = 1;
   std::uint64_t stall_after = 0;  // 0: never
+  // vLLM's max_model_len: prompt + max_tokens above it is refused (400); 0: no limit.
+  std::uint32_t max_model_len = 0;
+  std::uint32_t default_output_tokens = 256;  // the output when max_tokens is absent
 };
 
 class http_engine {

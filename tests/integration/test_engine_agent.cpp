@@ -18,6 +18,7 @@
 #include "actors/caf/control_node.hpp"
 #include "actors/http/http_client.hpp"
 #include "actors/loadgen/http_loadgen.hpp"
+#include "actors/worker/vllm_metrics.hpp"
 #include "actors/node/process_launcher.hpp"
 #include "api/openai.hpp"
 #include "tests/support/node_fixtures.hpp"
@@ -328,4 +329,51 @@ TEST_CASE("http loadgen: the report's arithmetic, as vllm bench serve --goodput 
   CHECK(r.tpot.mean == doctest::Approx(0.1));
   CHECK(r.itl.mean == doctest::Approx((0.1 + 0.1 + 0.3) / 3));
   CHECK(r.e2e.p99 == doctest::Approx(1.1));
+}
+
+TEST_CASE("fake engine: vLLM's metric names, health, whole answers, and vLLM's context-length refusal") {
+  fake_engine engine;
+  http::http_client client;
+  auto call = [&](std::string method, std::string target, std::string body) {
+    auto x = std::make_unique<exchange>();
+    http::client_request r;
+    r.method = std::move(method);
+    r.host = engine.url.host;
+    r.port = engine.url.port;
+    r.target = std::move(target);
+    if (!body.empty()) r.content_type = "application/json";
+    r.body = std::move(body);
+    client.send(std::move(r), x->callbacks());
+    REQUIRE(x->wait([](exchange& e) { return e.done; }));
+    REQUIRE_FALSE(x->error.has_value());
+    return x;
+  };
+  const auto health = call("GET", "/health", "");
+  CHECK(health->status == 200);
+  const auto metrics = call("GET", "/metrics", "");
+  CHECK(metrics->status == 200);
+  const auto m = worker::parse_vllm_metrics(metrics->body);  // what the agent reads
+  CHECK(m.kv_usage.has_value());
+  CHECK(m.running.has_value());
+  CHECK(m.waiting.has_value());
+  REQUIRE(m.num_gpu_blocks.has_value());
+  CHECK(*m.num_gpu_blocks > 0);
+  CHECK(metrics->body.find("vllm:gpu_cache_usage_perc") != std::string::npos);
+
+  const auto whole = call("POST", "/v1/completions", R"({"model":"llama2-70b","prompt":[5,6,7],"max_tokens":4})");
+  CHECK(whole->status == 200);
+  const auto d = api::decode_response(whole->body);
+  REQUIRE(d.ok);
+  CHECK(d.ok->finish_reason == "length");
+  REQUIRE(d.ok->usage_);
+  CHECK(d.ok->usage_->prompt_tokens == 3);
+  CHECK(d.ok->usage_->completion_tokens == 4);
+
+  const auto too_long = call("POST", "/v1/completions", R"({"model":"llama2-70b","prompt":[1],"max_tokens":5000})");
+  CHECK(too_long->status == 400);
+  CHECK(too_long->body.find("maximum context length is 4096") != std::string::npos);
+  const auto unknown = call("POST", "/v1/completions", R"({"model":"other","prompt":"x"})");
+  CHECK(unknown->status == 404);
+  const auto bad = call("POST", "/v1/chat/completions", "{");
+  CHECK(bad->status == 400);
 }

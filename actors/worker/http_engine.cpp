@@ -148,7 +148,10 @@ void http_engine::on_generate(api::api_kind kind, const http::http_request& req,
   }
   w->on_disconnect([this, id] {
     std::lock_guard<std::mutex> lock(mu_);
-    if (answers_.erase(id) != 0) core_.handle(wc::cancel_query{id}, wall_clock_now());
+    if (answers_.erase(id) != 0) {
+      ++cancelled_;
+      core_.handle(wc::cancel_query{id}, wall_clock_now());
+    }
   });
   cv_.notify_all();
 }
@@ -228,6 +231,9 @@ std::string http_engine::metrics_text() {
   out += "# TYPE vllm:cache_config_info gauge\n";
   out += "vllm:cache_config_info{block_size=\"" + std::to_string(e.options().block_size) +
          "\",cache_dtype=\"auto\",num_gpu_blocks=\"" + std::to_string(e.kv_blocks_total()) + "\"} 1.0\n";
+  out += "# HELP aladdin_engine_cancelled_total Requests whose client left before the answer ended.\n";
+  out += "# TYPE aladdin_engine_cancelled_total counter\n";
+  out += "aladdin_engine_cancelled_total " + std::to_string(cancelled_) + "\n";
   return out;
 }
 

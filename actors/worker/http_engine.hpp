@@ -17,6 +17,8 @@
 //   GET /metrics  vllm:num_requests_running, vllm:num_requests_waiting, vllm:kv_cache_usage_perc,
 //       vllm:gpu_cache_usage_perc, vllm:cache_config_info{block_size,num_gpu_blocks}.
 //   GET /health  200. GET /v1/models.
+//   Besides vLLM's names, aladdin_engine_cancelled_total counts the requests whose client left
+//   before the answer ended (what a test checks a cancel by).
 // A client that disconnects cancels its query (the core frees it as a real engine's abort).
 //
 // Faults for tests: stall_after (after that many requests, accept connections but never answer
@@ -81,6 +83,7 @@ class http_engine {
   bool stopping_ = false;
   std::uint64_t next_id_ = 1;
   std::uint64_t requests_ = 0;
+  std::uint64_t cancelled_ = 0;
   std::unordered_map<std::uint64_t, std::shared_ptr<answer>> answers_;
   std::thread engine_thread_;
 };

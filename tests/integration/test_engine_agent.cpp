@@ -179,8 +179,8 @@ TEST_CASE("engine agent: an engine killed mid-stream loses the worker; the strea
   http::http_client client;
   exchange x;
   client.send(chat(port_of(f.node.http_url()), 2000), x.callbacks());
-  // Some text has come through: the engine is mid-stream.
-  REQUIRE(x.wait([](exchange& e) { return e.body.find("\"content\"") != std::string::npos; }));
+  // Generated words have come through (not just the role chunk): the engine is mid-stream.
+  REQUIRE(x.wait([](exchange& e) { return e.body.find("\"content\":\" ") != std::string::npos; }));
   f.engine.kill();
   REQUIRE(f.engine.wait_for(10s).has_value());
   // The agent finds the engine gone, stops heartbeating and exits 1.
@@ -192,6 +192,38 @@ TEST_CASE("engine agent: an engine killed mid-stream loses the worker; the strea
   REQUIRE(x.wait([](exchange& e) { return e.done; }, 60s));
   // An explicit outcome: the connection failed, or the node said what happened in the stream.
   CHECK((x.error.has_value() || x.body.find("error") != std::string::npos));
+}
+
+TEST_CASE("engine agent: a client that leaves mid-stream cancels the engine's request through the node and the agent") {
+  fleet f;
+  http::http_client client;
+  exchange x;
+  const auto id = client.send(chat(port_of(f.node.http_url()), 2000), x.callbacks());
+  // Generated words (each " word"), not just the role chunk: the engine is streaming.
+  REQUIRE(x.wait([](exchange& e) { return e.body.find("\"content\":\" ") != std::string::npos; }));
+  client.cancel(id);
+  REQUIRE(x.wait([](exchange& e) { return e.done; }));
+  // The engine sees its client (the agent) go: node → cancelQuery → agent closes the stream.
+  std::string why;
+  const auto engine = http::parse_http_url(f.engine_url, &why);
+  REQUIRE(engine.has_value());
+  auto cancelled = [&] {
+    exchange m;
+    http::client_request r;
+    r.host = engine->host;
+    r.port = engine->port;
+    r.target = "/metrics";
+    client.send(std::move(r), m.callbacks());
+    if (!m.wait([](exchange& e) { return e.done; })) return false;
+    return m.body.find("aladdin_engine_cancelled_total 1") != std::string::npos;
+  };
+  CHECK(eventually(cancelled, 30s));
+  // The worker serves on.
+  exchange next;
+  client.send(chat(port_of(f.node.http_url()), 3), next.callbacks());
+  REQUIRE(next.wait([](exchange& e) { return e.done; }));
+  CHECK(next.status == 200);
+  CHECK(next.body.find("[DONE]") != std::string::npos);
 }
 
 TEST_CASE("engine agent: an engine that hangs (answers nothing more) is lost too; nothing hangs") {

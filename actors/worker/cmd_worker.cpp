@@ -64,7 +64,7 @@ int usage_error(const std::string& message) {
 
 // `worker --vllm URL`: the agent in front of an OpenAI-compatible engine.
 int run_agent(const std::string& url, const std::string& connect, const worker::worker_identity& id,
-              double time_scale, double heartbeat_s, double warn_unanswered_s, std::uint64_t kv_tokens,
+              const std::string& served_model, double time_scale, double heartbeat_s, double warn_unanswered_s, std::uint64_t kv_tokens,
               std::int64_t block_size, double metrics_s, double lost_after_s) {
   std::string why;
   const auto engine = http::parse_http_url(url, &why);
@@ -82,6 +82,7 @@ int run_agent(const std::string& url, const std::string& connect, const worker::
   o.agent.kv_capacity_tokens = kv_tokens;
   o.agent.block_size = static_cast<std::uint32_t>(block_size);
   o.agent.time_scale = time_scale;
+  o.agent.served_model = served_model;
   // A scrape that takes longer than the interval counts as unanswered.
   o.scrape_timeout = std::chrono::milliseconds(std::max<long long>(100, static_cast<long long>(metrics_s * 2e3)));
   worker::engine_agent agent(o);
@@ -116,7 +117,7 @@ int run_agent(const std::string& url, const std::string& connect, const worker::
 int run_worker(int argc, char** argv) {
   bool emulate = true;
   std::string connect, name, model_name = "llama2-70b", gpu_name = "a100-80gb",
-                             mode = "prefill-first", truth_profile, vllm;
+                             mode = "prefill-first", truth_profile, vllm, served_model;
   std::int64_t tp = 4, default_output = 256, block_size = 16, http_port = -1;
   std::string http_host = "127.0.0.1";
   std::uint64_t stall_after = 0;
@@ -137,6 +138,9 @@ int run_worker(int argc, char** argv) {
   flags.add_string("vllm", &vllm,
                    "front the OpenAI-compatible engine at this URL (e.g. http://127.0.0.1:8000) "
                    "instead of emulating one");
+  flags.add_string("served-model", &served_model,
+                   "--vllm: the model name the engine serves (vLLM's --served-model-name), put in "
+                   "every request (default: --model's catalogue name)");
   flags.add_uint64("kv-tokens", &kv_tokens,
                    "--vllm: the engine's KV cache in tokens, when its /metrics has no "
                    "vllm:cache_config_info (default: read it)");
@@ -195,9 +199,9 @@ int run_worker(int argc, char** argv) {
   if (!flags.given("http") && connect.empty()) return usage_error("--connect: required");
   if (!flags.given("http") && (flags.given("http-host") || flags.given("http-stall-after")))
     return usage_error("--http-host and --http-stall-after need --http");
-  if (vllm.empty() && (flags.given("kv-tokens") || flags.given("metrics-interval") ||
+  if (vllm.empty() && (flags.given("kv-tokens") || flags.given("metrics-interval") || flags.given("served-model") ||
                        flags.given("engine-lost-after") || flags.given("block-size")))
-    return usage_error("--kv-tokens, --block-size, --metrics-interval and --engine-lost-after need --vllm");
+    return usage_error("--served-model, --kv-tokens, --block-size, --metrics-interval and --engine-lost-after need --vllm");
 
   const auto model = find_model(model_name);
   if (!model)
@@ -209,7 +213,7 @@ int run_worker(int argc, char** argv) {
                        "' (known: " + known_names(builtin_gpus()) + ")");
   const int tp_n = static_cast<int>(tp);
   if (!vllm.empty())
-    return run_agent(vllm, connect, {name, model->name, gpu->name, tp_n}, time_scale, heartbeat_s, warn_unanswered_s,
+    return run_agent(vllm, connect, {name, model->name, gpu->name, tp_n}, served_model, time_scale, heartbeat_s, warn_unanswered_s,
                      kv_tokens, block_size, metrics_s, lost_after_s);
   const kv_model kv = kv_model::from_hardware(*model, *gpu, tp_n);
   if (kv.capacity_tokens < 1)

@@ -120,6 +120,7 @@ void engine_agent_core::on_assign(const wc::assign_query& m, micros now) {
     reject(m.query_id, wc::engine_reject_code::invalid, "the request body is not a JSON object");
     return;
   }
+  if (!options_.served_model.empty()) body["model"] = options_.served_model;
   body["stream"] = true;
   body["stream_options"] = {{"include_usage", true}, {"continuous_usage_stats", true}};
   if (m.max_output_tokens > 0) {

@@ -16,7 +16,7 @@
 // "stream_options": {"include_usage": true, "continuous_usage_stats": true} (vLLM then puts the
 // running token count in every chunk, so each queryText says how many tokens it carries;
 // without it a chunk with text counts one), and "max_tokens" = the assignment's
-// maxOutputTokens when set. One without (a token-count client) cannot run on a text engine:
+// maxOutputTokens when set, and "model" = served_model when given. One without (a token-count client) cannot run on a text engine:
 // queryRejected invalid, "engine needs text". A body that is not a JSON object: queryRejected
 // invalid. While draining: queryRejected invalid. A duplicate of a live id: ignored.
 //
@@ -73,6 +73,9 @@ struct agent_options {
   // Engine seconds per wall second, said at registration: 1 for a real GPU; an emulated engine
   // (`worker --emulate --http --time-scale X`) runs at X, and the node must run at X too.
   double time_scale = 1;
+  // The model name the engine serves (vLLM's --served-model-name, e.g. meta-llama/Llama-2-70b-hf),
+  // put in every request's "model"; empty: the body's (the node's catalogue name).
+  std::string served_model;
 };
 
 // A call the agent wants made to the engine.

@@ -192,6 +192,21 @@ TEST_CASE("engine agent: an assignment becomes a streaming call with usage and t
   CHECK_FALSE(json::parse(c->body).contains("max_tokens"));  // the engine's own limit
 }
 
+TEST_CASE("engine agent: the engine's served model name replaces the catalogue's in the body") {
+  auto o = options();
+  o.served_model = "meta-llama/Llama-2-7b-hf";
+  engine_agent_core c(o, t0);
+  c.start(t0);
+  c.scrape_done(std::string(metrics_text), "", t0);
+  c.handle(wc::registered{1, 1}, t0);
+  c.handle(chat_assign(3), t0);
+  std::string body;
+  for (const auto& call : c.take_calls())
+    if (call.what == engine_call::kind::stream) body = call.body;
+  REQUIRE_FALSE(body.empty());
+  CHECK(json::parse(body)["model"] == "meta-llama/Llama-2-7b-hf");
+}
+
 TEST_CASE("engine agent: chunks become firstToken, seq-numbered queryText and queryCompleted") {
   harness h;
   h.up();

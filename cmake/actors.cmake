@@ -90,4 +90,10 @@ if(ALADDIN_BUILD_BENCH)
     ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
   target_link_libraries(aladdin_bench_control_plane PRIVATE aladdin_actors)
   target_compile_options(aladdin_bench_control_plane PRIVATE ${ALADDIN_WARNINGS})
+  # The HTTP front door under load (bench/http/): a node with fake workers in a child process.
+  add_executable(aladdin_bench_front_door
+    ${CMAKE_SOURCE_DIR}/bench/http/bench_front_door.cpp
+    ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
+  target_link_libraries(aladdin_bench_front_door PRIVATE aladdin_actors)
+  target_compile_options(aladdin_bench_front_door PRIVATE ${ALADDIN_WARNINGS})
 endif()

@@ -80,11 +80,7 @@ class door_link final : public front_door_node {
   const worker_directory* directory = nullptr;
   const control_node* node = nullptr;
 
-  void submit(client_submit s) override {
-    submit_batch b;
-    b.items.push_back(std::move(s));
-    caf::anon_send(intake, std::move(b));
-  }
+  void submit(std::vector<client_submit> batch) override { caf::anon_send(intake, submit_batch{std::move(batch)}); }
   void cancel(query_id q, std::string why) override { caf::anon_send(placement, cancel_msg{q, std::move(why)}); }
   bool ready() const override { return !shared->draining.load() && directory->size() > 0; }
   std::string metrics() const override { return prometheus_text(node->stats()); }

@@ -268,7 +268,22 @@ void front_door::generate(api::api_kind kind, const http::http_request& req, con
   s.query.client_query_id = n;
   // Outside the lock: a client already gone calls back at once.
   w->on_disconnect([this, n] { on_gone(n); });
-  node_.submit(std::move(s));
+  bool first = false;
+  {
+    std::lock_guard lock(outgoing_mutex_);
+    first = outgoing_.empty();
+    outgoing_.push_back(std::move(s));
+  }
+  if (first) server_->post([this] { flush(); });
+}
+
+void front_door::flush() {
+  std::vector<client_submit> batch;
+  {
+    std::lock_guard lock(outgoing_mutex_);
+    batch.swap(outgoing_);
+  }
+  if (!batch.empty()) node_.submit(std::move(batch));
 }
 
 void front_door::on_gone(std::uint64_t n) {

@@ -6,7 +6,8 @@
 // One intake, two front ends: an HTTP request becomes the same client_submit a Cap'n Proto
 // client's submitQuery becomes, with a routing id of its own (http_client_id: a leading NUL
 // byte, which no ZeroMQ client can choose) and the validated body as its engine request, and
-// goes to the intake (front_door_node::submit) — same admission, journal and placement. What the
+// goes to the intake (front_door_node::submit, one batch per burst of requests) — same
+// admission, journal and placement. What the
 // node answers a client (queryAccepted, queryRejected, queryFinished, queryFailed) comes back as
 // frames: split_outbox hands those addressed to an HTTP routing id to deliver() instead of the
 // ZeroMQ bridge. The generated text arrives through the text_relay interface from the worker
@@ -57,7 +58,7 @@ struct front_door_options {
 class front_door_node {
  public:
   virtual ~front_door_node() = default;
-  virtual void submit(client_submit s) = 0;                 // to the intake
+  virtual void submit(std::vector<client_submit> batch) = 0;  // to the intake, in order
   virtual void cancel(query_id q, std::string why) = 0;     // the client has gone
   virtual bool ready() const = 0;        // a registered worker of the served model, not draining
   virtual std::string metrics() const = 0;  // the node's counters, Prometheus text format
@@ -110,6 +111,7 @@ class front_door final : public text_relay {
   void end_with_error(pending& p, const api::api_error& e);
   void finish(pending& p, std::uint32_t output_tokens);
   void erase(std::uint64_t n);
+  void flush();
 
   front_door_options options_;
   front_door_node& node_;
@@ -122,6 +124,10 @@ class front_door final : public text_relay {
   std::unordered_map<std::uint64_t, std::uint64_t> by_query_;             // query id → request number
   api::token_estimator estimator_;
   front_door_counters counts_;
+  // Submissions not yet handed to the intake: flushed once per burst of requests on the
+  // server's thread (as the ZeroMQ bridge hands over one batch per poll round).
+  std::mutex outgoing_mutex_;
+  std::vector<client_submit> outgoing_;
 };
 
 // The node's outbox with the front door in front of it: frames for HTTP clients go to the front

@@ -452,6 +452,12 @@ server_counters http_server::counters() const {
           c.refused.load(),  c.disconnects.load(), c.timeouts.load()};
 }
 
+void http_server::post(std::function<void()> f) {
+  std::lock_guard<std::mutex> lock(state_->gate_->mu);
+  if (!state_->gate_->open) return;
+  asio::post(*state_->ioc, std::move(f));
+}
+
 void http_server::stop() {
   auto* st = state_.get();
   if (!st->started) return;

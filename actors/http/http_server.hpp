@@ -95,6 +95,9 @@ class http_server {
   // The bound port (after start()).
   std::uint16_t port() const;
   server_counters counters() const;
+  // Runs `f` on a server thread after what is queued there now (nothing once stopped): a
+  // handler's way to act once per burst of requests instead of once per request.
+  void post(std::function<void()> f);
   void stop();
 
   struct state;

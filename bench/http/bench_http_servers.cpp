@@ -39,6 +39,7 @@
 #include <httplib.h>
 
 #include "actors/http/http_server.hpp"
+#include "bench/http/http_load.hpp"
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -150,190 +151,8 @@ void reap(child& c) {
   ::waitpid(c.pid, &status, 0);
 }
 
-// ---- what /proc says about the child -------------------------------------------------------
-
-long status_field_kib(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  const std::size_t n = std::strlen(field);
-  while (std::getline(in, line)) {
-    if (line.compare(0, n, field) == 0) return std::stol(line.substr(n + 1));
-  }
-  return -1;
-}
-
-double cpu_seconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto close_paren = all.rfind(')');
-  std::istringstream rest(all.substr(close_paren + 2));
-  std::string tok;
-  unsigned long utime = 0, stime = 0;
-  for (int field = 3; rest >> tok; ++field) {
-    if (field == 14) utime = std::stoul(tok);
-    if (field == 15) {
-      stime = std::stoul(tok);
-      break;
-    }
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// ---- the load generator ----------------------------------------------------------------------
-
-// One keep-alive connection sending GET /ping as soon as the previous answer is in.
-struct ping_conn : std::enable_shared_from_this<ping_conn> {
-  ping_conn(asio::io_context& io, std::uint64_t& done, std::uint64_t& bad, const bool& stop)
-      : sock(io), done_(done), bad_(bad), stop_(stop) {}
-  tcp::socket sock;
-  asio::streambuf buf;
-  std::string req = "GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
-  std::uint64_t& done_;
-  std::uint64_t& bad_;
-  const bool& stop_;
-
-  void start(const tcp::endpoint& ep) {
-    sock.async_connect(ep, [self = shared_from_this()](boost::system::error_code ec) {
-      if (ec) {
-        if (!self->stop_) ++self->bad_;
-        return;
-      }
-      self->sock.set_option(tcp::no_delay(true));
-      self->send();
-    });
-  }
-  void send() {
-    if (stop_) return;
-    asio::async_write(sock, asio::buffer(req), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-      if (ec) {
-        if (!self->stop_) ++self->bad_;
-        return;
-      }
-      self->read_head();
-    });
-  }
-  void read_head() {
-    asio::async_read_until(sock, buf, "\r\n\r\n", [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-      if (ec) {
-        if (!self->stop_) ++self->bad_;
-        return;
-      }
-      std::string head(asio::buffers_begin(self->buf.data()), asio::buffers_begin(self->buf.data()) + static_cast<std::ptrdiff_t>(n));
-      self->buf.consume(n);
-      std::size_t len = 0;
-      for (std::size_t at = 0; (at = head.find('\n', at)) != std::string::npos; ++at) {
-        if (strncasecmp(head.c_str() + at + 1, "content-length:", 15) == 0) {
-          len = std::stoul(head.substr(at + 16));
-        }
-      }
-      if (head.compare(0, 12, "HTTP/1.1 200") != 0) ++self->bad_;
-      self->read_body(len);
-    });
-  }
-  void read_body(std::size_t len) {
-    if (buf.size() >= len) {
-      buf.consume(len);
-      ++done_;
-      return send();
-    }
-    asio::async_read(sock, buf, asio::transfer_exactly(len - buf.size()),
-                     [self = shared_from_this(), len](boost::system::error_code ec, std::size_t) {
-                       if (ec) {
-                         if (!self->stop_) ++self->bad_;
-                         return;
-                       }
-                       self->buf.consume(len);
-                       ++self->done_;
-                       self->send();
-                     });
-  }
-};
-
-struct load_result {
-  double req_per_s = 0;
-  double cpu_us_per_req = 0;
-  std::uint64_t bad = 0;
-};
-
-load_result closed_loop(std::uint16_t port, pid_t server, const options& o) {
-  asio::io_context io;
-  std::uint64_t done = 0, bad = 0;
-  bool stop = false;
-  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-  std::vector<std::shared_ptr<ping_conn>> conns;
-  for (int i = 0; i < o.connections; ++i) {
-    conns.push_back(std::make_shared<ping_conn>(io, done, bad, stop));
-    conns.back()->start(ep);
-  }
-  // Warm up, then count over the window.
-  const auto t0 = std::chrono::steady_clock::now();
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::milliseconds(500)) io.run_for(std::chrono::milliseconds(50));
-  const std::uint64_t done0 = done;
-  const double cpu0 = cpu_seconds(server);
-  const auto t1 = std::chrono::steady_clock::now();
-  const auto window = std::chrono::duration<double>(o.seconds);
-  while (std::chrono::steady_clock::now() - t1 < window) io.run_for(std::chrono::milliseconds(50));
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
-  const std::uint64_t n = done - done0;
-  const double cpu = cpu_seconds(server) - cpu0;
-  stop = true;
-  for (auto& c : conns) {
-    boost::system::error_code ignored;
-    c->sock.close(ignored);
-  }
-  io.run_for(std::chrono::milliseconds(200));
-  load_result r;
-  r.req_per_s = static_cast<double>(n) / elapsed;
-  r.cpu_us_per_req = n ? cpu * 1e6 / static_cast<double>(n) : 0;
-  r.bad = bad;
-  return r;
-}
-
-// Idle SSE streams: each is counted once its first event has arrived, and then held open.
-struct stream_conn : std::enable_shared_from_this<stream_conn> {
-  explicit stream_conn(asio::io_context& io) : sock(io) {}
-  tcp::socket sock;
-  asio::streambuf buf;
-  std::string req = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
-  bool open = false;
-  bool failed = false;
-  std::string close_reason;
-  char drain[512];
-
-  void start(const tcp::endpoint& ep, std::function<void()> next) {
-    sock.async_connect(ep, [self = shared_from_this(), next](boost::system::error_code ec) {
-      if (ec) {
-        self->failed = true;
-        return next();
-      }
-      asio::async_write(self->sock, asio::buffer(self->req), [self, next](boost::system::error_code wec, std::size_t) {
-        if (wec) {
-          self->failed = true;
-          return next();
-        }
-        asio::async_read_until(self->sock, self->buf, "\n\n", [self, next](boost::system::error_code rec, std::size_t) {
-          if (rec) {
-            self->failed = true;
-          } else {
-            self->open = true;
-            self->hold();
-          }
-          next();
-        });
-      });
-    });
-  }
-  void hold() {
-    sock.async_read_some(asio::buffer(drain), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-      if (ec) {
-        self->open = false;
-        self->close_reason = ec.message();
-        return;
-      }
-      self->hold();
-    });
-  }
-};
+using aladdin::bench::closed_loop;
+using aladdin::bench::load_result;
 
 struct stream_result {
   int held = 0;
@@ -344,54 +163,29 @@ struct stream_result {
   load_result during;
 };
 
-stream_result hold_streams(std::uint16_t port, pid_t server, const options& o) {
-  asio::io_context io;
-  const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-  const long rss0 = status_field_kib(server, "VmRSS:");
-  std::vector<std::shared_ptr<stream_conn>> conns;
-  int next = 0, finished = 0;
-  // Opening at most this many at once: Debian's httplib is compiled with a listen backlog of 5,
-  // and a burst of connects would measure SYN retries, not memory.
-  const int in_flight = o.open_in_flight;
-  std::function<void()> open_next = [&] {
-    ++finished;
-    if (next < o.streams) {
-      conns.push_back(std::make_shared<stream_conn>(io));
-      ++next;
-      conns.back()->start(ep, open_next);
-    }
-  };
-  for (int i = 0; i < in_flight && next < o.streams; ++i) {
-    conns.push_back(std::make_shared<stream_conn>(io));
-    ++next;
-    conns.back()->start(ep, open_next);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (finished < o.streams && std::chrono::steady_clock::now() < deadline) {
-    io.run_for(std::chrono::milliseconds(50));
-  }
-  io.run_for(std::chrono::milliseconds(500));  // let the server settle
+const char* ping_request = "GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+const char* stream_request = "GET /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n";
+
+stream_result hold(const tcp::endpoint& ep, pid_t server, const options& o) {
+  const long rss0 = aladdin::bench::rss_kib(server);
+  // Opening at most --open-in-flight at once: Debian's httplib is compiled with a listen
+  // backlog of 5, and a burst of connects would measure SYN retries, not memory.
+  auto streams = aladdin::bench::hold_streams(ep, stream_request, o.streams, o.open_in_flight);
   stream_result r;
-  for (auto& c : conns) {
-    r.held += c->open ? 1 : 0;
-    r.failed += c->failed ? 1 : 0;
-  }
-  const long rss1 = status_field_kib(server, "VmRSS:");
-  r.threads = status_field_kib(server, "Threads:");
+  r.held = streams.open();
+  r.failed = streams.failed();
+  const long rss1 = aladdin::bench::rss_kib(server);
+  r.threads = aladdin::bench::threads_of(server);
   r.kib_per_stream = r.held ? static_cast<double>(rss1 - rss0) / r.held : 0;
   // What holding them costs with no traffic at all (httplib polls each stream's thread).
-  const double idle0 = cpu_seconds(server);
+  const double idle0 = aladdin::bench::cpu_seconds(server);
   const auto i0 = std::chrono::steady_clock::now();
-  io.run_for(std::chrono::seconds(3));
-  r.idle_cpu_percent = (cpu_seconds(server) - idle0) * 100 /
+  streams.run_for(std::chrono::seconds(3));
+  r.idle_cpu_percent = (aladdin::bench::cpu_seconds(server) - idle0) * 100 /
                        std::chrono::duration<double>(std::chrono::steady_clock::now() - i0).count();
-  // Requests while the streams stay open (their io_context is not run meanwhile: they are idle).
-  r.during = closed_loop(port, server, o);
-  for (auto& c : conns) {
-    boost::system::error_code ignored;
-    c->sock.close(ignored);
-  }
-  io.run_for(std::chrono::milliseconds(200));
+  // Requests while the streams stay open (idle).
+  r.during = closed_loop(ep, ping_request, o.connections, o.seconds, server);
+  streams.close();
   return r;
 }
 
@@ -451,8 +245,9 @@ int main(int argc, char** argv) {
   std::vector<double> rates, cpu;
   for (const auto& name : o.servers) {
     child c = spawn(name, o);
-    const load_result idle = closed_loop(c.port, c.pid, o);
-    const stream_result st = hold_streams(c.port, c.pid, o);
+    const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), c.port);
+    const load_result idle = closed_loop(ep, ping_request, o.connections, o.seconds, c.pid);
+    const stream_result st = hold(ep, c.pid, o);
     std::printf("%-8s %10.0f %11.1f %9d %7d %12.1f %8ld %14.1f %16.0f%s\n", name.c_str(), idle.req_per_s,
                 idle.cpu_us_per_req, st.held, st.failed, st.kib_per_stream, st.threads,
                 st.idle_cpu_percent, st.during.req_per_s, (idle.bad || st.during.bad) ? "  (some requests failed)" : "");

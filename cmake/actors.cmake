@@ -49,7 +49,10 @@ set(ALADDIN_NODE_PLAIN_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/node/fleet_roster.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/command_fleet.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/process_launcher.cpp
-  ${CMAKE_SOURCE_DIR}/actors/loadgen/loadgen.cpp)
+  ${CMAKE_SOURCE_DIR}/actors/loadgen/loadgen.cpp
+  ${CMAKE_SOURCE_DIR}/actors/loadgen/http_loadgen.cpp
+  ${CMAKE_SOURCE_DIR}/actors/front/front_door.cpp
+  ${CMAKE_SOURCE_DIR}/actors/front/node_metrics.cpp)
 # The CAF shells: one translation unit per actor family, plus the composition root.
 set(ALADDIN_NODE_CAF_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/caf/intake_actor.cpp
@@ -62,7 +65,7 @@ set(ALADDIN_NODE_CAF_SOURCES
 add_library(aladdin_actors STATIC ${ALADDIN_NODE_PLAIN_SOURCES} ${ALADDIN_NODE_CAF_SOURCES})
 target_include_directories(aladdin_actors PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(aladdin_actors PUBLIC
-  aladdin_storage aladdin_schema aladdin_core CAF::core cppzmq Threads::Threads)
+  aladdin_storage aladdin_schema aladdin_core aladdin_http aladdin_api CAF::core cppzmq Threads::Threads)
 target_link_libraries(aladdin_actors PRIVATE tomlplusplus::tomlplusplus prometheus-cpp::core)
 target_compile_options(aladdin_actors PRIVATE ${ALADDIN_WARNINGS})
 
@@ -84,7 +87,7 @@ if(ALADDIN_BUILD_TESTS)
   # Real ZeroMQ on loopback, real RocksDB in temp dirs, the node as a child process for the
   # crash test; fake workers (tests/support/fake_worker.hpp) and the real emulated ones
   # (test_emulated_workers.cpp runs `aladdin worker` processes).
-  aladdin_test_folder(integration aladdin_actors ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
+  aladdin_test_folder(integration aladdin_actors aladdin_worker ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
   target_compile_definitions(aladdin_integration_tests PRIVATE ALADDIN_BINARY="$<TARGET_FILE:aladdin>")
   add_dependencies(aladdin_integration_tests aladdin)
 endif()
@@ -104,4 +107,10 @@ if(ALADDIN_BUILD_BENCH)
     target_link_libraries(aladdin_bench_metrics PRIVATE aladdin_actors benchmark::benchmark)
     target_compile_options(aladdin_bench_metrics PRIVATE ${ALADDIN_WARNINGS})
   endif()
+  # The HTTP front door under load (bench/http/): a node with fake workers in a child process.
+  add_executable(aladdin_bench_front_door
+    ${CMAKE_SOURCE_DIR}/bench/http/bench_front_door.cpp
+    ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
+  target_link_libraries(aladdin_bench_front_door PRIVATE aladdin_actors)
+  target_compile_options(aladdin_bench_front_door PRIVATE ${ALADDIN_WARNINGS})
 endif()

@@ -82,5 +82,6 @@ endif()
 
 # ---------------------------------------------------------------------------------------------
 # The emulated GPU worker process and the control node's actors, each in its own file.
+include(${CMAKE_SOURCE_DIR}/cmake/http.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/cmake/worker.cmake OPTIONAL)
 include(${CMAKE_SOURCE_DIR}/cmake/actors.cmake OPTIONAL)

@@ -213,6 +213,26 @@ std::optional<journal_state> from_record(journal_record::State s) {
   return std::nullopt;
 }
 
+records::JournalRecord::Request::Api to_record(request_api a) {
+  using A = records::JournalRecord::Request::Api;
+  switch (a) {
+    case request_api::none: return A::NONE;
+    case request_api::completions: return A::COMPLETIONS;
+    case request_api::chat_completions: return A::CHAT_COMPLETIONS;
+  }
+  return A::NONE;
+}
+
+std::optional<request_api> from_record(records::JournalRecord::Request::Api a) {
+  using A = records::JournalRecord::Request::Api;
+  switch (a) {
+    case A::NONE: return request_api::none;
+    case A::COMPLETIONS: return request_api::completions;
+    case A::CHAT_COMPLETIONS: return request_api::chat_completions;
+  }
+  return std::nullopt;
+}
+
 failure_record::Reason to_record(failure_reason r) {
   using R = failure_record::Reason;
   switch (r) {
@@ -265,6 +285,11 @@ void to_record(const journal_entry& in, records::JournalRecord::Builder out) {
   failure.setReason(to_record(in.failure.reason));
   failure.setDetail(text(in.failure.detail));
   failure.setFailedMicros(in.failure.failed_micros);
+  if (in.request.api != request_api::none || !in.request.body.empty()) {
+    auto request = out.initRequest();
+    request.setApi(to_record(in.request.api));
+    request.setBody(text(in.request.body));
+  }
 }
 
 codec::result<journal_entry> from_record(records::JournalRecord::Reader in) {
@@ -294,6 +319,13 @@ codec::result<journal_entry> from_record(records::JournalRecord::Reader in) {
   e.failure.reason = *reason;
   e.failure.detail = str(failure.getDetail());
   e.failure.failed_micros = failure.getFailedMicros();
+  if (in.hasRequest()) {
+    const auto request = in.getRequest();
+    const auto api = from_record(request.getApi());
+    if (!api) return unknown_enum("request api", static_cast<std::uint16_t>(request.getApi()));
+    e.request.api = *api;
+    e.request.body = str(request.getBody());
+  }
   return e;
 }
 

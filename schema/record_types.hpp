@@ -83,6 +83,16 @@ struct failure_info {
   friend bool operator==(const failure_info&, const failure_info&) = default;
 };
 
+// What an HTTP client asked, kept with its query so that a recovered query can be placed again
+// with its text (the worker channel's EngineRequest, as a record of its own).
+enum class request_api : std::uint8_t { none, completions, chat_completions };
+struct stored_request {
+  request_api api = request_api::none;  // none: a token-count client; body empty
+  std::string body;                     // the JSON body as the node validated it
+
+  friend bool operator==(const stored_request&, const stored_request&) = default;
+};
+
 // One accepted query. `finish` is meaningful only when finished, `failure` only when failed,
 // `worker` once dispatched.
 struct journal_entry {
@@ -102,6 +112,7 @@ struct journal_entry {
   worker_id worker;
   finish_info finish;
   failure_info failure;
+  stored_request request;
 
   bool ended() const { return state == journal_state::finished || state == journal_state::failed; }
   friend bool operator==(const journal_entry&, const journal_entry&) = default;

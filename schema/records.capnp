@@ -94,6 +94,7 @@ struct JournalRecord {
   workerId @11 :UInt32;        # 0 until dispatched
   finish @12 :Finish;
   failure @13 :Failure;
+  request @14 :Request;        # what an HTTP client asked (api none: a token-count client)
 
   enum State {
     accepted @0;
@@ -106,6 +107,16 @@ struct JournalRecord {
     finishedMicros @1 :UInt64;
     ttftMicros @2 :UInt64;
     atgtMicros @3 :UInt64;
+  }
+  struct Request {
+    api @0 :Api;
+    body @1 :Text;
+
+    enum Api {
+      none @0;
+      completions @1;
+      chatCompletions @2;
+    }
   }
   struct Failure {
     reason @0 :Reason;

@@ -1,6 +1,6 @@
 @0x877690b1cadfbfb4;
 # Channel: control plane <-> GPU worker. A worker registers, receives assignments and
-# cancellations, and reports heartbeats, first tokens, completions and refusals.
+# cancellations, and reports heartbeats, first tokens, generated text, completions and refusals.
 
 using Cxx = import "/capnp/c++.capnp";
 $Cxx.namespace("aladdin::wire::worker");
@@ -26,6 +26,8 @@ struct Envelope {
     shutdown @10 :Shutdown;
     # either direction: the reply to input that could not be decoded
     error @11 :Common.Error;
+    # worker -> control plane: generated text of a query whose assignment carried a request
+    queryText @12 :QueryText;
   }
 }
 
@@ -52,6 +54,16 @@ struct AssignQuery {
   outputTokensHint @2 :UInt32;  # predicted output length; 0 = no prediction
   maxOutputTokens @3 :UInt32;   # hard stop from the client; 0 = the engine's limit
   arrivalMicros @4 :UInt64;
+  request @5 :EngineRequest;    # what the client asked, for an engine that takes text; unset
+                                # (api = none) for a client that sent token counts only
+}
+
+# A client's request as an OpenAI-compatible engine takes it.
+struct EngineRequest {
+  api @0 :Api;
+  body @1 :Text;                # the client's JSON body as the node validated it, with "model"
+                                # set to the served model's name; the agent forces "stream"
+  enum Api { none @0; completions @1; chatCompletions @2; }
 }
 
 struct CancelQuery {
@@ -85,6 +97,20 @@ struct QueryCompleted {
   queryId @0 :UInt64;
   outputTokens @1 :UInt32;
   atMicros @2 :UInt64;
+  finishReason @3 :FinishReason;
+  promptTokens @4 :UInt32;      # the prompt's length as the engine tokenised it; 0 = unknown
+}
+
+enum FinishReason { unknown @0; stop @1; length @2; }
+
+# Generated text of a running query, in order. seq counts this query's chunks from 0, so a
+# receiver drops a duplicate and notices a gap. Sent only for queries whose assignment carried a
+# request (api != none).
+struct QueryText {
+  queryId @0 :UInt64;
+  seq @1 :UInt32;
+  text @2 :Text;
+  tokens @3 :UInt32;            # output tokens this chunk carries
 }
 
 # The engine refused an assignment; the control plane decides whether the query fails.

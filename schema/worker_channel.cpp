@@ -1,5 +1,6 @@
 #include "schema/worker_channel.hpp"
 
+#include <algorithm>
 #include <iterator>
 
 #include "worker.capnp.h"
@@ -15,7 +16,7 @@ namespace {
 constexpr const char* names[] = {"registerWorker", "registered",     "assignQuery",
                                  "cancelQuery",    "heartbeat",      "firstToken",
                                  "queryCompleted", "queryRejected",  "drain",
-                                 "shutdown",       "error"};
+                                 "shutdown",       "error",          "queryText"};
 static_assert(std::size(names) == std::variant_size_v<message>);
 
 constexpr direction directions[] = {
@@ -30,6 +31,7 @@ constexpr direction directions[] = {
     direction::to_worker,         // drain
     direction::to_worker,         // shutdown
     direction::both,              // error
+    direction::to_control_plane,  // queryText
 };
 static_assert(std::size(directions) == std::variant_size_v<message>);
 
@@ -41,6 +43,41 @@ const char* to_string(engine_reject_code c) {
     case engine_reject_code::invalid: return "invalid";
   }
   return "unknown";
+}
+
+const char* to_string(finish_reason r) {
+  switch (r) {
+    case finish_reason::unknown: return "unknown";
+    case finish_reason::stop: return "stop";
+    case finish_reason::length: return "length";
+  }
+  return "unknown";
+}
+
+const char* to_string(engine_api a) {
+  switch (a) {
+    case engine_api::none: return "none";
+    case engine_api::completions: return "completions";
+    case engine_api::chat_completions: return "chatCompletions";
+  }
+  return "unknown";
+}
+
+std::vector<std::string> split_text(std::string_view text, std::size_t max_bytes) {
+  if (max_bytes < 4) max_bytes = 4;  // room for the longest UTF-8 character
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    std::size_t cut = std::min(max_bytes, text.size());
+    if (cut < text.size()) {
+      // Back off over continuation bytes (10xxxxxx) to the start of the character cut through.
+      std::size_t c = cut;
+      while (c > 0 && cut - c < 4 && (static_cast<unsigned char>(text[c]) & 0xC0) == 0x80) --c;
+      if (c > 0 && (static_cast<unsigned char>(text[c]) & 0xC0) != 0x80) cut = c;
+    }
+    out.emplace_back(text.substr(0, cut));
+    text.remove_prefix(cut);
+  }
+  return out;
 }
 
 direction direction_of(const message& m) { return directions[m.index()]; }
@@ -59,6 +96,10 @@ const char* message_name(const message& m) { return names[m.index()]; }
 codec::encoded_message encode(const codec::envelope_header& h, const message& m) {
   // A heartbeat of a busy worker lists hundreds of queries: size the first segment for it.
   unsigned words = 64;
+  if (const auto* a = std::get_if<assign_query>(&m))
+    words += static_cast<unsigned>(a->request.body.size() / 8 + 2);
+  if (const auto* t = std::get_if<query_text>(&m))
+    words += static_cast<unsigned>(std::min(t->text.size(), max_text_chunk_bytes) / 8 + 2);
   if (const auto* hb = std::get_if<heartbeat>(&m))
     words += static_cast<unsigned>(2 * hb->running.size() + hb->waiting.size());
   codec::envelope_builder<ww::Envelope> b(h, words);
@@ -86,6 +127,11 @@ codec::encoded_message encode(const codec::envelope_header& h, const message& m)
                    o.setOutputTokensHint(x.output_tokens_hint);
                    o.setMaxOutputTokens(x.max_output_tokens);
                    o.setArrivalMicros(x.arrival_micros);
+                   if (x.request.api != engine_api::none) {
+                     auto r = o.initRequest();
+                     r.setApi(wire_enum<ww::EngineRequest::Api>(x.request.api));
+                     r.setBody(codec::text(x.request.body));  // never cut: the sender keeps it small
+                   }
                  },
                  [&](const cancel_query& x) { env.initCancelQuery().setQueryId(x.query_id); },
                  [&](const heartbeat& x) {
@@ -113,6 +159,19 @@ codec::encoded_message encode(const codec::envelope_header& h, const message& m)
                    o.setQueryId(x.query_id);
                    o.setOutputTokens(x.output_tokens);
                    o.setAtMicros(x.at_micros);
+                   o.setFinishReason(wire_enum<ww::FinishReason>(x.finish));
+                   o.setPromptTokens(x.prompt_tokens);
+                 },
+                 [&](const query_text& x) {
+                   auto o = env.initQueryText();
+                   o.setQueryId(x.query_id);
+                   o.setSeq(x.seq);
+                   if (x.text.size() <= max_text_chunk_bytes) {
+                     o.setText(codec::text(x.text));
+                   } else {
+                     o.setText(codec::text(split_text(x.text).front()));
+                   }
+                   o.setTokens(x.tokens);
                  },
                  [&](const engine_rejected& x) {
                    auto o = env.initQueryRejected();
@@ -146,8 +205,22 @@ codec::result<message> read_member(ww::Envelope::Reader env) {
     }
     case ww::Envelope::ASSIGN_QUERY: {
       const auto r = env.getAssignQuery();
-      return message{assign_query{r.getQueryId(), r.getPromptTokens(), r.getOutputTokensHint(),
-                                  r.getMaxOutputTokens(), r.getArrivalMicros()}};
+      assign_query x{r.getQueryId(), r.getPromptTokens(), r.getOutputTokensHint(),
+                     r.getMaxOutputTokens(), r.getArrivalMicros(), {}};
+      if (r.hasRequest()) {
+        const auto q = r.getRequest();
+        if (!known_enum<engine_api, engine_api::chat_completions>(q.getApi(), &x.request.api))
+          return unknown_enum("engine request api");
+        x.request.body = codec::str(q.getBody());
+      }
+      if (x.request.api == engine_api::none && !x.request.body.empty())
+        return codec::decode_error{codec::decode_errc::malformed,
+                                   "assignQuery carries a request body with api none"};
+      if (x.request.api != engine_api::none && x.request.body.empty())
+        return codec::decode_error{codec::decode_errc::malformed,
+                                   "assignQuery carries a request of api " +
+                                       std::string(to_string(x.request.api)) + " with an empty body"};
+      return message{std::move(x)};
     }
     case ww::Envelope::CANCEL_QUERY:
       return message{cancel_query{env.getCancelQuery().getQueryId()}};
@@ -173,7 +246,15 @@ codec::result<message> read_member(ww::Envelope::Reader env) {
     }
     case ww::Envelope::QUERY_COMPLETED: {
       const auto r = env.getQueryCompleted();
-      return message{query_completed{r.getQueryId(), r.getOutputTokens(), r.getAtMicros()}};
+      query_completed x{r.getQueryId(), r.getOutputTokens(), r.getAtMicros(), finish_reason::unknown,
+                        r.getPromptTokens()};
+      if (!known_enum<finish_reason, finish_reason::length>(r.getFinishReason(), &x.finish))
+        return unknown_enum("finish reason");
+      return message{x};
+    }
+    case ww::Envelope::QUERY_TEXT: {
+      const auto r = env.getQueryText();
+      return message{query_text{r.getQueryId(), r.getSeq(), codec::str(r.getText()), r.getTokens()}};
     }
     case ww::Envelope::QUERY_REJECTED: {
       const auto r = env.getQueryRejected();

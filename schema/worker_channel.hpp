@@ -13,7 +13,18 @@
 // Enum values this build does not know (a newer peer) are decode errors too, never mapped to a
 // neighbour. Every field is copied out at once under a try/catch, which doubles as the
 // validation (the codec's own visit of every field is skipped: decode_limits::visit_fields).
-// Encoding cuts every Text with codec::bounded_detail.
+// Encoding cuts every human-readable Text with codec::bounded_detail.
+//
+// The text relay (a client that sent text, an engine that takes text). An assignment carries
+// `request` (api + the client's JSON body) only for a client that sent text; api = none means a
+// token-count client, and then the body is empty. The worker sends queryText only for queries
+// whose assignment carried a request: the generated text in order, seq counting that query's
+// chunks from 0. Decode refuses (malformed) a request whose api and body disagree (a body with
+// api none, an empty body with an api). Size: a frame is at most 64 KiB
+// (decode_limits::channel), so the node assigns no body longer than max_request_body_bytes (the
+// front door answers 413 first), and a worker splits text into chunks of at most
+// max_text_chunk_bytes (split_text does it at UTF-8 boundaries); encode never cuts a body, and
+// cuts a longer chunk's text (at a UTF-8 boundary) rather than send a frame the peer refuses.
 
 #include <cstddef>
 #include <cstdint>
@@ -70,11 +81,26 @@ struct first_token {
   friend bool operator==(const first_token&, const first_token&) = default;
 };
 
+// worker.capnp FinishReason, in schema order: why the engine stopped.
+enum class finish_reason : std::uint8_t { unknown, stop, length };
+const char* to_string(finish_reason r);  // "unknown", "stop", "length" (OpenAI's spelling)
+
 struct query_completed {
   std::uint64_t query_id = 0;
   std::uint32_t output_tokens = 0;
   std::uint64_t at_micros = 0;
+  finish_reason finish = finish_reason::unknown;
+  std::uint32_t prompt_tokens = 0;  // as the engine tokenised the prompt; 0 = unknown
   friend bool operator==(const query_completed&, const query_completed&) = default;
+};
+
+// The schema's QueryText: a chunk of a running query's generated text.
+struct query_text {
+  std::uint64_t query_id = 0;
+  std::uint32_t seq = 0;     // this query's chunks, from 0
+  std::string text;          // at most max_text_chunk_bytes
+  std::uint32_t tokens = 0;  // output tokens this chunk carries
+  friend bool operator==(const query_text&, const query_text&) = default;
 };
 
 // worker.capnp EngineRejectReason, in schema order.
@@ -97,14 +123,34 @@ struct registered {
   friend bool operator==(const registered&, const registered&) = default;
 };
 
+// worker.capnp EngineRequest.Api, in schema order.
+enum class engine_api : std::uint8_t { none, completions, chat_completions };
+const char* to_string(engine_api a);  // "none", "completions", "chatCompletions"
+
+// The schema's EngineRequest: what the client asked, for an engine that takes text.
+struct engine_request {
+  engine_api api = engine_api::none;  // none: a token-count client; body empty
+  std::string body;  // the client's JSON body, "model" set to the served name; ≤ max_request_body_bytes
+  friend bool operator==(const engine_request&, const engine_request&) = default;
+};
+
 struct assign_query {
   std::uint64_t query_id = 0;
   std::uint32_t prompt_tokens = 0;
   std::uint32_t output_tokens_hint = 0;  // predicted output length; 0 = no prediction
   std::uint32_t max_output_tokens = 0;   // hard stop from the client; 0 = the engine's limit
   std::uint64_t arrival_micros = 0;
+  engine_request request{};              // api none: the client sent token counts only
   friend bool operator==(const assign_query&, const assign_query&) = default;
 };
+
+// Size rules of the text relay (see the header comment): both leave room under the 64 KiB frame.
+inline constexpr std::size_t max_request_body_bytes = 56 * 1024;
+inline constexpr std::size_t max_text_chunk_bytes = 16 * 1024;
+
+// `text` cut into pieces of at most `max_bytes` (≥ 4), each ending on a UTF-8 character boundary
+// (a malformed sequence is cut anywhere, so every piece is non-empty); empty text gives none.
+std::vector<std::string> split_text(std::string_view text, std::size_t max_bytes = max_text_chunk_bytes);
 
 struct cancel_query {
   std::uint64_t query_id = 0;
@@ -126,7 +172,7 @@ struct shutdown_worker {
 // Every member of the envelope's union, in schema order.
 using message = std::variant<register_worker, registered, assign_query, cancel_query, heartbeat,
                              first_token, query_completed, engine_rejected, drain_worker,
-                             shutdown_worker, wire_error>;
+                             shutdown_worker, wire_error, query_text>;
 
 // The two ends of the channel, and which of them sends each member.
 enum class party : std::uint8_t { control_plane, worker };

@@ -12,6 +12,8 @@ packages=(
   doctest-dev libbenchmark-dev
   # the control plane (actors, messages over the network, state store)
   libcaf-dev libzmq3-dev cppzmq-dev capnproto libcapnp-dev librocksdb-dev
+  # the HTTP front door (Boost.Beast/Asio) and its OpenAI JSON; cpp-httplib only for bench/http
+  libboost1.74-dev nlohmann-json3-dev libcpp-httplib-dev
   # find_package(CapnProto) and RocksDB's CMake config need these dev files
   libssl-dev zlib1g-dev libbz2-dev
   # aladdin serve's config file (TOML) and its Prometheus metrics

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "actors/caf/node_actors.hpp"
+#include "actors/front/front_door.hpp"
+#include "actors/front/node_metrics.hpp"
 #include "actors/node/catalogue.hpp"
 #include "actors/node/command_fleet.hpp"
 #include "actors/node/node_status.hpp"
@@ -101,6 +103,21 @@ command_fleet_options command_fleet_of(const serve_options& o, const worker_prof
 node_stats collect_stats(caf::blocking_actor* self, const intake_actor& intake, const caf::actor& placement,
                          const provisioner_actor& provisioner, const planner_actor& planner, const zmq_bridge& bridge);
 
+// What the HTTP front door asks of the node, as actor messages.
+class door_link final : public front_door_node {
+ public:
+  intake_actor intake;
+  caf::actor placement;
+  const node_shared* shared = nullptr;
+  const worker_directory* directory = nullptr;
+  const control_node* node = nullptr;
+
+  void submit(std::vector<client_submit> batch) override { caf::anon_send(intake, submit_batch{std::move(batch)}); }
+  void cancel(query_id q, std::string why) override { caf::anon_send(placement, cancel_msg{q, std::move(why)}); }
+  bool ready() const override { return !shared->draining.load() && directory->size() > 0; }
+  std::string metrics() const override { return node->render_prometheus(); }
+};
+
 }  // namespace
 
 struct control_node::impl {
@@ -124,6 +141,10 @@ struct control_node::impl {
   intake_limits limits;
   actor_sink sink;
   std::unique_ptr<zmq_bridge> bridge;
+  // The OpenAI front door (--http), in front of the bridge's outbox.
+  door_link link;
+  std::unique_ptr<front_door> door;
+  std::unique_ptr<split_outbox> split;
   std::unique_ptr<caf::actor_system_config> config;
   std::unique_ptr<caf::actor_system> system;
   intake_actor intake;
@@ -229,7 +250,21 @@ void control_node::start() {
   bo.sender = o.node_name;
   m.bridge = std::make_unique<zmq_bridge>(bo, m.sink);
   m.bridge->bind();
-  m.metered_out = std::make_unique<observing_outbox>(m.bridge->out(), m.metrics, [&m] {
+  // Every reply passes the metrics' observer, then (with --http) the split that hands the HTTP
+  // clients' frames to the front door, then the bridge.
+  outbox* inner = &m.bridge->out();
+  if (!o.http.empty()) {
+    front_door_options fo;
+    if (std::string err = split_host_port(o.http, fo.host, fo.port); !err.empty())
+      throw std::runtime_error("--http " + o.http + ": " + err);
+    fo.model = m.limits.model;
+    fo.context_tokens = m.limits.context_tokens;
+    m.door = std::make_unique<front_door>(fo, m.link);
+    m.split = std::make_unique<split_outbox>(m.bridge->out(), *m.door);
+    inner = m.split.get();
+    m.services.text = m.door.get();
+  }
+  m.metered_out = std::make_unique<observing_outbox>(*inner, m.metrics, [&m] {
     {
       std::lock_guard lock(m.ended_mutex);
       ++m.ended;
@@ -322,12 +357,21 @@ void control_node::start() {
     });
   };
   m.bridge->start();
+  if (m.door) {
+    m.link.intake = m.intake;
+    m.link.placement = m.placement;
+    m.link.shared = &m.shared;
+    m.link.directory = &m.directory;
+    m.link.node = this;
+    m.door->start();
+  }
   if (o.journal_retention_s > 0) m.compactor = std::thread([&m] { m.compact_loop(); });
   m.started = true;
   m.services.log.info("serving %s (%s, policy %s, provisioner %s) on %s, workers on %s, state in %s",
                       m.shape.config.model.c_str(), m.shape.config.label().c_str(), o.policy.c_str(),
                       to_string(o.provisioner), m.bridge->client_endpoint().c_str(),
                       m.bridge->worker_endpoint().c_str(), o.data_dir.c_str());
+  if (m.door) m.services.log.info("OpenAI-compatible HTTP on %s", m.door->url().c_str());
 }
 
 void control_node::stop() {
@@ -339,6 +383,9 @@ void control_node::stop() {
     std::lock_guard lock(m.status_mutex);
     m.status_open = false;  // no new status actor from here on
   }
+  // No request reaches the actors once they stop; what the actors still send an HTTP client
+  // after this goes nowhere.
+  if (m.door) m.door->stop();
   if (m.compactor.joinable()) {
     {
       std::lock_guard lock(m.compactor_mutex);
@@ -355,6 +402,8 @@ void control_node::stop() {
   m.bridge->stop();
   m.sink.intake = nullptr;
   m.sink.placement = nullptr;
+  m.link.intake = nullptr;
+  m.link.placement = nullptr;
   m.intake = nullptr;
   m.planner = nullptr;
   m.forecaster = nullptr;
@@ -368,6 +417,8 @@ void control_node::stop() {
 std::string control_node::client_endpoint() const {
   return impl_->bridge ? impl_->bridge->client_endpoint() : std::string{};
 }
+
+std::string control_node::http_url() const { return impl_->door ? impl_->door->url() : std::string{}; }
 
 std::string control_node::worker_endpoint() const {
   return impl_->bridge ? impl_->bridge->worker_endpoint() : std::string{};

@@ -59,6 +59,8 @@ class control_node {
   // Bound endpoints, ephemeral ports resolved. Valid after start().
   std::string client_endpoint() const;
   std::string worker_endpoint() const;
+  // The HTTP front door's URL (http://host:port, the port resolved), or empty without --http.
+  std::string http_url() const;
   // Counters from the actors and the bridge (asks the actors; bounded wait). All zero before
   // start() and after stop().
   node_stats stats() const;

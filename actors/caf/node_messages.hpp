@@ -39,6 +39,7 @@
 #include "actors/node/node_log.hpp"
 #include "actors/node/node_metrics.hpp"
 #include "actors/node/node_stats.hpp"
+#include "actors/node/text_relay.hpp"
 #include "actors/node/ticket.hpp"
 #include "actors/node/worker_tracker.hpp"
 #include "actors/wire/outbox.hpp"
@@ -56,6 +57,7 @@ struct node_services {
   node_clock clock;              // model and wall time of an actor's "now"
   node_log log;
   node_metrics* metrics = nullptr;  // events for /metrics (nullptr: not counted)
+  text_relay* text = nullptr;    // generated text for HTTP clients (the front door); may be unset
 };
 
 // State that really is shared between actors (and the composition root), each value with one
@@ -167,6 +169,10 @@ struct drain_request {  // provisioner → placement: take no new queries on thi
 struct retire_request {  // provisioner → placement: this drained worker leaves
   std::string name;
 };
+struct cancel_msg {  // front door → placement → the proxies: the client of this query has gone
+  query_id query;
+  std::string why;
+};
 
 // Timers and commands without payload. CAF 0.17 atoms: at most 10 characters.
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
@@ -223,6 +229,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::roster_event)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::drain_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::retire_request)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::peers_msg)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::cancel_msg)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::intake_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::placement_stats)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(aladdin::node::provisioner_stats)

@@ -268,6 +268,23 @@ void on_lost(placement_actor* self, lost_msg& m) {
   offer(self, m.requeue, true);
 }
 
+// A client has gone. A query still waiting here leaves the queue and fails (cancelled); one on
+// a worker is the worker's proxy's to cancel: every proxy is asked, since the one that holds it
+// is the only one that acts (an assignment on its way to a proxy gets there before this
+// message, CAF keeping the order between two actors).
+void on_cancel(placement_actor* self, cancel_msg& m) {
+  auto& st = self->state;
+  if (auto it = st.held.find(m.query); it != st.held.end() && st.desk->withdraw(m.query)) {
+    const std::uint64_t wall = st.services->clock.wall_micros(self->clock().now());
+    fail_query(*st.services->store, st.frames, it->second, client_channel::failure_code::cancelled, m.why, wall);
+    st.held.erase(it);
+    st.services->out->post_all(st.frames);
+    st.shared->waiting.store(st.desk->waiting(), std::memory_order_relaxed);
+    return;
+  }
+  for (auto& [w, lw] : st.live) self->send(lw.proxy, m);
+}
+
 void on_drain(placement_actor* self, const std::string& name, bool retire) {
   auto& st = self->state;
   const auto id = st.registry->id_of(name);
@@ -358,6 +375,7 @@ caf::behavior placement(placement_actor* self, node_services* services, node_sha
         for (const auto& e : rest) again.push_back(ticket_from_journal(e, self->state.services->clock, now));
         offer(self, again, true);
       },
+      [=](cancel_msg& m) { on_cancel(self, m); },
       [=](drain_request& m) { on_drain(self, m.name, false); },
       [=](retire_request& m) { on_drain(self, m.name, true); },
       [=](peers_msg& m) { self->state.provisioner = m.provisioner; },

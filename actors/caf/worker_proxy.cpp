@@ -91,6 +91,7 @@ caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options op
   st.timeout = std::chrono::duration_cast<caf::timespan>(std::chrono::duration<double>(st.timeout_s));
   st.tracker = std::make_unique<worker_tracker>(setup.worker, setup.name, setup.peer, *services->store,
                                                 *services->out, services->clock, options.tracking);
+  st.tracker->set_text_relay(services->text);
   arm(self);  // a worker that registers and never beats is lost too
   return {
       [=](worker_batch& b) {
@@ -122,6 +123,11 @@ caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options op
         char why[96];
         std::snprintf(why, sizeof why, "no heartbeat for %.1f s", self->state.timeout_s);
         give_up(self, why);
+      },
+      [=](cancel_msg& m) {
+        journal_pending(self);
+        tracker_report r;
+        if (self->state.tracker->abandon(m.query, m.why, self->clock().now(), r)) report(self, r);
       },
       [=](drain_atom) {
         journal_pending(self);

@@ -30,7 +30,11 @@ int run_serve(int argc, char** argv) {
     node::control_node n(options);
     n.start();
     // One line on stdout that scripts (and aladdin up, and the tests) wait for.
-    std::printf("ready client=%s worker=%s\n", n.client_endpoint().c_str(), n.worker_endpoint().c_str());
+    if (n.http_url().empty())
+      std::printf("ready client=%s worker=%s\n", n.client_endpoint().c_str(), n.worker_endpoint().c_str());
+    else
+      std::printf("ready client=%s worker=%s http=%s\n", n.client_endpoint().c_str(), n.worker_endpoint().c_str(),
+                  n.http_url().c_str());
     std::fflush(stdout);
     int sig = 0;
     sigwait(&stop_signals, &sig);

@@ -1,10 +1,13 @@
 // aladdin up: everything at once, for a first look. A control node in this process with the
 // local provisioner (which starts emulated workers as child processes), a load generator
 // replaying the built-in workload against it for about 30 seconds of wall time, the load
-// generator's report, and a clean shutdown of all of it.
+// generator's report, and a clean shutdown of all of it. The node's OpenAI-compatible HTTP front
+// door is open meanwhile (--http, default 127.0.0.1:8000); with --duration 0 there is no replay
+// and the node serves until SIGINT or SIGTERM.
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -35,6 +38,7 @@ int run_up(int argc, char** argv) {
   o.worker_listen = "tcp://127.0.0.1:0";
   o.time_scale = 10;
   o.data_dir.clear();
+  o.http = "127.0.0.1:8000";
   double duration_s = 30, rate = 0, load = 0.7;
   std::uint64_t seed = 1;
   bool json = false;
@@ -51,7 +55,8 @@ int run_up(int argc, char** argv) {
   for (const auto& p : policies()) names.push_back(p.name);
   flags.add_choice("policy", &o.policy, names, "placement policy");
   flags.add_double("time-scale", &o.time_scale, "emulated workers and the replay run this many times faster", 1e-3, 1e4);
-  flags.add_duration("duration", &duration_s, "wall time of the replay");
+  flags.add_duration("duration", &duration_s, "wall time of the replay (0: no replay; serve until SIGINT or SIGTERM)");
+  flags.add_string("http", &o.http, "HOST:PORT of the OpenAI-compatible HTTP front door, or off");
   flags.add_double("rate", &rate, "queries per model second (default: --load of what the planner says the workers sustain)", 0, 1e6);
   flags.add_double("load", &load, "fraction of the fleet's planned capacity to offer when --rate is not given", 0.01, 10);
   flags.add_duration("slo-ttft", &o.slo_ttft_s, "TTFT SLO of every query");
@@ -66,6 +71,22 @@ int run_up(int argc, char** argv) {
   logging.apply("up");
   o.log = node::log_level_of(logging.level);
   o.log_format = process_log().get_format();
+  if (o.http == "off") o.http.clear();
+  if (!o.http.empty()) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (std::string err = node::split_host_port(o.http, host, port); !err.empty()) {
+      std::cerr << "aladdin up: --http " << o.http << ": " << err << "\n";
+      return 2;
+    }
+  }
+  // Without a replay the node runs until stopped: the stop signals are blocked before any
+  // thread starts, so that sigwait below is where they arrive.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  if (duration_s <= 0) pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   if (!has_command("worker")) {
     std::cerr << "aladdin up: this build has no emulated worker (aladdin worker), which up starts\n";
@@ -93,6 +114,9 @@ int run_up(int argc, char** argv) {
     n.start();
     process_log().info("node on %s, starting %lld workers of %s TP%lld", n.client_endpoint().c_str(),
                        static_cast<long long>(o.workers), o.model.c_str(), static_cast<long long>(o.tp));
+    if (!n.http_url().empty())
+      process_log().info("OpenAI-compatible API on %s; try\n  curl -s %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\": \"%s\", \"prompt\": \"Hello\", \"max_tokens\": 16}'",
+                         n.http_url().c_str(), n.http_url().c_str(), o.model.c_str());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (n.stats().workers < static_cast<std::uint64_t>(o.workers)) {
       if (std::chrono::steady_clock::now() > deadline) {
@@ -101,6 +125,22 @@ int run_up(int argc, char** argv) {
         return 1;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    if (duration_s <= 0) {
+      std::fprintf(stderr, "aladdin up: serving until SIGINT or SIGTERM\n");
+      int sig = 0;
+      sigwait(&stop_signals, &sig);
+      const node::node_stats s = n.stats();
+      n.stop();
+      std::printf("served %llu queries (%llu refused at the intake), %lld x %s TP%lld, policy %s\n",
+                  static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.rejected),
+                  static_cast<long long>(o.workers), o.model.c_str(), static_cast<long long>(o.tp), o.policy.c_str());
+      std::printf("  placement       %s\n", node::refusal_summary(s).c_str());
+      if (temporary) {
+        std::error_code ec;
+        std::filesystem::remove_all(o.data_dir, ec);
+      }
+      return 0;
     }
     const trace arrivals = generate_builtin_trace(rate, duration_s * o.time_scale, arrival_process::poisson(), seed);
     process_log().info("replaying %zu queries (%.2f per model second) for %.0f s", arrivals.size(), rate, duration_s);

@@ -98,6 +98,7 @@ intake_result intake_batch(std::vector<client_submit>& batch, state_store& store
     e.ttft_slo_micros = static_cast<std::uint64_t>(slo.ttft_s * 1e6);
     e.atgt_slo_micros = static_cast<std::uint64_t>(slo.atgt_s * 1e6);
     e.accepted_micros = now_micros;
+    e.request = to_stored(s.request);
     entries.push_back(std::move(e));
     candidates.push_back(i);
   }
@@ -124,6 +125,7 @@ intake_result intake_batch(std::vector<client_submit>& batch, state_store& store
     t.slo = slo_of(s.query, limits);
     t.arrival_s = now_s;
     t.accepted_micros = now_micros;
+    t.request = std::move(s.request);
     r.arrivals.emplace_back(now_s, static_cast<int>(t.prompt_tokens));
     r.accepted.push_back(std::move(t));
   }

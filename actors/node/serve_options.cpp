@@ -216,6 +216,7 @@ void serve_flags::add(bool with_config) {
   f.add_string(key("node.data_dir", "data-dir"), &o.data_dir, "state store directory (RocksDB)");
   f.add_string(key("node.listen", "listen"), &o.listen, "client endpoint (tcp://host:port; port 0: ephemeral)");
   f.add_string(key("node.worker_listen", "worker-listen"), &o.worker_listen, "worker endpoint");
+  f.add_string(key("node.http", "http"), &o.http, "HOST:PORT of the OpenAI-compatible HTTP front door (default: none)");
   f.add_string(key("node.name", "node-name"), &o.node_name, "sender name in every envelope header");
   f.add_int(key("node.scheduler_threads", "scheduler-threads"), &o.scheduler_threads, "actor scheduler threads", 1, 64);
   f.add_duration(key("node.shutdown_timeout", "shutdown-timeout"), &o.shutdown_timeout_s,
@@ -454,6 +455,28 @@ std::string validate(const serve_options& o) {
     if (std::find(seen.begin(), seen.end(), k.name) != seen.end()) return "--slo-classes: class " + k.name + " is given twice";
     seen.push_back(k.name);
   }
+  if (!o.http.empty()) {
+    std::string host;
+    std::uint16_t port = 0;
+    if (std::string err = split_host_port(o.http, host, port); !err.empty()) return "--http " + o.http + ": " + err;
+  }
+  return {};
+}
+
+std::string split_host_port(std::string_view text, std::string& host, std::uint16_t& port) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string_view::npos) return "expected HOST:PORT";
+  host = std::string(text.substr(0, colon));
+  const std::string_view digits = text.substr(colon + 1);
+  if (host.empty()) return "the host is empty";
+  if (digits.empty() || digits.size() > 5) return "the port must be a number 0..65535";
+  unsigned long v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return "the port must be a number 0..65535";
+    v = v * 10 + static_cast<unsigned long>(c - '0');
+  }
+  if (v > 65535) return "the port must be a number 0..65535";
+  port = static_cast<std::uint16_t>(v);
   return {};
 }
 

@@ -68,6 +68,7 @@ struct serve_options {
   std::string data_dir = "aladdin-data";
   std::string listen = "tcp://127.0.0.1:5555";
   std::string worker_listen = "tcp://127.0.0.1:5556";
+  std::string http;                        // --http HOST:PORT: the OpenAI front door (empty: none)
   std::string node_name = "aladdin-node";
 
   provisioner_kind provisioner = provisioner_kind::local;
@@ -149,6 +150,9 @@ using env_lookup = std::function<const char*(const char*)>;
 // Applies every ALADDIN_* variable of the key table that `env` has. Empty on success, else one
 // line naming the variable and the key.
 std::string apply_environment(serve_options& o, const env_lookup& env);
+// Splits "HOST:PORT" (an IPv4 address or a name, then a port 0..65535; 0: any free port).
+// Returns an empty string on success, else what is wrong.
+std::string split_host_port(std::string_view text, std::string& host, std::uint16_t& port);
 
 // Checks what single flags cannot (combinations, policy names). Empty on success.
 std::string validate(const serve_options& o);

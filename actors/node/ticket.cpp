@@ -22,7 +22,24 @@ ticket ticket_from_journal(const journal_entry& e, const node_clock& clock, node
   t.accepted_micros = e.accepted_micros;
   // It was (or may have been) on a worker before the restart.
   t.placements = e.state == journal_state::dispatched ? 1 : 0;
+  t.request = from_stored(e.request);
   return t;
+}
+
+stored_request to_stored(const worker_channel::engine_request& r) {
+  using A = worker_channel::engine_api;
+  const request_api api = r.api == A::completions        ? request_api::completions
+                          : r.api == A::chat_completions ? request_api::chat_completions
+                                                         : request_api::none;
+  return {api, r.body};
+}
+
+worker_channel::engine_request from_stored(const stored_request& r) {
+  using A = worker_channel::engine_api;
+  const A api = r.api == request_api::completions        ? A::completions
+                : r.api == request_api::chat_completions ? A::chat_completions
+                                                         : A::none;
+  return {api, r.body};
 }
 
 desk_query desk_query_of(const ticket& t) {

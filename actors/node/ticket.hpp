@@ -76,7 +76,12 @@ struct ticket {
   double arrival_s = 0;               // model time of acceptance
   std::uint64_t accepted_micros = 0;  // wall, as journaled
   int placements = 0;                 // times it was dispatched (re-placement after a loss)
+  worker_channel::engine_request request;  // an HTTP client's request; api none: token counts only
 };
+
+// The request as the journal keeps it, and back (records are their own structs).
+stored_request to_stored(const worker_channel::engine_request& r);
+worker_channel::engine_request from_stored(const stored_request& r);
 
 // The ticket as the placement desk sees it (never the client's maxOutputTokens: in emulation
 // that is the true length, and placement must not see the truth).

@@ -96,7 +96,7 @@ void worker_tracker::assign(std::vector<dispatch>& batch, node_clock::steady now
     ++d.query.placements;
     frames_.push_back(outbound_frame::worker(
         peer_, wc::assign_query{d.query.id.value, d.query.prompt_tokens, d.output_hint,
-                                d.query.max_output_tokens, d.query.accepted_micros}));
+                                d.query.max_output_tokens, d.query.accepted_micros, d.query.request}));
     flights_[d.query.id.value] = flight{std::move(d.query), 0, 0};
   }
   batch.clear();
@@ -140,6 +140,8 @@ void worker_tracker::handle(std::vector<worker_event>& events, node_clock::stead
       on_completed(*done, now, report);
     } else if (auto* rej = std::get_if<wc::engine_rejected>(&e)) {
       on_rejected(*rej, now, report);
+    } else if (auto* text = std::get_if<wc::query_text>(&e)) {
+      on_text(*text);
     }
   }
   finish_pending(report);
@@ -186,6 +188,25 @@ void worker_tracker::on_heartbeat(const wc::heartbeat& hb, node_clock::steady no
   }
 }
 
+void worker_tracker::on_text(const wc::query_text& m) {
+  const auto it = flights_.find(m.query_id);
+  if (it == flights_.end() || relay_ == nullptr || it->second.query.request.api == wc::engine_api::none) return;
+  relay_->text(it->second.query.id, m);
+}
+
+bool worker_tracker::abandon(query_id q, const std::string& why, node_clock::steady now, tracker_report& report) {
+  report.worker = worker_;
+  const auto it = flights_.find(q.value);
+  if (it == flights_.end()) return false;
+  ticket t = std::move(it->second.query);
+  flights_.erase(it);
+  frames_.push_back(outbound_frame::worker(peer_, wc::cancel_query{q.value}));
+  fail(t, failure_code::cancelled, why, now);
+  report.removed.push_back(t.id);
+  out_.post_all(frames_);
+  return true;
+}
+
 void worker_tracker::on_first_token(const wc::first_token& m, node_clock::steady now,
                                     tracker_report& report) {
   const auto it = flights_.find(m.query_id);
@@ -217,18 +238,18 @@ void worker_tracker::on_completed(const wc::query_completed& m, node_clock::stea
   fin.finished_micros = done_us;
   fin.ttft_micros = clock_.model_micros(first_us - std::min(first_us, f.query.accepted_micros));
   fin.atgt_micros = m.output_tokens > 1 ? clock_.model_micros((done_us - first_us) / (m.output_tokens - 1)) : 0;
-  finishing_.push_back({std::move(f.query), fin});
+  finishing_.push_back({std::move(f.query), fin, m});
 }
 
 void worker_tracker::finish_pending(tracker_report& report) {
   if (finishing_.empty()) return;
   std::vector<std::pair<query_id, finish_info>> journal;
   journal.reserve(finishing_.size());
-  for (const auto& [t, fin] : finishing_) journal.emplace_back(t.id, fin);
+  for (const auto& [t, fin, done] : finishing_) journal.emplace_back(t.id, fin);
   // One durable write for every completion of the batch; clients hear of them after it.
   const std::vector<store_status> finished = store_.mark_finished_all(journal);
   for (std::size_t i = 0; i < finishing_.size(); ++i) {
-    const auto& [t, fin] = finishing_[i];
+    const auto& [t, fin, done] = finishing_[i];
     if (!finished[i]) {
       // A duplicate completion cannot end a query twice; anything else is worth a line.
       if (finished[i].error().code != store_errc::invalid_transition) journal_problem("finish", t.id, finished[i].error());
@@ -236,6 +257,9 @@ void worker_tracker::finish_pending(tracker_report& report) {
       continue;
     }
     report.completed.push_back({t.id, static_cast<int>(t.prompt_tokens), static_cast<int>(fin.output_tokens)});
+    // The engine's account (finish reason, its prompt count) reaches the relay before the
+    // client hears queryFinished.
+    if (relay_ != nullptr && t.request.api != wc::engine_api::none) relay_->completed(t.id, done);
     to_client(t, cc::query_finished{t.id.value, fin.output_tokens, fin.ttft_micros, fin.atgt_micros});
   }
   finishing_.clear();

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "actors/node/text_relay.hpp"
 #include "actors/node/ticket.hpp"
 #include "actors/wire/outbox.hpp"
 #include "storage/state_store.hpp"
@@ -89,6 +90,13 @@ class worker_tracker {
   // first (it races the adoption through placement), it ends now, into `report`.
   void adopt(const ticket& t, bool started, node_clock::steady now, tracker_report& report);
   void cancel(query_id q);
+  // The query's client went away: the worker is told to cancel it, it fails (cancelled) in the
+  // journal and for its client, and it leaves this worker's schedule (report.removed). False
+  // when it is not in flight here.
+  bool abandon(query_id q, const std::string& why, node_clock::steady now, tracker_report& report);
+  // Where the text of queries with a request goes, and the engine's account at completion
+  // (nothing when unset).
+  void set_text_relay(text_relay* relay) { relay_ = relay; }
   void drain();
   void shutdown(const std::string& reason);
 
@@ -119,6 +127,7 @@ class worker_tracker {
                     tracker_report& report);
   void on_rejected(const worker_channel::engine_rejected& m, node_clock::steady now,
                    tracker_report& report);
+  void on_text(const worker_channel::query_text& m);
   // Journals the completions collected by on_completed in one write, then tells their clients.
   void finish_pending(tracker_report& report);
   void fail(const ticket& t, client_channel::failure_code code, const std::string& detail,
@@ -135,7 +144,13 @@ class worker_tracker {
   std::unordered_map<std::uint64_t, flight> flights_;
   std::uint64_t generation_ = 0;
   std::vector<outbound_frame> frames_;  // scratch: posted once per call
-  std::vector<std::pair<ticket, finish_info>> finishing_;  // completions of the current batch
+  struct finishing {
+    ticket query;
+    finish_info fin;
+    worker_channel::query_completed done;
+  };
+  std::vector<finishing> finishing_;  // completions of the current batch
+  text_relay* relay_ = nullptr;
   // Completions of queries not (yet) tracked here, newest last, bounded: a worker that
   // re-registers reports a query in a heartbeat and its completion right after, before the
   // adoption decided by placement comes back.

@@ -25,11 +25,16 @@ enum class channel : std::uint8_t { client, worker };
 struct client_submit {
   routing_id client;
   client_channel::submit_query query;
+  // What an HTTP client asked (the front door fills it; a Cap'n Proto client sends token
+  // counts only: api none). Journaled with the query and sent to the worker in AssignQuery.
+  worker_channel::engine_request request;
 };
 
-// What a worker sends once registered, as the actors see it.
+// What a worker sends once registered, as the actors see it. query_text (the generated text of
+// a query whose client sent text) goes to the node's text relay (actors/node/text_relay.hpp).
 using worker_event = std::variant<worker_channel::heartbeat, worker_channel::first_token,
-                                  worker_channel::query_completed, worker_channel::engine_rejected>;
+                                  worker_channel::query_completed, worker_channel::engine_rejected,
+                                  worker_channel::query_text>;
 
 // One frame for the bridge to send.
 struct outbound_frame {

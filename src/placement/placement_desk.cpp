@@ -231,6 +231,14 @@ void placement_desk::reoffer(std::span<const desk_query> batch, double now, desk
   for (const auto& q : batch) offer_one(q, now, true, out);
 }
 
+bool placement_desk::withdraw(query_id q) {
+  const auto it = std::find_if(waiting_.begin(), waiting_.end(),
+                               [&](const waiting_query& w) { return w.query.id == q; });
+  if (it == waiting_.end()) return false;
+  waiting_.erase(it);
+  return true;
+}
+
 void placement_desk::retry(double now, desk_decisions& out) {
   // Waiting is (nearly) in arrival order, so the expired ones are at the front.
   while (!waiting_.empty() && now - waiting_.front().query.arrival_s > options_.max_wait_s) {

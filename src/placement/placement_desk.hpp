@@ -168,6 +168,9 @@ class placement_desk {
   // Another chance for waiting queries (capacity freed, or a timer): expiry, a bounded batch of
   // retries, and best effort on an idle fleet.
   void retry(double now, desk_decisions& out);
+  // A waiting query leaves the queue undecided (its client has gone). False when it is not
+  // waiting here (placed already, refused, or unknown).
+  bool withdraw(query_id q);
 
   // ---- what workers report -------------------------------------------------------------------
   void first_token(worker_id worker, query_id q, double now);

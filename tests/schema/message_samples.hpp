@@ -150,6 +150,9 @@ inline std::vector<sample<worker_wire::Envelope>> worker_samples() {
          m.setOutputTokensHint(250);
          m.setMaxOutputTokens(4096);
          m.setArrivalMicros(1'000'000);
+         auto r = m.initRequest();
+         r.setApi(worker_wire::EngineRequest::Api::CHAT_COMPLETIONS);
+         r.setBody(R"({"model":"llama2-70b","messages":[{"role":"user","content":"hi"}]})");
        }},
       {"cancelQuery", [](B e) { e.initCancelQuery().setQueryId(5003); }},
       {"heartbeat",
@@ -181,6 +184,8 @@ inline std::vector<sample<worker_wire::Envelope>> worker_samples() {
          m.setQueryId(5001);
          m.setOutputTokens(321);
          m.setAtMicros(9'000'000);
+         m.setFinishReason(worker_wire::FinishReason::LENGTH);
+         m.setPromptTokens(1234);
        }},
       {"queryRejected",
        [](B e) {
@@ -196,6 +201,14 @@ inline std::vector<sample<worker_wire::Envelope>> worker_samples() {
          auto m = e.initError();
          m.setCode(wire::ErrorCode::VERSION_MISMATCH);
          m.setDetail("protocol version 2, this build speaks 1");
+       }},
+      {"queryText",
+       [](B e) {
+         auto m = e.initQueryText();
+         m.setQueryId(5001);
+         m.setSeq(3);
+         m.setText(" the quick");
+         m.setTokens(2);
        }},
   };
 }
@@ -225,18 +238,22 @@ inline std::map<std::string, worker_channel::message> worker_plain_samples() {
   return {
       {"registerWorker", wc::register_worker{"gpu-node-7", "llama2-70b", "a100-80gb", 4, 400'000, 16}},
       {"registered", wc::registered{12, 9}},
-      {"assignQuery", wc::assign_query{5001, 1234, 250, 4096, 1'000'000}},
+      {"assignQuery",
+       wc::assign_query{5001, 1234, 250, 4096, 1'000'000,
+                        {wc::engine_api::chat_completions,
+                         R"({"model":"llama2-70b","messages":[{"role":"user","content":"hi"}]})"}}},
       {"cancelQuery", wc::cancel_query{5003}},
       {"heartbeat",
        wc::heartbeat{12, 2'000'000, 900, 25'000, {{6000, 10}, {6001, 20}, {6002, 30}}, 2, {7000, 7001}}},
       {"firstToken", wc::first_token{5001, 1'180'000}},
-      {"queryCompleted", wc::query_completed{5001, 321, 9'000'000}},
+      {"queryCompleted", wc::query_completed{5001, 321, 9'000'000, wc::finish_reason::length, 1234}},
       {"queryRejected",
        wc::engine_rejected{5004, wc::engine_reject_code::too_large, "prompt 200000 > max_model_len"}},
       {"drain", wc::drain_worker{60'000'000}},
       {"shutdown", wc::shutdown_worker{"plan epoch 10 releases this worker"}},
       {"error",
        wc::wire_error{wc::error_code::version_mismatch, "protocol version 2, this build speaks 1"}},
+      {"queryText", wc::query_text{5001, 3, " the quick", 2}},
   };
 }
 

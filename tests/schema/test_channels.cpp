@@ -92,6 +92,16 @@ std::vector<wc::message> all_worker_messages() {
   all.push_back(wc::drain_worker{0});
   all.push_back(wc::shutdown_worker{""});
   all.push_back(wc::heartbeat{});  // empty lists
+  // The text relay: every api and finish reason, empty and longest chunks, a body near its limit.
+  all.push_back(wc::assign_query{5, 10, 0, 0, 1, {wc::engine_api::completions, R"({"prompt":"x"})"}});
+  all.push_back(wc::assign_query{6, 10, 0, 0, 1,
+                                 {wc::engine_api::chat_completions,
+                                  std::string(wc::max_request_body_bytes, 'b')}});
+  for (int f = 0; f <= static_cast<int>(wc::finish_reason::length); ++f)
+    all.push_back(wc::query_completed{7, 3, 4, static_cast<wc::finish_reason>(f), 0xffffffffu});
+  all.push_back(wc::query_text{8, 0, "", 0});
+  all.push_back(wc::query_text{~0ull, 0xffffffffu, std::string(wc::max_text_chunk_bytes, 't'), 0xffffffffu});
+  all.push_back(wc::query_text{9, 1, "caf\xc3\xa9 \xe2\x82\xac", 2});
   return all;
 }
 

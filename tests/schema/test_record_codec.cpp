@@ -117,6 +117,13 @@ TEST_CASE("schema records: workers, plans and journal entries round-trip in ever
   // Text with an embedded NUL survives (std::string holds it; a C-string conversion would not).
   e.failure.detail = std::string("a\0b", 3);
   CHECK(through_bytes(e).failure.detail.size() == 3);
+  // An HTTP client's request travels with its query, for re-placement after a restart.
+  for (auto api : {request_api::completions, request_api::chat_completions}) {
+    e.request = {api, R"({"model":"llama2-70b","prompt":"Hello"})"};
+    CHECK(through_bytes(e) == e);
+  }
+  e.request = {};
+  CHECK(through_bytes(e).request == stored_request{});
 }
 
 TEST_CASE("schema records: an enum value this build does not know is a typed error") {

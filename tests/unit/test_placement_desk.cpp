@@ -133,6 +133,23 @@ TEST_CASE("placement desk: an idle fleet takes the oldest waiting query best eff
   CHECK(placed.empty());
 }
 
+TEST_CASE("placement desk: a withdrawn waiting query leaves the queue and is never decided") {
+  placement_desk desk({});
+  desk_decisions out;
+  desk.offer(std::vector<desk_query>{query(1, 500), query(2, 500)}, 0, out);  // no worker: both wait
+  REQUIRE(desk.waiting() == 2);
+  CHECK(desk.withdraw(query_id{1}));
+  CHECK(!desk.withdraw(query_id{1}));  // once
+  CHECK(!desk.withdraw(query_id{9}));  // never here
+  CHECK(desk.waiting() == 1);
+  REQUIRE(desk.add_worker(w1, tp4()));
+  out.clear();
+  desk.retry(1, out);
+  REQUIRE(out.placed.size() == 1);
+  CHECK(out.placed[0].query == query_id{2});
+  CHECK(desk.waiting() == 0);
+}
+
 TEST_CASE("placement desk: a query waiting past max_wait expires") {
   desk_options o;
   o.max_wait_s = 5;

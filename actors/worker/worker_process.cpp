@@ -101,7 +101,7 @@ class session {
         if (!receive_one()) break;
       core_.advance(wall_clock_now());
       if (const auto silent = core_.silence_warning(wall_clock_now())) warn_silence(*silent);
-      for (const auto& line : core_.take_notes()) log(line);
+      for (const auto& line : core_.take_notes()) log(logger::level::warn, line);
       flush();
     }
     flush();  // the last heartbeat of a drain

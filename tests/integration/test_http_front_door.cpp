@@ -174,7 +174,8 @@ TEST_CASE("http front door: the API's errors have OpenAI's shape and status, and
   const auto m = c.read_response();
   CHECK(m.status == 200);
   CHECK(m.body.find("aladdin_http_requests_total{outcome=\"invalid\"} 5") != std::string::npos);
-  CHECK(m.body.find("aladdin_queries_accepted_total 0") != std::string::npos);
+  // Refused at the door, so the node accepted none (the node's own series, actors/node/node_metrics).
+  CHECK(m.body.find("aladdin_queries_total{outcome=\"accepted\",reason=\"\"} 0") != std::string::npos);
   n.stop();
 }
 

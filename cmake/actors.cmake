@@ -5,6 +5,11 @@
 
 find_package(Threads REQUIRED)
 find_package(cppzmq 4.9 CONFIG REQUIRED)
+# aladdin serve's config file (actors/node/serve_options.cpp); Debian's is a shared library.
+find_package(tomlplusplus 3.3 CONFIG REQUIRED)
+# The node's /metrics (actors/node/node_metrics.cpp): prometheus-cpp's core only (registry,
+# metrics, text serializer), not its HTTP exposer.
+find_package(prometheus-cpp CONFIG REQUIRED)  # Debian 12: 1.0.1 (its config carries no version)
 
 if(NOT TARGET CAF::core)
   find_path(CAF_INCLUDE_DIR caf/all.hpp REQUIRED)
@@ -31,7 +36,9 @@ set(ALADDIN_NODE_PLAIN_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/wire/inbound_frame.cpp
   ${CMAKE_SOURCE_DIR}/actors/wire/zmq_bridge.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/ticket.cpp
-  ${CMAKE_SOURCE_DIR}/actors/node/node_log.cpp
+  ${CMAKE_SOURCE_DIR}/actors/node/node_metrics.cpp
+  ${CMAKE_SOURCE_DIR}/actors/node/node_status.cpp
+  ${CMAKE_SOURCE_DIR}/actors/node/status_client.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/serve_options.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/catalogue.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/intake_rules.cpp
@@ -40,10 +47,11 @@ set(ALADDIN_NODE_PLAIN_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/node/worker_registry.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/plan_keeper.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/fleet_roster.cpp
+  ${CMAKE_SOURCE_DIR}/actors/node/command_fleet.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/process_launcher.cpp
   ${CMAKE_SOURCE_DIR}/actors/loadgen/loadgen.cpp
   ${CMAKE_SOURCE_DIR}/actors/front/front_door.cpp
-  ${CMAKE_SOURCE_DIR}/actors/front/node_metrics.cpp)
+  ${CMAKE_SOURCE_DIR}/actors/front/front_door_metrics.cpp)
 # The CAF shells: one translation unit per actor family, plus the composition root.
 set(ALADDIN_NODE_CAF_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/caf/intake_actor.cpp
@@ -57,6 +65,7 @@ add_library(aladdin_actors STATIC ${ALADDIN_NODE_PLAIN_SOURCES} ${ALADDIN_NODE_C
 target_include_directories(aladdin_actors PUBLIC ${CMAKE_SOURCE_DIR})
 target_link_libraries(aladdin_actors PUBLIC
   aladdin_storage aladdin_schema aladdin_core aladdin_http aladdin_api CAF::core cppzmq Threads::Threads)
+target_link_libraries(aladdin_actors PRIVATE tomlplusplus::tomlplusplus prometheus-cpp::core)
 target_compile_options(aladdin_actors PRIVATE ${ALADDIN_WARNINGS})
 
 # The commands register themselves statically (src/cli/command.hpp), so their sources go into
@@ -64,7 +73,8 @@ target_compile_options(aladdin_actors PRIVATE ${ALADDIN_WARNINGS})
 target_sources(aladdin PRIVATE
   ${CMAKE_SOURCE_DIR}/actors/cli/cmd_serve.cpp
   ${CMAKE_SOURCE_DIR}/actors/cli/cmd_loadgen.cpp
-  ${CMAKE_SOURCE_DIR}/actors/cli/cmd_up.cpp)
+  ${CMAKE_SOURCE_DIR}/actors/cli/cmd_up.cpp
+  ${CMAKE_SOURCE_DIR}/actors/cli/cmd_status.cpp)
 target_link_libraries(aladdin PRIVATE aladdin_actors)
 
 # ---------------------------------------------------------------------------------------------

@@ -40,8 +40,8 @@ aladdin_fuzz_target(fuzz_profile_csv
 
 aladdin_fuzz_target(fuzz_serve_config
   SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_serve_config.cpp
-          ${CMAKE_SOURCE_DIR}/actors/node/serve_options.cpp ${CMAKE_SOURCE_DIR}/actors/node/node_log.cpp
-  LINKS aladdin_core)
+          ${CMAKE_SOURCE_DIR}/actors/node/serve_options.cpp
+  LINKS aladdin_core tomlplusplus::tomlplusplus)
 
 # Writes the channel targets' seeds from the channel codecs (tests/fuzz/make_seeds.cpp).
 add_executable(aladdin_fuzz_seeds ${CMAKE_SOURCE_DIR}/tests/fuzz/make_seeds.cpp)

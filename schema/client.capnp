@@ -24,6 +24,9 @@ struct Envelope {
     queryFailed @7 :QueryFailed;
     # either direction: the reply to input that could not be decoded
     error @8 :Common.Error;
+    # client -> intake: what the node is doing (aladdin status); intake -> client: the answer
+    statusRequest @9 :StatusRequest;
+    statusReply @10 :StatusReply;
   }
 }
 
@@ -96,4 +99,39 @@ enum FailureReason {
   shuttingDown @4;
   internal @5;
   unschedulable @6;    # no worker of the fleet can ever hold it (its prompt exceeds every KV cache)
+}
+
+# aladdin status: one screen of the node (the HTTP front door serves the same as /status).
+struct StatusRequest {
+  requestId @0 :UInt64;        # chosen by the client; echoed in the reply
+}
+
+struct StatusReply {
+  requestId @0 :UInt64;
+  nodeName @1 :Text;
+  shape @2 :Text;              # the node's worker shape: model/gpu/tpN
+  draining @3 :Bool;           # intake closed (SIGTERM): new queries are refused
+  waitingQueries @4 :UInt64;   # at placement, for a worker
+  planEpoch @5 :UInt64;
+  planTargetWorkers @6 :UInt32;
+  fleetLaunching @7 :UInt32;
+  fleetActive @8 :UInt32;
+  fleetDraining @9 :UInt32;
+  accepted @10 :UInt64;        # since the node started
+  rejected @11 :UInt64;
+  judged @12 :UInt64;          # completed queries judged against their SLOs
+  sloMet @13 :UInt64;
+  recentJudged @14 :UInt64;    # of the last 1,000 judged
+  recentMet @15 :UInt64;
+  workers @16 :List(WorkerStatus);
+}
+
+struct WorkerStatus {
+  name @0 :Text;
+  shape @1 :Text;
+  draining @2 :Bool;
+  running @3 :UInt32;
+  queued @4 :UInt32;
+  kvUsedTokens @5 :UInt64;
+  kvCapacityTokens @6 :UInt64;
 }

@@ -1,5 +1,6 @@
 #include "schema/client_channel.hpp"
 
+#include <algorithm>
 #include <iterator>
 
 #include "client.capnp.h"
@@ -12,8 +13,8 @@ using namespace channel_common::detail;
 namespace {
 
 // Indexed by the variant's alternatives.
-constexpr const char* names[] = {"submitQuery",   "queryAccepted", "queryRejected", "firstToken",
-                                 "queryFinished", "queryFailed",   "error"};
+constexpr const char* names[] = {"submitQuery", "queryAccepted", "queryRejected", "firstToken",   "queryFinished",
+                                 "queryFailed", "error",         "statusRequest", "statusReply"};
 static_assert(std::size(names) == std::variant_size_v<message>);
 
 constexpr direction directions[] = {
@@ -24,6 +25,8 @@ constexpr direction directions[] = {
     direction::to_client,  // queryFinished
     direction::to_client,  // queryFailed
     direction::both,       // error
+    direction::to_intake,  // statusRequest
+    direction::to_client,  // statusReply
 };
 static_assert(std::size(directions) == std::variant_size_v<message>);
 
@@ -112,6 +115,39 @@ codec::encoded_message encode(const codec::envelope_header& h, const message& m)
                    o.setDetail(codec::text(codec::bounded_detail(x.detail)));
                  },
                  [&](const wire_error& x) { put_error(env.initError(), x); },
+                 [&](const status_request& x) { env.initStatusRequest().setRequestId(x.request_id); },
+                 [&](const status_reply& x) {
+                   auto o = env.initStatusReply();
+                   o.setRequestId(x.request_id);
+                   o.setNodeName(codec::text(codec::bounded_detail(x.node_name)));
+                   o.setShape(codec::text(codec::bounded_detail(x.shape)));
+                   o.setDraining(x.draining);
+                   o.setWaitingQueries(x.waiting_queries);
+                   o.setPlanEpoch(x.plan_epoch);
+                   o.setPlanTargetWorkers(x.plan_target_workers);
+                   o.setFleetLaunching(x.fleet_launching);
+                   o.setFleetActive(x.fleet_active);
+                   o.setFleetDraining(x.fleet_draining);
+                   o.setAccepted(x.accepted);
+                   o.setRejected(x.rejected);
+                   o.setJudged(x.judged);
+                   o.setSloMet(x.slo_met);
+                   o.setRecentJudged(x.recent_judged);
+                   o.setRecentMet(x.recent_met);
+                   const auto n = std::min(x.workers.size(), max_status_workers);
+                   auto ws = o.initWorkers(static_cast<unsigned>(n));
+                   for (std::size_t i = 0; i < n; ++i) {
+                     const worker_status& w = x.workers[i];
+                     auto wo = ws[static_cast<unsigned>(i)];
+                     wo.setName(codec::text(codec::bounded_detail(w.name)));
+                     wo.setShape(codec::text(codec::bounded_detail(w.shape)));
+                     wo.setDraining(w.draining);
+                     wo.setRunning(w.running);
+                     wo.setQueued(w.queued);
+                     wo.setKvUsedTokens(w.kv_used_tokens);
+                     wo.setKvCapacityTokens(w.kv_capacity_tokens);
+                   }
+                 },
              },
              m);
   return b.encode();
@@ -161,6 +197,33 @@ codec::result<message> read_member(cw::Envelope::Reader env) {
       auto e = get_error(env.getError());
       if (!e) return e.error();
       return message{std::move(e).value()};
+    }
+    case cw::Envelope::STATUS_REQUEST: return message{status_request{env.getStatusRequest().getRequestId()}};
+    case cw::Envelope::STATUS_REPLY: {
+      const auto r = env.getStatusReply();
+      status_reply x;
+      x.request_id = r.getRequestId();
+      x.node_name = codec::str(r.getNodeName());
+      x.shape = codec::str(r.getShape());
+      x.draining = r.getDraining();
+      x.waiting_queries = r.getWaitingQueries();
+      x.plan_epoch = r.getPlanEpoch();
+      x.plan_target_workers = r.getPlanTargetWorkers();
+      x.fleet_launching = r.getFleetLaunching();
+      x.fleet_active = r.getFleetActive();
+      x.fleet_draining = r.getFleetDraining();
+      x.accepted = r.getAccepted();
+      x.rejected = r.getRejected();
+      x.judged = r.getJudged();
+      x.slo_met = r.getSloMet();
+      x.recent_judged = r.getRecentJudged();
+      x.recent_met = r.getRecentMet();
+      const auto ws = r.getWorkers();
+      if (ws.size() > max_status_workers) return codec::decode_error{codec::decode_errc::malformed, "statusReply lists too many workers"};
+      for (const auto w : ws)
+        x.workers.push_back({codec::str(w.getName()), codec::str(w.getShape()), w.getDraining(), w.getRunning(),
+                             w.getQueued(), w.getKvUsedTokens(), w.getKvCapacityTokens()});
+      return message{std::move(x)};
     }
   }
   // decode_envelope refuses a member it does not know before we get here.

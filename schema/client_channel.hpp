@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "schema/channel_common.hpp"
 #include "schema/codec.hpp"
@@ -84,10 +85,47 @@ struct query_failed {
   friend bool operator==(const query_failed&, const query_failed&) = default;
 };
 
+// ---- aladdin status ------------------------------------------------------------------------------
+
+struct status_request {
+  std::uint64_t request_id = 0;
+  friend bool operator==(const status_request&, const status_request&) = default;
+};
+
+// The node's status snapshot: what `aladdin status` prints and the front door's /status
+// serves (actors/node/node_status.hpp renders it as text and as JSON).
+struct worker_status {
+  std::string name;
+  std::string shape;
+  bool draining = false;
+  std::uint32_t running = 0;
+  std::uint32_t queued = 0;
+  std::uint64_t kv_used_tokens = 0;
+  std::uint64_t kv_capacity_tokens = 0;
+  friend bool operator==(const worker_status&, const worker_status&) = default;
+};
+struct status_reply {
+  std::uint64_t request_id = 0;
+  std::string node_name;
+  std::string shape;
+  bool draining = false;
+  std::uint64_t waiting_queries = 0;
+  std::uint64_t plan_epoch = 0;
+  std::uint32_t plan_target_workers = 0;
+  std::uint32_t fleet_launching = 0, fleet_active = 0, fleet_draining = 0;
+  std::uint64_t accepted = 0, rejected = 0;
+  std::uint64_t judged = 0, slo_met = 0;
+  std::uint64_t recent_judged = 0, recent_met = 0;
+  std::vector<worker_status> workers;
+  friend bool operator==(const status_reply&, const status_reply&) = default;
+};
+// Most workers one reply lists (the rest are counted in the fleet numbers only).
+inline constexpr std::size_t max_status_workers = 4096;
+
 // Every member of the envelope's union that this build sends, in schema order (tokenProgress,
 // reserved, left out).
 using message = std::variant<submit_query, query_accepted, query_rejected, first_token,
-                             query_finished, query_failed, wire_error>;
+                             query_finished, query_failed, wire_error, status_request, status_reply>;
 
 // The two ends of the channel, and which of them sends each member.
 enum class party : std::uint8_t { client, intake };

@@ -16,6 +16,8 @@ packages=(
   libboost1.74-dev nlohmann-json3-dev libcpp-httplib-dev
   # find_package(CapnProto) and RocksDB's CMake config need these dev files
   libssl-dev zlib1g-dev libbz2-dev
+  # aladdin serve's config file (TOML) and its Prometheus metrics
+  libtomlplusplus-dev prometheus-cpp-dev
 )
 
 missing=()

@@ -11,8 +11,9 @@
 
 #include "actors/caf/node_actors.hpp"
 #include "actors/front/front_door.hpp"
-#include "actors/front/node_metrics.hpp"
 #include "actors/node/catalogue.hpp"
+#include "actors/node/command_fleet.hpp"
+#include "actors/node/node_status.hpp"
 #include "actors/node/process_launcher.hpp"
 #include "actors/node/worker_registry.hpp"
 #include "model/builtin_profiles.hpp"
@@ -28,7 +29,12 @@ class actor_sink final : public inbound_sink {
   const worker_directory* directory = nullptr;
   intake_actor intake;
   caf::actor placement;
+  // Answers a status request (set by the composition root; empty while stopping).
+  std::function<void(const routing_id&, const client_channel::status_request&)> on_status;
 
+  void client_status(const routing_id& client, const client_channel::status_request& request) override {
+    if (on_status) on_status(client, request);
+  }
   void client_submits(std::vector<client_submit>& batch) override {
     caf::anon_send(intake, submit_batch{std::move(batch)});
     batch.clear();
@@ -83,8 +89,33 @@ class door_link final : public front_door_node {
   void submit(std::vector<client_submit> batch) override { caf::anon_send(intake, submit_batch{std::move(batch)}); }
   void cancel(query_id q, std::string why) override { caf::anon_send(placement, cancel_msg{q, std::move(why)}); }
   bool ready() const override { return !shared->draining.load() && directory->size() > 0; }
-  std::string metrics() const override { return prometheus_text(node->stats()); }
+  std::string metrics() const override { return node->render_prometheus(); }
+  std::string status_json() const override { return render_status_json(node->status()); }
 };
+
+// The command provisioner's options: the operator's commands, and what every run of them is
+// told about the workers (actors/node/command_fleet.hpp).
+command_fleet_options command_fleet_of(const serve_options& o, const worker_profile& shape,
+                                       const std::string& worker_endpoint, const std::vector<std::string>& back) {
+  command_fleet_options c;
+  c.start_command = o.start_command;
+  c.stop_command = o.stop_command;
+  c.command_timeout_s = o.command_timeout_s;
+  c.retries = static_cast<int>(o.command_retries);
+  c.retry_delay_s = o.command_retry_delay_s;
+  c.log_dir = o.data_dir + "/workers";
+  c.startup_timeout_s = o.startup_timeout_s;
+  c.expected_back = back;
+  char scale[32];
+  std::snprintf(scale, sizeof scale, "%g", o.time_scale);
+  c.env = {{"ALADDIN_MODEL", shape.config.model}, {"ALADDIN_GPU", shape.config.gpu},
+           {"ALADDIN_TP", std::to_string(shape.config.tp)}, {"ALADDIN_SHAPE", shape.config.label()},
+           {"ALADDIN_NODE_ENDPOINT", worker_endpoint}, {"ALADDIN_TIME_SCALE", scale}};
+  return c;
+}
+
+node_stats collect_stats(caf::blocking_actor* self, const intake_actor& intake, const caf::actor& placement,
+                         const provisioner_actor& provisioner, const planner_actor& planner, const zmq_bridge& bridge);
 
 }  // namespace
 
@@ -95,6 +126,14 @@ struct control_node::impl {
   // What the actors share; outlives the actor system.
   node_services services;
   node_shared shared;
+  node_metrics metrics;
+  std::unique_ptr<observing_outbox> metered_out;  // the bridge's outbox, every frame counted
+  // Queries' ends, counted for wait_drained.
+  std::mutex ended_mutex;
+  std::condition_variable ended_cv;
+  std::uint64_t ended = 0;
+  std::mutex status_mutex;  // guards status_open: on_status (bridge thread) against stop()
+  bool status_open = true;
   worker_directory directory;
   worker_profile shape;
   intake_limits limits;
@@ -139,16 +178,30 @@ struct control_node::impl {
   void prepare() {
     if (std::string err = validate(options); !err.empty()) throw std::runtime_error(err);
     if (auto s = seed_catalogue(*store); !s) throw std::runtime_error("cannot fill the catalogue: " + s.error().message);
+    // validate() has checked that both are known or fully described.
+    const model_spec facts = *options.model_facts();
+    const gpu_spec gpu = *options.gpu_facts();
+    if (options.overrides_catalogue()) {
+      // The operator's architecture replaces what the store holds, for this start and the next.
+      if (auto s = store->put_model(facts); !s) throw std::runtime_error("cannot store the model: " + s.error().message);
+      if (auto s = store->put_gpu(gpu); !s) throw std::runtime_error("cannot store the GPU type: " + s.error().message);
+    }
     auto profile = stored_profile(*store, options.model, options.gpu, static_cast<int>(options.tp));
     if (!profile)
       throw std::runtime_error("no worker profile for " + options.model + " on " + options.gpu + " with tp " +
-                               std::to_string(options.tp));
+                               std::to_string(options.tp) + " (the latency coefficients of a shape come from a fitted profile)");
     shape = *profile;
+    // The shape's KV capacity follows the architecture and memory given.
+    if (options.overrides_catalogue()) shape.kv = kv_model::from_hardware(facts, gpu, static_cast<int>(options.tp));
+    if (shape.kv.capacity_tokens <= 0)
+      throw std::runtime_error("the weights of " + options.model + " leave no KV cache on " + std::to_string(options.tp) +
+                               " x " + options.gpu);
     services.store = store;
     services.log.set_level(options.log);
+    services.log.set_format(options.log_format);
+    services.log.set_process("serve");
     limits.model = canonical_model(options.model);
-    const auto facts = find_model(options.model);
-    limits.context_tokens = facts ? static_cast<std::uint32_t>(facts->context_tokens) : 0;
+    limits.context_tokens = static_cast<std::uint32_t>(std::max(0, facts.context_tokens));
     limits.max_prompt_tokens = options.max_prompt_tokens > 0 ? static_cast<std::uint32_t>(options.max_prompt_tokens)
                                : limits.context_tokens > 0   ? limits.context_tokens
                                                              : 131072;
@@ -189,18 +242,28 @@ void control_node::start() {
   bo.sender = o.node_name;
   m.bridge = std::make_unique<zmq_bridge>(bo, m.sink);
   m.bridge->bind();
-  m.services.out = &m.bridge->out();
+  outbox* to_bridge = &m.bridge->out();
   if (!o.http.empty()) {
     front_door_options fo;
     if (std::string err = split_host_port(o.http, fo.host, fo.port); !err.empty())
       throw std::runtime_error("--http " + o.http + ": " + err);
     fo.model = m.limits.model;
     fo.context_tokens = m.limits.context_tokens;
+    for (const auto& c : o.slo_class_list()) fo.slo_classes.push_back({c.name, c.ttft_s * 1000, c.atgt_s * 1000});
     m.door = std::make_unique<front_door>(fo, m.link);
     m.split = std::make_unique<split_outbox>(m.bridge->out(), *m.door);
-    m.services.out = m.split.get();
+    to_bridge = m.split.get();
     m.services.text = m.door.get();
   }
+  m.metered_out = std::make_unique<observing_outbox>(*to_bridge, m.metrics, [&m] {
+    {
+      std::lock_guard lock(m.ended_mutex);
+      ++m.ended;
+    }
+    m.ended_cv.notify_all();
+  });
+  m.services.out = m.metered_out.get();
+  m.services.metrics = &m.metrics;
   m.services.clock = node_clock::start_now(o.time_scale);
   m.shared.on_epoch = [b = m.bridge.get()](std::uint64_t e) { b->set_epoch(e); };
 
@@ -225,7 +288,7 @@ void control_node::start() {
   po.desk.max_wait_s = o.max_wait_s;
   po.registration.model = m.limits.model;
   po.registration.time_scale = o.time_scale;
-  if (!local) po.registration.names = o.static_worker_names();
+  if (o.provisioner == provisioner_kind::static_fleet) po.registration.names = o.static_worker_names();
   po.retry_interval_s = o.retry_interval_s;
   po.adopt_grace_s = o.adopt_grace_s;
   po.stops_workers_on_exit = local;
@@ -242,6 +305,9 @@ void control_node::start() {
     lf.startup_timeout_s = o.startup_timeout_s;
     lf.expected_back = std::move(back);
     fleet = std::make_unique<local_fleet>(std::move(lf), m.services.log);
+  } else if (o.provisioner == provisioner_kind::command) {
+    fleet = std::make_unique<command_fleet>(command_fleet_of(o, m.shape, connectable(m.bridge->worker_endpoint()), back),
+                                            m.services.log);
   } else {
     fleet = std::make_unique<static_fleet>(o.static_worker_names(), o.startup_timeout_s);
   }
@@ -256,13 +322,26 @@ void control_node::start() {
   plan.settings.max_workers = static_cast<int>(o.ceiling());
   plan.settings.horizon_s = 2 * o.plan_interval_s;
   plan.interval_s = o.plan_interval_s;
-  plan.initial_workers = static_cast<int>(local ? o.workers : static_cast<std::int64_t>(o.static_worker_names().size()));
+  plan.initial_workers = static_cast<int>(o.provisioner == provisioner_kind::static_fleet
+                                              ? static_cast<std::int64_t>(o.static_worker_names().size())
+                                              : o.workers);
   m.planner = spawn_planner(sys, m.services, m.shared, std::move(plan), m.forecaster, m.provisioner);
 
   m.intake = spawn_intake(sys, m.services, m.shared, m.limits, m.placement, m.forecaster);
   m.sink.directory = &m.directory;
   m.sink.intake = m.intake;
   m.sink.placement = m.placement;
+  // A status request: a detached blocking actor asks the others and posts the reply, so the
+  // bridge thread never waits.
+  m.sink.on_status = [&m](const routing_id& client, const client_channel::status_request& request) {
+    std::lock_guard lock(m.status_mutex);
+    if (!m.status_open) return;
+    m.system->spawn<caf::detached>([&m, client, request](caf::blocking_actor* self) {
+      const node_stats s = collect_stats(self, m.intake, m.placement, m.provisioner, m.planner, *m.bridge);
+      m.services.out->post(outbound_frame::client(
+          client, status_of(s, m.options.node_name, m.shape.config.label(), m.shared.draining.load(), request.request_id)));
+    });
+  };
   m.bridge->start();
   if (m.door) {
     m.link.intake = m.intake;
@@ -289,6 +368,10 @@ void control_node::stop() {
   // No request reaches the actors once they stop; what the actors still send an HTTP client
   // after this goes nowhere.
   if (m.door) m.door->stop();
+  {
+    std::lock_guard lock(m.status_mutex);
+    m.status_open = false;  // no new status actor from here on
+  }
   if (m.compactor.joinable()) {
     {
       std::lock_guard lock(m.compactor_mutex);
@@ -327,27 +410,109 @@ std::string control_node::worker_endpoint() const {
   return impl_->bridge ? impl_->bridge->worker_endpoint() : std::string{};
 }
 
-node_stats control_node::stats() const {
-  const impl& m = *impl_;
+namespace {
+
+// Asks every actor for its counters (bounded waits) and reads the bridge's: from a blocking
+// actor (the caller's scoped actor, or a status request's own).
+node_stats collect_stats(caf::blocking_actor* self, const intake_actor& intake, const caf::actor& placement,
+                         const provisioner_actor& provisioner, const planner_actor& planner, const zmq_bridge& bridge) {
   node_stats s;
-  if (!m.started || m.stopped) return s;
-  caf::scoped_actor self{*m.system};
   const auto timeout = std::chrono::seconds(2);
-  self->request(m.intake, timeout, stats_atom::value)
+  self->request(intake, timeout, stats_atom::value)
       .receive([&](const intake_stats& v) { static_cast<intake_stats&>(s) = v; }, [](caf::error&) {});
-  self->request(m.placement, timeout, stats_atom::value)
+  self->request(placement, timeout, stats_atom::value)
       .receive([&](const placement_stats& v) { static_cast<placement_stats&>(s) = v; }, [](caf::error&) {});
-  self->request(m.provisioner, timeout, stats_atom::value)
+  self->request(provisioner, timeout, stats_atom::value)
       .receive([&](const provisioner_stats& v) { s.fleet = v; }, [](caf::error&) {});
-  self->request(m.planner, timeout, stats_atom::value)
+  self->request(planner, timeout, stats_atom::value)
       .receive([&](const planner_stats& v) { s.plan = v; }, [](caf::error&) {});
-  const auto& c = m.bridge->counters();
+  const auto& c = bridge.counters();
   s.frames_in = c.frames_in.load();
   s.frames_out = c.frames_out.load();
   s.bad_frames = c.bad_frames.load();
   s.unknown_worker = c.unknown_worker.load();
   s.unroutable = c.unroutable.load();
   return s;
+}
+
+}  // namespace
+
+node_stats control_node::stats() const {
+  const impl& m = *impl_;
+  if (!m.started || m.stopped) return {};
+  caf::scoped_actor self{*m.system};
+  return collect_stats(self.ptr(), m.intake, m.placement, m.provisioner, m.planner, *m.bridge);
+}
+
+client_channel::status_reply control_node::status() const {
+  const impl& m = *impl_;
+  return status_of(stats(), m.options.node_name, m.shape.config.label(), m.shared.draining.load());
+}
+
+void control_node::begin_drain() {
+  impl& m = *impl_;
+  if (!m.shared.draining.exchange(true)) m.services.log.info("draining: new queries are refused; %zu in flight", in_flight());
+}
+
+bool control_node::draining() const { return impl_->shared.draining.load(); }
+
+std::size_t control_node::in_flight() const {
+  auto open = impl_->store->unfinished();
+  return open ? open.value().size() : 0;
+}
+
+bool control_node::wait_drained(double timeout_s) {
+  impl& m = *impl_;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                                              std::chrono::duration<double>(std::max(0.0, timeout_s)));
+  std::unique_lock lock(m.ended_mutex);
+  for (;;) {
+    const std::uint64_t seen = m.ended;
+    lock.unlock();
+    if (in_flight() == 0) return true;
+    lock.lock();
+    // The journal is read again after every end of a query (or a batch of them), never on a timer.
+    if (!m.ended_cv.wait_until(lock, deadline, [&] { return m.ended != seen; })) {
+      lock.unlock();
+      return in_flight() == 0;
+    }
+  }
+}
+
+std::size_t control_node::fail_in_flight() {
+  impl& m = *impl_;
+  if (!m.started || m.stopped) return 0;
+  std::size_t failed = 0;
+  {
+    caf::scoped_actor self{*m.system};
+    self->request(m.placement, std::chrono::seconds(30), abort_atom::value)
+        .receive([&](std::uint64_t n) { failed += n; },
+                 [&](caf::error& e) { m.services.log.warn("shutdown: placement did not answer: %s", caf::to_string(e).c_str()); });
+  }
+  // What neither placement nor a proxy holds (a query of a previous run still waiting for its
+  // worker to report it back, say) ends here, from the journal. A query that ended meanwhile is
+  // refused by the journal (invalid transition) and not told twice.
+  if (auto open = m.store->unfinished(); open) {
+    std::vector<outbound_frame> frames;
+    const std::uint64_t wall = m.services.clock.wall_micros(std::chrono::steady_clock::now());
+    for (const journal_entry& e : open.value()) {
+      ticket t;
+      t.id = e.id;
+      t.client = e.client_id;
+      t.client_query_id = e.client_query_id;
+      if (fail_query(*m.store, frames, t, client_channel::failure_code::shutting_down,
+                     "the node shut down before it was placed", wall))
+        ++failed;
+    }
+    m.services.out->post_all(frames);
+  }
+  if (failed > 0) m.services.log.warn("shutdown: %zu queries failed (shuttingDown) after --shutdown-timeout", failed);
+  return failed;
+}
+
+std::string control_node::render_prometheus() const {
+  const impl& m = *impl_;
+  return m.metrics.render(stats(), m.shape.config.label(), m.shared.draining.load());
 }
 
 std::string refusal_summary(const node_stats& s) {

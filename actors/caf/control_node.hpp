@@ -14,6 +14,7 @@
 
 #include "actors/node/node_stats.hpp"
 #include "actors/node/serve_options.hpp"
+#include "schema/client_channel.hpp"
 
 namespace aladdin {
 class state_store;
@@ -34,6 +35,21 @@ class control_node {
 
   // Binds the endpoints (throws std::runtime_error if one is busy) and starts everything.
   void start();
+  // Graceful drain, in this order (aladdin serve on SIGTERM or SIGINT):
+  //   begin_drain()     new queries are refused (queryRejected{draining}) from now on;
+  //                     draining() turns true (the HTTP front door's /ready: false, 503)
+  //   wait_drained(t)   returns true as soon as no accepted query is unfinished, false after t
+  //                     (woken by every query's end, not by polling)
+  //   fail_in_flight()  fails every query still unfinished with shuttingDown, clients told,
+  //                     cancelled on their workers; returns how many
+  // then stop(). All three may be called from any thread that is not one of the node's actors.
+  void begin_drain();
+  bool draining() const;
+  bool wait_drained(double timeout_s);
+  std::size_t fail_in_flight();
+  // Accepted queries not ended yet, by the journal (what a restart would pick up).
+  std::size_t in_flight() const;
+
   // Refuses new queries, stops the actors (the local provisioner stops its workers), flushes
   // the bridge and closes the store. Accepted queries stay in the journal for the next start.
   void stop();
@@ -46,6 +62,16 @@ class control_node {
   // Counters from the actors and the bridge (asks the actors; bounded wait). All zero before
   // start() and after stop().
   node_stats stats() const;
+
+  // GET /metrics: the Prometheus text exposition of the node (actors/node/node_metrics.hpp
+  // names every series). Thread-safe: any thread that is not one of the node's actors may call
+  // it, concurrently with everything else and with itself; it asks the actors for their state
+  // (stats(), a bounded wait) and reads the event series. Before start() and after stop() the
+  // state series are zero and the event series keep their counts.
+  std::string render_prometheus() const;
+  // GET /status and `aladdin status`: the snapshot (actors/node/node_status.hpp renders it as
+  // text and JSON). The same thread-safety as render_prometheus().
+  client_channel::status_reply status() const;
 
  private:
   struct impl;

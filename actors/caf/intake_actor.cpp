@@ -46,6 +46,7 @@ intake_actor::behavior_type intake(intake_actor::stateful_pointer<intake_state> 
                                        ns.clock.wall_micros(now), s.frames);
         s.counts.accepted += r.accepted.size();
         s.counts.rejected += r.refused;
+        if (r.journal_write_s >= 0 && ns.metrics != nullptr) ns.metrics->observe_journal_write(r.journal_write_s);
         if (r.journal_failures > 0) ns.log.warn("the journal refused %zu queries", r.journal_failures);
         // Replies first: a client hears "accepted" before any progress of the same query.
         ns.out->post_all(s.frames);

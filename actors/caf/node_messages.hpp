@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "actors/node/node_log.hpp"
+#include "actors/node/node_metrics.hpp"
 #include "actors/node/node_stats.hpp"
 #include "actors/node/text_relay.hpp"
 #include "actors/node/ticket.hpp"
@@ -56,6 +57,7 @@ struct node_services {
   node_clock clock;              // model and wall time of an actor's "now"
   node_log log;
   text_relay* text = nullptr;    // generated text for HTTP clients (the front door); may be unset
+  node_metrics* metrics = nullptr;  // events for /metrics (nullptr: not counted)
 };
 
 // State that really is shared between actors (and the composition root), each value with one
@@ -182,6 +184,9 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using lose_atom = caf::atom_constant<caf::atom("lose")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+// The node stops without waiting any longer: placement fails its waiting queries and asks every
+// proxy to fail (and cancel) what its worker holds, all with shuttingDown; replies how many.
+using abort_atom = caf::atom_constant<caf::atom("abortall")>;
 
 // ---- typed interfaces --------------------------------------------------------------------------
 // The small actors have typed handles, so that what is sent to them is checked when it

@@ -12,6 +12,8 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <set>
@@ -55,6 +57,12 @@ struct placement_state {
   std::set<caf::actor_addr> proxies;  // every proxy still running, live or replaced
   std::vector<outbound_frame> frames;
 };
+
+// Wall time of one desk call that decided something (the decision-latency histogram).
+void observe_decision(placement_state& st, std::chrono::steady_clock::time_point started) {
+  if (st.services->metrics == nullptr) return;
+  st.services->metrics->observe_placement(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
 
 double model_now(placement_actor* self) { return self->state.services->clock.model_s(self->clock().now()); }
 
@@ -113,17 +121,60 @@ void offer(placement_actor* self, std::vector<ticket>& batch, bool again) {
     st.held.insert_or_assign(id, std::move(t));
   }
   batch.clear();
+  const double now = model_now(self);
+  const auto started = std::chrono::steady_clock::now();
   if (again)
-    st.desk->reoffer(st.scratch, model_now(self), st.decisions);
+    st.desk->reoffer(st.scratch, now, st.decisions);
   else
-    st.desk->offer(st.scratch, model_now(self), st.decisions);
+    st.desk->offer(st.scratch, now, st.decisions);
+  observe_decision(st, started);
   route(self);
 }
 
 void retry(placement_actor* self) {
   auto& st = self->state;
-  st.desk->retry(model_now(self), st.decisions);
+  const double now = model_now(self);
+  const auto started = std::chrono::steady_clock::now();
+  st.desk->retry(now, st.decisions);
+  if (!st.decisions.empty()) observe_decision(st, started);
   route(self);
+}
+
+// The node stops now: waiting queries fail here, the proxies fail what their workers hold; the
+// reply (how many failed) comes once every proxy has answered.
+caf::response_promise abort_all(placement_actor* self) {
+  auto& st = self->state;
+  auto rp = self->make_response_promise();
+  const std::uint64_t wall = st.services->clock.wall_micros(self->clock().now());
+  std::uint64_t failed = 0;
+  for (const query_id q : st.desk->drop_waiting()) {
+    auto it = st.held.find(q);
+    if (it == st.held.end()) continue;
+    if (fail_query(*st.services->store, st.frames, it->second, client_channel::failure_code::shutting_down,
+                   "the node shut down before a worker took it", wall))
+      ++failed;
+    st.held.erase(it);
+  }
+  st.services->out->post_all(st.frames);
+  st.shared->waiting.store(0, std::memory_order_relaxed);
+  if (st.live.empty()) {
+    rp.deliver(failed);
+    return rp;
+  }
+  auto pending = std::make_shared<std::size_t>(st.live.size());
+  auto total = std::make_shared<std::uint64_t>(failed);
+  for (const auto& [id, w] : st.live) {
+    self->request(w.proxy, std::chrono::seconds(10), abort_atom::value)
+        .then(
+            [=](std::uint64_t n) mutable {
+              *total += n;
+              if (--*pending == 0) rp.deliver(*total);
+            },
+            [=](caf::error&) mutable {
+              if (--*pending == 0) rp.deliver(*total);
+            });
+  }
+  return rp;
 }
 
 void on_hello(placement_actor* self, hello_msg& m) {
@@ -328,11 +379,27 @@ caf::behavior placement(placement_actor* self, node_services* services, node_sha
       [=](drain_request& m) { on_drain(self, m.name, false); },
       [=](retire_request& m) { on_drain(self, m.name, true); },
       [=](peers_msg& m) { self->state.provisioner = m.provisioner; },
+      [=](abort_atom) { return abort_all(self); },
       [=](stats_atom) {
         placement_stats s;
         static_cast<desk_counters&>(s) = self->state.desk->counters();
         s.waiting = self->state.desk->waiting();
         s.workers = self->state.live.size();
+        for (const auto& [id, w] : self->state.live) {
+          worker_stats ws;
+          ws.name = w.name;
+          ws.draining = w.draining;
+          if (const schedule_summary* sum = self->state.desk->summary_of(worker_id{id})) {
+            ws.shape = sum->shape->profile.config.label();
+            ws.running = sum->running;
+            ws.queued = sum->entries - sum->running;
+            ws.kv_used_tokens = sum->sum_context_tokens;
+            ws.kv_capacity_tokens = sum->kv_capacity_tokens;
+          }
+          s.worker_list.push_back(std::move(ws));
+        }
+        std::sort(s.worker_list.begin(), s.worker_list.end(),
+                  [](const worker_stats& a, const worker_stats& b) { return a.name < b.name; });
         return s;
       },
   };

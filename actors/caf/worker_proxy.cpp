@@ -87,6 +87,14 @@ caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options op
         give_up(self, "retired");
       },
       [=](lose_atom) { give_up(self, "the worker registered again"); },
+      [=](abort_atom) {
+        tracker_report r;
+        const std::size_t failed = self->state.tracker->fail_all(
+            client_channel::failure_code::shutting_down, "the node shut down before its worker finished it",
+            self->clock().now(), r);
+        report(self, r);
+        return static_cast<std::uint64_t>(failed);
+      },
       [=](stats_atom) { return static_cast<std::uint64_t>(self->state.tracker->in_flight()); },
   };
 }

@@ -6,6 +6,7 @@
 
 #include "actors/loadgen/loadgen.hpp"
 #include "cli/command.hpp"
+#include "util/log_flags.hpp"
 #include "cli/workload_options.hpp"
 
 namespace aladdin::cli {
@@ -34,7 +35,10 @@ int run_loadgen(int argc, char** argv) {
   flags.add_duration("answer-timeout", &o.answer_timeout_s,
                      "wall time with queries out and no reply at all before giving up: no node answers");
   flags.add_bool("json", &json, "print one JSON object");
+  log_flags logging;
+  logging.add_to(flags);
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+  logging.apply("loadgen");
   if (!(o.answer_timeout_s > 0)) {
     std::cerr << "aladdin loadgen: --answer-timeout: must be positive\n";
     return 2;
@@ -47,7 +51,7 @@ int run_loadgen(int argc, char** argv) {
     arrivals.erase(end, arrivals.end());
   }
   const node::loadgen_report r = node::run_loadgen(o, arrivals);
-  if (r.no_answer) std::cerr << "aladdin loadgen: " << node::no_answer_advice(o, r) << "\n";
+  if (r.no_answer) process_log().error("%s", node::no_answer_advice(o, r).c_str());
   if (json) {
     std::cout << r.json() << "\n";
   } else {

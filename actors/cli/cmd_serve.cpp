@@ -1,4 +1,4 @@
-// aladdin serve: one control node, until SIGINT or SIGTERM.
+// aladdin serve: one control node, until SIGINT or SIGTERM, then a graceful drain.
 
 #include <csignal>
 #include <cstdio>
@@ -22,6 +22,10 @@ int run_serve(int argc, char** argv) {
 
   node::serve_options options;
   if (int rc = node::parse_serve_options(argc, argv, options); rc >= 0) return rc;
+  logger& log = process_log();
+  log.set_level(options.log);
+  log.set_format(options.log_format);
+  log.set_process("serve");
   try {
     node::control_node n(options);
     n.start();
@@ -34,17 +38,23 @@ int run_serve(int argc, char** argv) {
     std::fflush(stdout);
     int sig = 0;
     sigwait(&stop_signals, &sig);
-    std::fprintf(stderr, "aladdin serve: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
+    // Graceful drain: intake closed, running queries get --shutdown-timeout, the rest fail
+    // explicitly (shuttingDown, their clients told), then the node stops and serve exits 0.
+    log.info("%s, draining (up to %g s for %zu queries in flight)", sig == SIGINT ? "interrupted" : "terminated",
+             options.shutdown_timeout_s, n.in_flight());
+    n.begin_drain();
+    if (!n.wait_drained(options.shutdown_timeout_s)) {
+      const std::size_t failed = n.fail_in_flight();
+      log.warn("--shutdown-timeout %g s passed: %zu queries failed (shuttingDown)", options.shutdown_timeout_s, failed);
+    }
     const node::node_stats s = n.stats();
     n.stop();
-    if (options.log != node::node_log::level::quiet) {
-      std::fprintf(stderr, "aladdin serve: accepted %llu, rejected %llu at the intake, placed %llu (%llu waited first)\n",
-                   static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.rejected),
-                   static_cast<unsigned long long>(s.placed), static_cast<unsigned long long>(s.waited));
-      std::fprintf(stderr, "aladdin serve: placement %s\n", node::refusal_summary(s).c_str());
-    }
+    log.info("accepted %llu, rejected %llu at the intake, placed %llu (%llu waited first)",
+             static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.rejected),
+             static_cast<unsigned long long>(s.placed), static_cast<unsigned long long>(s.waited));
+    log.info("placement %s", node::refusal_summary(s).c_str());
   } catch (const std::exception& e) {
-    std::cerr << "aladdin serve: " << e.what() << "\n";
+    log.error("%s", e.what());
     return 1;
   }
   return 0;

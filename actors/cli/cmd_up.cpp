@@ -18,6 +18,7 @@
 #include "actors/loadgen/loadgen.hpp"
 #include "actors/node/serve_options.hpp"
 #include "cli/command.hpp"
+#include "util/log_flags.hpp"
 #include "model/builtin_profiles.hpp"
 #include "placement/registry.hpp"
 #include "plan/planner.hpp"
@@ -41,7 +42,6 @@ int run_up(int argc, char** argv) {
   double duration_s = 30, rate = 0, load = 0.7;
   std::uint64_t seed = 1;
   bool json = false;
-  std::string log = "info";
   flag_set flags("up",
                  "Starts a control node with emulated workers on this machine, replays the built-in\n"
                  "workload against it for --duration of wall time (the workers run --time-scale\n"
@@ -63,10 +63,14 @@ int run_up(int argc, char** argv) {
   flags.add_duration("slo-atgt", &o.slo_atgt_s, "ATGT SLO of every query");
   flags.add_string("data-dir", &o.data_dir, "state store directory (default: a temporary one, removed afterwards)");
   flags.add_uint64("seed", &seed, "seed of the workload");
-  flags.add_choice("log", &log, node::log_level_names(), "what the node prints on stderr");
+  log_flags logging;
+  logging.add_to(flags);
+  flags.add_choice("log", &logging.level, log_level_words(), "same as --log-level");
   flags.add_bool("json", &json, "print the report as one JSON object");
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
-  o.log = node::log_level_of(log);
+  logging.apply("up");
+  o.log = node::log_level_of(logging.level);
+  o.log_format = process_log().get_format();
   if (o.http == "off") o.http.clear();
   if (!o.http.empty()) {
     std::string host;

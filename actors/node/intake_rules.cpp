@@ -1,5 +1,7 @@
 #include "actors/node/intake_rules.hpp"
 
+#include <chrono>
+
 #include "actors/node/catalogue.hpp"
 
 namespace aladdin::node {
@@ -102,7 +104,9 @@ intake_result intake_batch(std::vector<client_submit>& batch, state_store& store
   }
   if (entries.empty()) return r;
   // Durable before anyone hears "accepted".
+  const auto started = std::chrono::steady_clock::now();
   const std::vector<store_status> journaled = store.accept_all(entries);
+  r.journal_write_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   for (std::size_t k = 0; k < entries.size(); ++k) {
     client_submit& s = batch[candidates[k]];
     if (!journaled[k]) {

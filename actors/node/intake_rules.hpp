@@ -43,6 +43,7 @@ struct intake_result {
   std::vector<std::pair<double, int>> arrivals;  // model time, prompt tokens, for the forecaster
   std::size_t refused = 0;
   std::size_t journal_failures = 0;
+  double journal_write_s = -1;  // wall time of the batched journal write (-1: none was made)
 };
 
 // One batch of submissions: refuses what must be refused, journals the rest in one durable

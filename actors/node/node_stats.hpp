@@ -10,6 +10,8 @@
 // never fit any worker (failed unschedulable), `expired` waited past --max-wait.
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "placement/placement_desk.hpp"
 
@@ -20,11 +22,23 @@ struct intake_stats {
   std::uint64_t rejected = 0;  // queryRejected, every reason (invalid, over_context, kv, overloaded, draining)
 };
 
+// One registered worker as placement's schedule sees it.
+struct worker_stats {
+  std::string name;
+  std::string shape;              // worker_config::label(): "llama2-70b/a100-80gb/tp4"
+  bool draining = false;
+  int running = 0;                // queries decoding or prefilling
+  int queued = 0;                 // assigned, not started
+  double kv_used_tokens = 0;      // context held now
+  double kv_capacity_tokens = 0;  // after headroom
+};
+
 // The desk's counters (placed, waited, forced, expired, never_fit, rejections and refusals by
 // constraint), and the desk's state now.
 struct placement_stats : desk_counters {
   std::uint64_t waiting = 0;  // queries waiting for a worker
   std::uint64_t workers = 0;  // registered workers, draining ones included
+  std::vector<worker_stats> worker_list;  // by name
 };
 
 // The provisioner's roster.

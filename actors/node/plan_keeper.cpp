@@ -1,4 +1,5 @@
 #include "actors/node/plan_keeper.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -48,7 +49,7 @@ bool plan_keeper::store_plan(int workers, std::uint64_t now_micros, std::string 
       return true;
     }
     if (s.error().code != store_errc::stale_epoch) {
-      std::fprintf(stderr, "aladdin node: cannot store plan %llu: %s\n",
+      process_log().error("cannot store plan %llu: %s",
                    static_cast<unsigned long long>(next.epoch), s.error().message.c_str());
       return false;
     }

@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 extern char** environ;
@@ -57,8 +59,21 @@ child_process child_process::spawn(const spawn_spec& spec) {
   for (auto& a : owned) argv.push_back(a.data());
   argv.push_back(nullptr);
 
+  // The inherited environment, with spec.env set over it.
+  std::vector<std::string> env_owned;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string_view kv = *e;
+    const auto name = kv.substr(0, kv.find('='));
+    const bool replaced = std::any_of(spec.env.begin(), spec.env.end(), [&](const auto& p) { return p.first == name; });
+    if (!replaced) env_owned.emplace_back(kv);
+  }
+  for (const auto& [k, v] : spec.env) env_owned.push_back(k + "=" + v);
+  std::vector<char*> envp;
+  for (auto& e : env_owned) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
   pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, spec.program.c_str(), &actions, &attr, argv.data(), environ);
+  const int rc = ::posix_spawn(&pid, spec.program.c_str(), &actions, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (spec.pipe_stdout) ::close(pipe_fds[1]);

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace aladdin::node {
@@ -21,6 +22,8 @@ struct spawn_spec {
   std::vector<std::string> args;    // without argv[0]
   std::string log_file;             // stdout and stderr go here (appended); empty: inherited
   bool pipe_stdout = false;         // stdout to a pipe the parent reads (stderr per log_file)
+  // Set in the child's environment, over what it inherits.
+  std::vector<std::pair<std::string, std::string>> env;
 };
 
 class child_process {

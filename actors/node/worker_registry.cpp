@@ -1,4 +1,5 @@
 #include "actors/node/worker_registry.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -98,7 +99,7 @@ void worker_registry::set_state(std::uint32_t worker, worker_state state) {
     if (rec.id.value != worker) continue;
     rec.state = state;
     if (auto s = store_.set_worker_state(rec.id, state); !s)
-      std::fprintf(stderr, "aladdin node: registry: %s\n", s.error().message.c_str());
+      process_log().error("registry: %s", s.error().message.c_str());
     return;
   }
 }

@@ -1,4 +1,5 @@
 #include "actors/node/worker_tracker.hpp"
+#include "util/log.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -26,7 +27,7 @@ failure_reason to_store(failure_code c) {
 }
 
 void journal_problem(const char* what, query_id q, const store_error& e) {
-  std::fprintf(stderr, "aladdin node: journal: %s of query %llu failed: %s\n", what,
+  process_log().error("journal: %s of query %llu failed: %s", what,
                static_cast<unsigned long long>(q.value), e.message.c_str());
 }
 
@@ -279,6 +280,21 @@ void worker_tracker::on_rejected(const wc::engine_rejected& m, node_clock::stead
 void worker_tracker::fail(const ticket& t, failure_code code, const std::string& detail,
                           node_clock::steady now) {
   fail_query(store_, frames_, t, code, detail, clock_.wall_micros(now));
+}
+
+std::size_t worker_tracker::fail_all(failure_code code, const std::string& detail, node_clock::steady now,
+                                     tracker_report& report) {
+  report.worker = worker_;
+  std::size_t failed = 0;
+  for (auto& [id, f] : flights_) {
+    fail(f.query, code, detail, now);
+    frames_.push_back(outbound_frame::worker(peer_, wc::cancel_query{id}));
+    report.removed.push_back(f.query.id);
+    ++failed;
+  }
+  flights_.clear();
+  out_.post_all(frames_);
+  return failed;
 }
 
 std::vector<ticket> worker_tracker::lose(node_clock::steady now, const std::string& why) {

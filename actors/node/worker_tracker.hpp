@@ -107,6 +107,11 @@ class worker_tracker {
   // The worker is gone: started queries fail (journal, client); the rest come back for
   // re-placement, or fail too once they have used up max_placements.
   std::vector<ticket> lose(node_clock::steady now, const std::string& why);
+  // The node is shutting down and will not wait for them: every query in flight fails
+  // (journal, then its client, with `code` and `detail`) and is cancelled on the worker; each
+  // goes into report.removed. Returns how many failed.
+  std::size_t fail_all(client_channel::failure_code code, const std::string& detail, node_clock::steady now,
+                       tracker_report& report);
 
  private:
   struct flight {

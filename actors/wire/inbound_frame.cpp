@@ -23,8 +23,9 @@ Frame refusal_of(const codec::decode_error& e) {
 client_frame read_client_frame(std::span<const std::byte> bytes, const codec::decode_limits& limits) {
   auto m = cc::decode(bytes, cc::party::intake, limits);
   if (!m) return refusal_of<client_frame>(m.error());
-  // The intake receives submissions and errors only (decode refuses the rest).
+  // The intake receives submissions, status requests and errors only (decode refuses the rest).
   if (auto* submit = std::get_if<cc::submit_query>(&m.value().body)) return std::move(*submit);
+  if (auto* status = std::get_if<cc::status_request>(&m.value().body)) return *status;
   return peer_error{};
 }
 

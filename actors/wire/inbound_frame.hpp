@@ -27,7 +27,7 @@ struct frame_refusal {
 // An error envelope from the peer (or one this build cannot read): counted, not answered.
 struct peer_error {};
 
-using client_frame = std::variant<client_channel::submit_query, frame_refusal, peer_error>;
+using client_frame = std::variant<client_channel::submit_query, client_channel::status_request, frame_refusal, peer_error>;
 using worker_frame =
     std::variant<worker_channel::register_worker, worker_event, frame_refusal, peer_error>;
 

@@ -193,7 +193,7 @@ void zmq_bridge::receive(channel ch, zmq::socket_t& socket) {
     if (ch == channel::client) {
       client_frame frame = read_client_frame(bytes_of(payload), limits);
       std::visit(overloaded{[&](cc::submit_query& q) { impl_->submits.push_back({peer, std::move(q), {}}); },
-                            refuse, peer_failed},
+                            [&](cc::status_request& r) { sink_.client_status(peer, r); }, refuse, peer_failed},
                  frame);
       continue;
     }

@@ -61,6 +61,8 @@ class inbound_sink {
   virtual ~inbound_sink() = default;
   using client_submit = node::client_submit;
   virtual void client_submits(std::vector<client_submit>& batch) = 0;
+  // `aladdin status`: the sink answers with a statusReply to `client` when it has one.
+  virtual void client_status(const routing_id& client, const client_channel::status_request& request) = 0;
   virtual void worker_register(const routing_id& worker, worker_channel::register_worker hello) = 0;
   // Events of one registered worker in arrival order. Returns false when `worker` is not
   // registered; the bridge then answers unknownWorker. The sink may still look at the events

@@ -19,6 +19,7 @@
 #include "model/latency_model.hpp"
 #include "sim/ground_truth.hpp"
 #include "util/flags.hpp"
+#include "util/log_flags.hpp"
 
 namespace aladdin::cli {
 namespace {
@@ -94,7 +95,10 @@ int run_worker(int argc, char** argv) {
                 1'000'000);
   flags.add_double("noise", &noise,
                    "sigma of the per-iteration multiplicative noise (0: exact tables)", 0, 1);
+  log_flags logging;
+  logging.add_to(flags);
   if (int rc = parse_flags_or_exit_code(flags, argc, argv); rc >= 0) return rc;
+  logging.apply("worker");
 
   if (heartbeat_s < 1e-3) return usage_error("--heartbeat: must be at least 1ms");
   if (warn_unanswered_s < 1e-3) return usage_error("--warn-unanswered: must be at least 1ms");
@@ -153,21 +157,19 @@ int run_worker(int argc, char** argv) {
   }
 
   const auto reg = core.registration();
-  std::cerr << "aladdin worker: " << name << " emulates " << model->name << "/" << gpu->name
-            << "/tp" << tp_n << " (KV " << reg.kv_capacity_tokens << " tokens, " << mode
-            << ", time scale " << time_scale << "), connecting to " << connect << "\n";
+  process_log().info("%s emulates %s/%s/tp%d (KV %llu tokens, %s, time scale %g), connecting to %s", name.c_str(),
+                     model->name.c_str(), gpu->name.c_str(), static_cast<int>(tp_n),
+                     static_cast<unsigned long long>(reg.kv_capacity_tokens), mode.c_str(), time_scale, connect.c_str());
 
   install_stop_handlers();
   process.run(stop_requested);
 
   const auto& s = core.stats();
   const auto& p = process.stats();
-  std::cerr << "aladdin worker: exiting ("
-            << (stop_requested.load() && !core.finished() ? "signal"
-                                                          : worker::to_string(core.why_finished()))
-            << "): " << s.accepted << " accepted, " << s.completed << " completed, " << s.rejected
-            << " rejected, " << s.cancelled << " cancelled; " << p.frames_rejected
-            << " frames rejected, " << p.sends_dropped << " sends dropped\n";
+  const auto n = [](auto v) { return static_cast<unsigned long long>(v); };
+  process_log().info("exiting (%s): %llu accepted, %llu completed, %llu rejected, %llu cancelled; %llu frames rejected, %llu sends dropped",
+                     stop_requested.load() && !core.finished() ? "signal" : worker::to_string(core.why_finished()),
+                     n(s.accepted), n(s.completed), n(s.rejected), n(s.cancelled), n(p.frames_rejected), n(p.sends_dropped));
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "actors/worker/worker_process.hpp"
 
+#include "util/log.hpp"
+
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -87,7 +89,7 @@ class session {
     if (options_.log)
       options_.log(line);
     else
-      std::cerr << "aladdin worker: " << line << "\n";
+      process_log().warn("%s", line.c_str());
   }
 
   void wait(micros wake) {

@@ -20,7 +20,7 @@ void print_commands(std::ostream& o) {
   auto sorted = commands();
   std::sort(sorted.begin(), sorted.end(),
             [](const command& a, const command& b) { return a.name < b.name; });
-  o << "usage: aladdin <command> [flags]   (aladdin <command> --help for its flags)\n\n"
+  o << "usage: aladdin <command> [flags]   (aladdin <command> --help for its flags; aladdin --version)\n\n"
        "aladdin is an SLO-aware control plane for LLM inference fleets.\n\ncommands:\n";
   for (const auto& c : sorted) {
     o << "  " << c.name << std::string(c.name.size() < 14 ? 14 - c.name.size() : 1, ' ')
@@ -38,6 +38,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string_view name = argv[1];
+  if (name == "--version" || name == "version") {
+    // ALADDIN_VERSION: project(VERSION) in CMakeLists.txt; the git description when configured
+    // from a checkout.
+    const std::string_view git = ALADDIN_GIT_DESCRIBE;
+    std::cout << "aladdin " << ALADDIN_VERSION;
+    if (!git.empty()) std::cout << " (git " << git << ")";
+    std::cout << "\n";
+    return 0;
+  }
   if (name == "--help" || name == "-h" || name == "help") {
     print_commands(std::cout);
     return 0;

@@ -61,6 +61,19 @@ void placement_desk::remove_worker(worker_id worker) {
 
 bool placement_desk::has_worker(worker_id worker) const { return slot_of(worker) != nullptr; }
 
+std::vector<query_id> placement_desk::drop_waiting() {
+  std::vector<query_id> out;
+  out.reserve(waiting_.size());
+  for (const auto& w : waiting_) out.push_back(w.query.id);
+  waiting_.clear();
+  return out;
+}
+
+const schedule_summary* placement_desk::summary_of(worker_id worker) const {
+  const worker_slot* w = slot_of(worker);
+  return w == nullptr ? nullptr : &cluster_->summary(*w);
+}
+
 int placement_desk::outstanding(worker_id worker) const {
   const worker_slot* w = slot_of(worker);
   return w == nullptr ? 0 : cluster_->at(*w).outstanding();
@@ -145,7 +158,7 @@ bool placement_desk::try_place(const desk_query& d, double now, bool best_effort
   cluster_->assign(chosen.worker, q, lengths_of(d), now);
   ++counters_.placed;
   placed_[d.id] = {placed.worker, d.arrival_s, d.slo, -1, !forced && !placed.ttft_lost, !forced,
-                   history != nullptr};
+                   history != nullptr, q.expected_output_tokens};
   out.placed.push_back(placed);
   return true;
 }
@@ -236,6 +249,19 @@ void placement_desk::judge(worker_slot w, worker_id worker, const placed_query& 
   o.ttft_missed = first - p.arrival_s > p.slo.ttft_s;
   o.atgt_planned = p.atgt_planned && output_tokens > 1;
   o.atgt_missed = output_tokens > 1 && (now - first) / (output_tokens - 1) > p.slo.atgt_s;
+  ++counters_.judged;
+  counters_.ttft_missed += o.ttft_missed;
+  counters_.atgt_missed += o.atgt_missed;
+  const bool met = !o.ttft_missed && !o.atgt_missed;
+  counters_.slo_met += met;
+  counters_.length_abs_error_tokens += std::abs(p.expected_output_tokens - output_tokens);
+  recent_.push_back(met);
+  counters_.recent_met += met;
+  if (recent_.size() > desk_counters::recent_window) {
+    counters_.recent_met -= recent_.front();
+    recent_.pop_front();
+  }
+  counters_.recent_judged = recent_.size();
   const slo_margin m = feedback_.observe(cluster_->shape_of(w), worker, o);
   // Rebuilding every schedule of the shape costs a pass over its queries: the new margin is put
   // in force once it has moved by 2%, a few misses' worth.

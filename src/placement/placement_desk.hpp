@@ -125,6 +125,13 @@ struct desk_counters {
   std::uint64_t rejections = 0;   // policy refusals (one query may be refused many times)
   // Policy refusals by the constraint that excluded the most workers.
   std::uint64_t refused_no_workers = 0, refused_kv = 0, refused_ttft = 0, refused_atgt = 0;
+  // Completed queries judged against their SLOs (one may miss both), and the output length
+  // the length source expected at placement against the one observed: Σ|expected − observed|.
+  std::uint64_t judged = 0, slo_met = 0, ttft_missed = 0, atgt_missed = 0;
+  double length_abs_error_tokens = 0;
+  // The last recent_window judged queries: how many met both SLOs.
+  static constexpr std::size_t recent_window = 1000;
+  std::uint64_t recent_judged = 0, recent_met = 0;
 };
 
 class placement_desk {
@@ -142,6 +149,9 @@ class placement_desk {
   void remove_worker(worker_id worker);
   bool has_worker(worker_id worker) const;
   int outstanding(worker_id worker) const;  // queued + running on its schedule; 0 if unknown
+  // The screening numbers of a worker's schedule (KV held and capacity, running, entries), and
+  // its shape; nullptr if unknown. For reports: the node's metrics and status.
+  const schedule_summary* summary_of(worker_id worker) const;
   std::size_t workers() const { return slot_of_.size(); }
 
   // ---- queries ---------------------------------------------------------------------------------
@@ -177,6 +187,8 @@ class placement_desk {
 
   // ---- what callers read ---------------------------------------------------------------------
   std::size_t waiting() const { return waiting_.size(); }
+  // Takes every waiting query off the desk (the node stops and fails them), in arrival order.
+  std::vector<query_id> drop_waiting();
   const desk_counters& counters() const { return counters_; }
   const slo_feedback& feedback() const { return feedback_; }
   // The margin in force on a worker's shape (1, 1 when unknown).
@@ -200,6 +212,7 @@ class placement_desk {
     bool ttft_planned = false;
     bool atgt_planned = false;
     bool waited = false;
+    double expected_output_tokens = 0;  // the length source's, at placement
   };
   // Placed (true), or the policy's refusal in `why`.
   bool try_place(const desk_query& q, double now, bool best_effort, desk_decisions& out,
@@ -224,6 +237,7 @@ class placement_desk {
   bool true_lengths_ = false;        // the policy decides with true output lengths
   std::deque<waiting_query> waiting_;  // oldest first
   std::unordered_map<query_id, placed_query> placed_;
+  std::deque<bool> recent_;  // met both SLOs, the last desk_counters::recent_window judged
   slo_feedback feedback_;
   std::vector<waiting_query> scratch_;
   desk_counters counters_;

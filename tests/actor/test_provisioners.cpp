@@ -24,7 +24,7 @@ using order = fleet_order::kind;
 namespace {
 
 // A worker that prints its arguments and runs until it is stopped.
-spawn_spec stays_up() { return {"/bin/sh", {"-c", "echo \"$@\"; exec sleep 600", "sh"}, "", false}; }
+spawn_spec stays_up() { return {"/bin/sh", {"-c", "echo \"$@\"; exec sleep 600", "sh"}, "", false, {}}; }
 
 std::string read_all(const std::filesystem::path& p) {
   std::ifstream in(p);
@@ -108,7 +108,7 @@ TEST_CASE("local fleet: a lost worker's process is killed and a fresh one starte
 TEST_CASE("local fleet: a command that cannot start stops launching after max_failures in a row") {
   quiet_log log;
   local_fleet_options o;
-  o.command = {"/nonexistent/aladdin", {"worker"}, "", false};
+  o.command = {"/nonexistent/aladdin", {"worker"}, "", false, {}};
   o.max_failures = 3;
   local_fleet fleet(o, log);
   fleet.start(0);
@@ -123,7 +123,7 @@ TEST_CASE("local fleet: a command that cannot start stops launching after max_fa
 TEST_CASE("local fleet: workers of a previous run are expected back under their names") {
   quiet_log log;
   local_fleet_options o;
-  o.command = {"/nonexistent/aladdin", {"worker"}, "", false};
+  o.command = {"/nonexistent/aladdin", {"worker"}, "", false, {}};
   o.expected_back = {"local-7"};
   local_fleet fleet(o, log);
   fleet.start(10);

@@ -49,4 +49,16 @@ foreach(args "plan;--family;no-such-family" "simulate;--family;code;--trace;x.cs
     message(FATAL_ERROR "aladdin ${args}: exit ${rc} (want 2), stderr:\n${err}")
   endif()
 endforeach()
+# aladdin --version: the project's version (and git's description when built from a checkout).
+execute_process(COMMAND ${ALADDIN} --version OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0 OR NOT out MATCHES "^aladdin [0-9]+\\.[0-9]+\\.[0-9]+")
+  message(FATAL_ERROR "aladdin --version: exit ${rc}, output:\n${out}")
+endif()
+# aladdin status with no node there: one line saying so, exit 1.
+execute_process(COMMAND ${ALADDIN} status --connect tcp://127.0.0.1:1 --timeout 200ms
+                ERROR_VARIABLE err RESULT_VARIABLE rc)
+string(STRIP "${err}" err)
+if(NOT rc EQUAL 1 OR NOT err MATCHES "no node answers at tcp://127.0.0.1:1" OR err MATCHES "\n")
+  message(FATAL_ERROR "aladdin status without a node: exit ${rc} (want 1), stderr:\n${err}")
+endif()
 message(STATUS "cli contract holds for: ${commands}")

@@ -5,6 +5,7 @@
 
 #include "actors/caf/control_node.hpp"
 #include "actors/loadgen/loadgen.hpp"
+#include "actors/node/status_client.hpp"
 #include "sim/ceiling.hpp"
 #include "storage/rocksdb_store.hpp"
 #include "tests/support/fake_worker.hpp"
@@ -44,6 +45,34 @@ TEST_CASE("control node with a fake worker: every query of a replay finishes") {
   CHECK(s.accepted == arrivals.size());
   CHECK(s.workers == 1);
   CHECK(s.plan.epoch >= 1);
+  // /metrics counts what the clients heard, by outcome, and shows the worker.
+  const std::string metrics = n.render_prometheus();
+  const auto series = [&](const std::string& name) {
+    const auto at = metrics.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(metrics.substr(at + name.size() + 2));
+  };
+  CHECK(series(R"(aladdin_queries_total{outcome="accepted",reason=""})") == static_cast<double>(arrivals.size()));
+  CHECK(series(R"(aladdin_queries_total{outcome="finished",reason=""})") == static_cast<double>(arrivals.size()));
+  CHECK((over == 0 || series(R"(aladdin_queries_total{outcome="rejected",reason="over_context"})") == static_cast<double>(over)));
+  CHECK(series("aladdin_query_ttft_seconds_count") == static_cast<double>(arrivals.size()));
+  CHECK(series("aladdin_journal_write_seconds_count") >= 1);
+  CHECK(series("aladdin_placement_decision_seconds_count") >= 1);
+  CHECK(series("aladdin_queries_judged_total") == static_cast<double>(arrivals.size()));
+  CHECK(metrics.find(R"(aladdin_worker_kv_capacity_tokens{shape="llama2-70b/a100-80gb/tp4",worker="fake-1"})") != std::string::npos);
+  // aladdin status asks the same node on its client channel.
+  std::string error;
+  const auto status = node::ask_status(n.client_endpoint(), std::chrono::seconds(10), &error);
+  REQUIRE_MESSAGE(status.has_value(), error);
+  CHECK(status->accepted == arrivals.size());
+  CHECK(status->judged == arrivals.size());
+  CHECK(status->plan_epoch >= 1);
+  REQUIRE(status->workers.size() == 1);
+  CHECK(status->workers[0].name == "fake-1");
+  CHECK(status->workers[0].shape == "llama2-70b/a100-80gb/tp4");
+  CHECK(status->workers[0].kv_capacity_tokens > 0);
+  client_channel::status_reply direct = n.status();  // the front door's /status: the same snapshot
+  direct.request_id = status->request_id;
+  CHECK(*status == direct);
   w.stop();
   n.stop();
 

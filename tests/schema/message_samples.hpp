@@ -89,6 +89,37 @@ inline std::vector<sample<client_wire::Envelope>> client_samples() {
          m.setCode(wire::ErrorCode::OVERSIZED);
          m.setDetail("70000 bytes, limit 65536");
        }},
+      {"statusRequest", [](B e) { e.initStatusRequest().setRequestId(7); }},
+      {"statusReply",
+       [](B e) {
+         auto m = e.initStatusReply();
+         m.setRequestId(7);
+         m.setNodeName("aladdin-node");
+         m.setShape("llama2-70b/a100-80gb/tp4");
+         m.setDraining(true);
+         m.setWaitingQueries(3);
+         m.setPlanEpoch(4);
+         m.setPlanTargetWorkers(2);
+         m.setFleetLaunching(1);
+         m.setFleetActive(2);
+         m.setAccepted(100);
+         m.setRejected(5);
+         m.setJudged(90);
+         m.setSloMet(88);
+         m.setRecentJudged(90);
+         m.setRecentMet(88);
+         auto ws = m.initWorkers(2);
+         ws[0].setName("local-1");
+         ws[0].setShape("llama2-70b/a100-80gb/tp4");
+         ws[0].setRunning(5);
+         ws[0].setQueued(1);
+         ws[0].setKvUsedTokens(12000);
+         ws[0].setKvCapacityTokens(100000);
+         ws[1].setName("local-2");
+         ws[1].setShape("llama2-70b/a100-80gb/tp4");
+         ws[1].setDraining(true);
+         ws[1].setKvCapacityTokens(100000);
+       }},
   };
 }
 
@@ -195,6 +226,10 @@ inline std::map<std::string, client_channel::message> client_plain_samples() {
       {"queryFinished", cc::query_finished{5001, 321, 180'000, 42'000}},
       {"queryFailed", cc::query_failed{5002, cc::failure_code::worker_lost, "worker 3 lost"}},
       {"error", cc::wire_error{cc::error_code::oversized, "70000 bytes, limit 65536"}},
+      {"statusRequest", cc::status_request{7}},
+      {"statusReply", cc::status_reply{7, "aladdin-node", "llama2-70b/a100-80gb/tp4", true, 3, 4, 2, 1, 2, 0, 100, 5, 90, 88, 90, 88,
+                                       {{"local-1", "llama2-70b/a100-80gb/tp4", false, 5, 1, 12000, 100000},
+                                        {"local-2", "llama2-70b/a100-80gb/tp4", true, 0, 0, 0, 100000}}}},
   };
 }
 

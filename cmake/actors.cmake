@@ -50,6 +50,7 @@ set(ALADDIN_NODE_PLAIN_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/node/command_fleet.cpp
   ${CMAKE_SOURCE_DIR}/actors/node/process_launcher.cpp
   ${CMAKE_SOURCE_DIR}/actors/loadgen/loadgen.cpp
+  ${CMAKE_SOURCE_DIR}/actors/loadgen/http_loadgen.cpp
   ${CMAKE_SOURCE_DIR}/actors/front/front_door.cpp
   ${CMAKE_SOURCE_DIR}/actors/front/front_door_metrics.cpp)
 # The CAF shells: one translation unit per actor family, plus the composition root.
@@ -86,7 +87,7 @@ if(ALADDIN_BUILD_TESTS)
   # Real ZeroMQ on loopback, real RocksDB in temp dirs, the node as a child process for the
   # crash test; fake workers (tests/support/fake_worker.hpp) and the real emulated ones
   # (test_emulated_workers.cpp runs `aladdin worker` processes).
-  aladdin_test_folder(integration aladdin_actors ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
+  aladdin_test_folder(integration aladdin_actors aladdin_worker ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
   target_compile_definitions(aladdin_integration_tests PRIVATE ALADDIN_BINARY="$<TARGET_FILE:aladdin>")
   add_dependencies(aladdin_integration_tests aladdin)
 endif()

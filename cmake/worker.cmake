@@ -9,8 +9,13 @@ find_package(cppzmq 4.9 CONFIG REQUIRED)  # the target is `cppzmq`, found throug
 add_library(aladdin_worker STATIC
   ${CMAKE_SOURCE_DIR}/actors/worker/worker_core.cpp
   ${CMAKE_SOURCE_DIR}/actors/worker/synthetic_text.cpp
+  ${CMAKE_SOURCE_DIR}/actors/worker/worker_session.cpp
+  ${CMAKE_SOURCE_DIR}/actors/worker/engine_agent_core.cpp
+  ${CMAKE_SOURCE_DIR}/actors/worker/engine_agent.cpp
+  ${CMAKE_SOURCE_DIR}/actors/worker/http_engine.cpp
+  ${CMAKE_SOURCE_DIR}/actors/worker/vllm_metrics.cpp
   ${CMAKE_SOURCE_DIR}/actors/worker/worker_process.cpp)
-target_link_libraries(aladdin_worker PUBLIC aladdin_schema PRIVATE cppzmq)
+target_link_libraries(aladdin_worker PUBLIC aladdin_schema aladdin_api aladdin_http PRIVATE cppzmq)
 target_compile_options(aladdin_worker PRIVATE ${ALADDIN_WARNINGS})
 
 # The subcommand registers itself through a static object, so its source is compiled into the

@@ -1,9 +1,14 @@
-// aladdin loadgen: replays a trace against a control node and reports what clients saw.
+// aladdin loadgen: replays a trace against a control node (Cap'n Proto, --connect) or any
+// OpenAI-compatible endpoint (--http URL: actors/loadgen/http_loadgen.hpp) and reports what
+// clients saw.
 
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
+#include "actors/http/http_client.hpp"
+#include "actors/loadgen/http_loadgen.hpp"
 #include "actors/loadgen/loadgen.hpp"
 #include "cli/command.hpp"
 #include "util/log_flags.hpp"
@@ -19,13 +24,21 @@ int run_loadgen(int argc, char** argv) {
   node::loadgen_options o;
   o.endpoint.clear();
   bool json = false;
+  std::string http_url;
+  double slo_e2e_s = 0;
   flag_set flags("loadgen",
                  "Replays a trace (or the built-in workload) against a control node in real time,\n"
                  "sped up by --time-scale, and reports from the client side: SLO attainment,\n"
                  "TTFT/ATGT p50/p99, refusals and failures by reason, lost queries, throughput.\n"
-                 "--duration cuts a trace file to its first S seconds.");
+                 "--duration cuts a trace file to its first S seconds. With --http URL it drives any\n"
+                 "OpenAI-compatible endpoint (an aladdin node's front door, or a bare vLLM) with\n"
+                 "streaming completions and reports what `vllm bench serve --goodput` does.");
   workload.add_to(flags);
-  flags.add_string("connect", &o.endpoint, "client endpoint of the node (tcp://host:port)", true);
+  flags.add_string("connect", &o.endpoint, "client endpoint of the node (tcp://host:port); or --http");
+  flags.add_string("http", &http_url,
+                   "drive this OpenAI-compatible endpoint instead (http://host:port): streaming "
+                   "/v1/completions, goodput against --slo-ttft, --slo-atgt (as TPOT) and --slo-e2e");
+  flags.add_duration("slo-e2e", &slo_e2e_s, "--http: end-to-end latency SLO for goodput (model time; 0: not judged)");
   flags.add_double("time-scale", &o.time_scale, "replay this many times faster (the node's workers too)", 1e-3, 1e4);
   flags.add_duration("slo-ttft", &o.slo_ttft_s, "TTFT SLO sent with every query (model time)");
   flags.add_duration("slo-atgt", &o.slo_atgt_s, "ATGT SLO sent with every query (model time)");
@@ -44,11 +57,51 @@ int run_loadgen(int argc, char** argv) {
     return 2;
   }
 
+  if (http_url.empty() == o.endpoint.empty()) {
+    std::cerr << "aladdin loadgen: give exactly one of --connect (a node's client endpoint) and --http (an OpenAI-compatible URL)\n";
+    return 2;
+  }
+  if (!http_url.empty() && (flags.given("client-id") || flags.given("answer-timeout"))) {
+    std::cerr << "aladdin loadgen: --client-id and --answer-timeout are for --connect\n";
+    return 2;
+  }
+  if (http_url.empty() && flags.given("slo-e2e")) {
+    std::cerr << "aladdin loadgen: --slo-e2e needs --http\n";
+    return 2;
+  }
+  std::optional<http::http_url> url;
+  if (!http_url.empty()) {
+    std::string why;
+    url = http::parse_http_url(http_url, &why);
+    if (!url) {
+      std::cerr << "aladdin loadgen: --http: " << why << "\n";
+      return 2;
+    }
+  }
+
   trace arrivals = workload.load();
   if (!workload.trace_path.empty() && flags.given("duration")) {
     const auto end = std::find_if(arrivals.begin(), arrivals.end(),
                                   [&](const trace_record& r) { return r.arrival_s >= workload.duration_s; });
     arrivals.erase(end, arrivals.end());
+  }
+  if (url) {
+    node::http_loadgen_options ho;
+    ho.url = *url;
+    ho.model = o.model;
+    ho.time_scale = o.time_scale;
+    ho.slo_ttft_s = o.slo_ttft_s;
+    ho.slo_tpot_s = o.slo_atgt_s;
+    ho.slo_e2e_s = slo_e2e_s;
+    ho.drain_timeout_s = o.drain_timeout_s;
+    const node::http_loadgen_report r = node::run_http_loadgen(ho, arrivals);
+    if (json) {
+      std::cout << r.json() << "\n";
+    } else {
+      std::printf("%s against %s, time scale %g\n", workload.describe().c_str(), http_url.c_str(), o.time_scale);
+      std::printf("%s", r.text().c_str());
+    }
+    return r.failed == 0 && r.completed == r.sent ? 0 : 1;
   }
   const node::loadgen_report r = node::run_loadgen(o, arrivals);
   if (r.no_answer) process_log().error("%s", node::no_answer_advice(o, r).c_str());

@@ -362,7 +362,10 @@ void http_client::stop() {
     st->idle.clear();
     st->work.reset();
   });
-  if (state_->thread.joinable()) state_->thread.join();
+  // From a callback (the client's own thread) the thread cannot be joined: it ends by itself
+  // once the posted work has run, and the destructor of a later owner joins it.
+  if (state_->thread.joinable() && state_->thread.get_id() != std::this_thread::get_id())
+    state_->thread.join();
 }
 
 client_counters http_client::counters() const {

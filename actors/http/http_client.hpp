@@ -24,7 +24,8 @@
 //   with client_errc::cancelled; an id that already ended is ignored.
 // - A body larger than max_body_bytes ends the request with too_large (connection closed).
 // - stop() (and the destructor) ends every pending request with client_errc::stopped, then
-//   joins the thread; send() after stop() ends the request at once with stopped.
+//   joins the thread (not when called from a callback); send() after stop() ends the request at
+//   once with stopped. Destroy the client from another thread than its own.
 
 #include <chrono>
 #include <cstddef>

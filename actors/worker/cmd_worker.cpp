@@ -1,9 +1,12 @@
-// aladdin worker: an emulated GPU worker process on the worker channel. See worker_core.hpp for
-// what it does with each message and worker_process.hpp for the transport.
+// aladdin worker: a GPU worker process on the worker channel, either emulated (--emulate, the
+// default: worker_core.hpp) or an agent in front of an OpenAI-compatible engine (--vllm URL:
+// engine_agent_core.hpp). worker_process.hpp is the transport of both.
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -12,6 +15,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "actors/http/http_client.hpp"
+#include "actors/worker/engine_agent.hpp"
+#include "actors/worker/http_engine.hpp"
 #include "actors/worker/worker_core.hpp"
 #include "actors/worker/worker_process.hpp"
 #include "cli/command.hpp"
@@ -57,28 +63,108 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
+// `worker --vllm URL`: the agent in front of an OpenAI-compatible engine.
+int run_agent(const std::string& url, const std::string& connect, const worker::worker_identity& id,
+              const std::string& served_model, double time_scale, double heartbeat_s, double warn_unanswered_s, std::uint64_t kv_tokens,
+              std::int64_t block_size, double metrics_s, double lost_after_s) {
+  std::string why;
+  const auto engine = http::parse_http_url(url, &why);
+  if (!engine) return usage_error("--vllm: " + why);
+  if (metrics_s < 1e-3) return usage_error("--metrics-interval: must be at least 1ms");
+  if (lost_after_s <= metrics_s)
+    return usage_error("--engine-lost-after: must be longer than --metrics-interval");
+  worker::engine_agent_options o;
+  o.engine = *engine;
+  o.agent.identity = id;
+  o.agent.session.heartbeat_interval = static_cast<worker::micros>(heartbeat_s * 1e6);
+  o.agent.session.silence_warning = static_cast<worker::micros>(warn_unanswered_s * 1e6);
+  o.agent.scrape_interval = static_cast<worker::micros>(metrics_s * 1e6);
+  o.agent.engine_lost_after = static_cast<worker::micros>(lost_after_s * 1e6);
+  o.agent.kv_capacity_tokens = kv_tokens;
+  o.agent.block_size = static_cast<std::uint32_t>(block_size);
+  o.agent.time_scale = time_scale;
+  o.agent.served_model = served_model;
+  // A scrape that takes longer than the interval counts as unanswered.
+  o.scrape_timeout = std::chrono::milliseconds(std::max<long long>(100, static_cast<long long>(metrics_s * 2e3)));
+  worker::engine_agent agent(o);
+
+  worker::process_options po;
+  po.endpoint = connect;
+  worker::worker_process process(agent, po);
+  try {
+    process.connect();
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  }
+  std::cerr << "aladdin worker: " << id.name << " fronts the engine at " << url << " (" << id.model
+            << "/" << id.gpu << "/tp" << id.tp << "), connecting to " << connect << "\n";
+  install_stop_handlers();
+  process.run(stop_requested);
+
+  const auto& core = agent.core();
+  const auto& s = core.stats();
+  const std::string why_end = !core.fatal().empty()               ? core.fatal()
+                              : stop_requested.load() && !core.finished() ? "signal"
+                              : core.why_finished() == worker::exit_reason::engine_lost
+                                  ? "engine lost: " + core.lost_reason()
+                                  : worker::to_string(core.why_finished());
+  std::cerr << "aladdin worker: exiting (" << why_end << "): " << s.accepted << " accepted, "
+            << s.completed << " completed, " << s.rejected << " rejected, " << s.cancelled
+            << " cancelled, " << s.broken_streams << " broken streams\n";
+  if (!core.fatal().empty()) return 2;
+  return core.why_finished() == worker::exit_reason::engine_lost ? 1 : 0;
+}
+
 int run_worker(int argc, char** argv) {
-  bool emulate = true;  // the only engine until the vLLM agent lands
+  bool emulate = true;
   std::string connect, name, model_name = "llama2-70b", gpu_name = "a100-80gb",
-                             mode = "prefill-first", truth_profile;
-  std::int64_t tp = 4, default_output = 256;
-  double time_scale = 1, heartbeat_s = 0.1, noise = 0.03, warn_unanswered_s = 5;
-  std::uint64_t seed = 1;
+                             mode = "prefill-first", truth_profile, vllm, served_model;
+  std::int64_t tp = 4, default_output = 256, block_size = 16, http_port = -1;
+  std::string http_host = "127.0.0.1";
+  std::uint64_t stall_after = 0;
+  double time_scale = 1, heartbeat_s = 0.1, noise = 0.03, warn_unanswered_s = 5, metrics_s = 0.5,
+         lost_after_s = 5;
+  std::uint64_t seed = 1, kv_tokens = 0;
 
   flag_set flags(
       "worker",
       "Runs a GPU worker process that speaks the worker channel to a control node over\n"
-      "ZeroMQ. The GPU is emulated (the only engine until the vLLM agent lands): the\n"
-      "simulator's engine model on measured tables, run in real time or sped up by\n"
-      "--time-scale.");
+      "ZeroMQ. Either the GPU is emulated (--emulate, the default: the simulator's engine\n"
+      "model on measured tables, run in real time or sped up by --time-scale), or the\n"
+      "worker is an agent in front of an OpenAI-compatible engine (--vllm URL: vLLM's\n"
+      "`vllm serve`), forwarding each query as a streaming request and reading KV use\n"
+      "and queue depth from the engine's /metrics.");
   flags.add_bool("emulate", &emulate,
-                 "emulate the GPU with the simulator's engine model (the default, and so far the only engine)");
-  flags.add_string("connect", &connect, "control node endpoint, e.g. tcp://127.0.0.1:5555", true);
+                 "emulate the GPU with the simulator's engine model (the default)");
+  flags.add_string("vllm", &vllm,
+                   "front the OpenAI-compatible engine at this URL (e.g. http://127.0.0.1:8000) "
+                   "instead of emulating one");
+  flags.add_string("served-model", &served_model,
+                   "--vllm: the model name the engine serves (vLLM's --served-model-name), put in "
+                   "every request (default: --model's catalogue name)");
+  flags.add_uint64("kv-tokens", &kv_tokens,
+                   "--vllm: the engine's KV cache in tokens, when its /metrics has no "
+                   "vllm:cache_config_info (default: read it)");
+  flags.add_int("block-size", &block_size, "--vllm with --kv-tokens: tokens per KV block", 1, 1 << 20);
+  flags.add_duration("metrics-interval", &metrics_s, "--vllm: wall time between scrapes of the engine's /metrics");
+  flags.add_duration("engine-lost-after", &lost_after_s,
+                     "--vllm: the engine's /metrics unanswered this long: the engine is lost, the "
+                     "worker stops heartbeating (the node re-places its queries) and exits");
+  flags.add_string("connect", &connect,
+                   "control node endpoint, e.g. tcp://127.0.0.1:5555 (required, but with --http)");
+  flags.add_int("http", &http_port,
+                "--emulate: serve the emulated engine over HTTP on this port instead, with vLLM's "
+                "OpenAI-compatible API and metric names (0: any free port, printed)",
+                0, 65535);
+  flags.add_string("http-host", &http_host, "--http: the address to listen on");
+  flags.add_uint64("http-stall-after", &stall_after,
+                   "--http: after this many requests, stop answering (a hung engine, for tests; 0: never)");
   flags.add_string("model", &model_name, "model served");
   flags.add_string("gpu", &gpu_name, "GPU type");
   flags.add_int("tp", &tp, "GPUs per worker (tensor-parallel degree)", 1, 64);
   flags.add_double("time-scale", &time_scale,
-                   "engine seconds per wall second (50: the emulated GPU runs 50x faster)", 1e-3,
+                   "engine seconds per wall second (50: the emulated GPU runs 50x faster; with "
+                   "--vllm: the engine's, said at registration, 1 for a real GPU)", 1e-3,
                    1e6);
   flags.add_string("name", &name, "worker name, stable across restarts (default: <host>-<pid>)");
   flags.add_duration("heartbeat", &heartbeat_s, "wall time between heartbeats");
@@ -107,6 +193,20 @@ int run_worker(int argc, char** argv) {
   if (name.empty() || name.size() > 255 || name[0] == '\0')
     return usage_error("--name: must be 1 to 255 bytes");
 
+  if (!vllm.empty() && flags.given("emulate") && emulate)
+    return usage_error("--emulate and --vllm exclude each other: the worker either emulates an engine or fronts one");
+  if (flags.given("http") && !vllm.empty())
+    return usage_error("--http serves the emulated engine; it does not go with --vllm");
+  if (flags.given("http") && flags.given("connect"))
+    return usage_error("--http serves the emulated engine over HTTP instead of the worker channel: "
+                       "leave out --connect (put `aladdin worker --vllm` in front of it to join a node)");
+  if (!flags.given("http") && connect.empty()) return usage_error("--connect: required");
+  if (!flags.given("http") && (flags.given("http-host") || flags.given("http-stall-after")))
+    return usage_error("--http-host and --http-stall-after need --http");
+  if (vllm.empty() && (flags.given("kv-tokens") || flags.given("metrics-interval") || flags.given("served-model") ||
+                       flags.given("engine-lost-after") || flags.given("block-size")))
+    return usage_error("--served-model, --kv-tokens, --block-size, --metrics-interval and --engine-lost-after need --vllm");
+
   const auto model = find_model(model_name);
   if (!model)
     return usage_error("--model: unknown model '" + model_name +
@@ -116,6 +216,9 @@ int run_worker(int argc, char** argv) {
     return usage_error("--gpu: unknown GPU '" + gpu_name +
                        "' (known: " + known_names(builtin_gpus()) + ")");
   const int tp_n = static_cast<int>(tp);
+  if (!vllm.empty())
+    return run_agent(vllm, connect, {name, model->name, gpu->name, tp_n}, served_model, time_scale, heartbeat_s, warn_unanswered_s,
+                     kv_tokens, block_size, metrics_s, lost_after_s);
   const kv_model kv = kv_model::from_hardware(*model, *gpu, tp_n);
   if (kv.capacity_tokens < 1)
     return usage_error("--tp: the weights of " + model->name + " leave no KV cache on " +
@@ -147,6 +250,33 @@ int run_worker(int argc, char** argv) {
   o.default_output_tokens = static_cast<std::uint32_t>(default_output);
   worker::worker_core core(o, *truth, worker::wall_clock_now());
 
+  if (flags.given("http")) {
+    worker::http_engine_options ho;
+    ho.host = http_host;
+    ho.port = static_cast<std::uint16_t>(http_port);
+    ho.served_model = model->name;
+    ho.stall_after = stall_after;
+    ho.max_model_len = model->context_tokens > 0 ? static_cast<std::uint32_t>(model->context_tokens) : 0;
+    ho.default_output_tokens = static_cast<std::uint32_t>(default_output);
+    worker::http_engine engine(core, ho);
+    try {
+      engine.start();
+    } catch (const std::exception& e) {
+      return usage_error(std::string("--http: ") + e.what());
+    }
+    // The port on stdout (one line) for scripts and tests that asked for any free port.
+    std::cout << "http://" << http_host << ":" << engine.port() << std::endl;
+    std::cerr << "aladdin worker: " << name << " serves an emulated " << model->name << "/" << gpu->name
+              << "/tp" << tp_n << " (KV " << core.registration().kv_capacity_tokens
+              << " tokens, time scale " << time_scale << ") with vLLM's API at http://" << http_host
+              << ":" << engine.port() << "\n";
+    install_stop_handlers();
+    while (!stop_requested.load()) ::usleep(50'000);  // the signal handler only sets a flag
+    engine.stop();
+    std::cerr << "aladdin worker: exiting (signal)\n";
+    return 0;
+  }
+
   worker::process_options po;
   po.endpoint = connect;
   worker::worker_process process(core, po);
@@ -174,7 +304,8 @@ int run_worker(int argc, char** argv) {
 }
 
 const command_registration registration{
-    "worker", "an emulated GPU worker process for a control node", run_worker};
+    "worker", "a GPU worker process for a control node: emulated, or in front of a vLLM engine",
+    run_worker};
 
 }  // namespace
 }  // namespace aladdin::cli

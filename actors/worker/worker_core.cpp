@@ -15,20 +15,6 @@ namespace aladdin::worker {
 
 namespace wc = worker_channel;
 
-const char* to_string(exit_reason r) {
-  switch (r) {
-    case exit_reason::none:
-      return "running";
-    case exit_reason::shutdown:
-      return "shutdown";
-    case exit_reason::drained:
-      return "drained";
-    case exit_reason::drain_deadline:
-      return "drain deadline";
-  }
-  return "unknown";
-}
-
 namespace {
 
 worker_core_options with_progress(worker_core_options o) {
@@ -39,10 +25,6 @@ worker_core_options with_progress(worker_core_options o) {
 const worker_core_options& checked(const worker_core_options& o) {
   if (!(o.time_scale > 0) || !std::isfinite(o.time_scale))
     throw std::invalid_argument("worker: time scale must be a positive number");
-  if (o.heartbeat_interval == 0)
-    throw std::invalid_argument("worker: heartbeat interval must be > 0");
-  if (o.register_retry == 0) throw std::invalid_argument("worker: register retry must be > 0");
-  if (o.silence_warning == 0) throw std::invalid_argument("worker: silence warning must be > 0");
   if (o.default_output_tokens == 0)
     throw std::invalid_argument("worker: default output length must be > 0");
   if (o.identity.name.empty()) throw std::invalid_argument("worker: the name must not be empty");
@@ -56,7 +38,17 @@ worker_core::worker_core(worker_core_options options, const sim::ground_truth& t
       engine_(options_.engine, truth, options_.seed),
       start_(start),
       last_now_(start),
-      control_plane_(options_.silence_warning, options_.silence_repeat) {}
+      session_({options_.heartbeat_interval, options_.register_retry, options_.silence_warning,
+                options_.silence_repeat},
+               [this] { return engine_heartbeat(); }) {}
+
+worker_stats worker_core::stats() const {
+  worker_stats s = stats_;
+  s.errors_received = session_.stats().errors_received;
+  s.registrations = session_.stats().registrations;
+  s.heartbeats = session_.stats().heartbeats;
+  return s;
+}
 
 double worker_core::engine_time(micros wall) const {
   if (wall <= start_) return 0;
@@ -90,96 +82,29 @@ wc::register_worker worker_core::registration() const {
           options_.time_scale};
 }
 
-void worker_core::start() {
-  if (started_) return;
-  started_ = true;
-  send_registration(last_now_);
-}
-
-void worker_core::send_registration(micros now) {
-  outbox_.emplace_back(registration());
-  next_register_ = now + options_.register_retry;
-  control_plane_.asked(now);
-}
+void worker_core::start() { session_.start(registration(), last_now_); }
 
 std::optional<micros> worker_core::silence_warning(micros now) {
-  now = clamp_now(now);
-  if (registered_ || finished() || !control_plane_.warn(now)) return std::nullopt;
-  return control_plane_.silent_for(now);
-}
-
-std::vector<wc::message> worker_core::take_outbound() {
-  std::vector<wc::message> out;
-  out.swap(outbox_);
-  return out;
-}
-
-void worker_core::emit_query_event(wc::message message) {
-  if (registered_)
-    outbox_.push_back(std::move(message));
-  else
-    held_.push_back(std::move(message));
+  return session_.silence_warning(clamp_now(now));
 }
 
 void worker_core::handle(const wc::message& message, micros now) {
   advance(now);
   now = last_now_;
-  control_plane_.answered();  // whatever it says, a control plane is there
-  if (finished()) return;  // after shutdown or the end of a drain, nothing more is done
-  std::visit(
-      [&](const auto& m) {
-        using T = std::decay_t<decltype(m)>;
-        if constexpr (std::is_same_v<T, wc::registered>) {
-          on_registered(m, now);
-        } else if constexpr (std::is_same_v<T, wc::assign_query>) {
-          on_assign(m, now);
-        } else if constexpr (std::is_same_v<T, wc::cancel_query>) {
-          on_cancel(m);
-        } else if constexpr (std::is_same_v<T, wc::drain_worker>) {
-          draining_ = true;
-          drain_deadline_ = m.deadline_micros;
-        } else if constexpr (std::is_same_v<T, wc::shutdown_worker>) {
-          exit_ = exit_reason::shutdown;
-        } else if constexpr (std::is_same_v<T, wc::wire_error>) {
-          on_error(m, now);
-        }  // anything else travels to the control plane, never to a worker: ignored
-      },
-      message);
-  check_drain(now);
-}
-
-void worker_core::on_registered(const wc::registered& m, micros now) {
-  registered_ = true;
-  worker_id_ = m.worker_id;
-  epoch_ = m.epoch;
-  ++stats_.registrations;
-  next_register_ = never;
-  // A heartbeat first, so that a control node that lost its state re-adopts the running and
-  // waiting queries before it hears of their tokens; then what happened while unregistered.
-  send_heartbeat(now);
-  next_heartbeat_ = now + options_.heartbeat_interval;
-  for (auto& e : held_) outbox_.push_back(std::move(e));
-  held_.clear();
-}
-
-void worker_core::on_error(const wc::wire_error& m, micros now) {
-  ++stats_.errors_received;
-  // Only the first unknownWorker counts: the control node answers every message we had in
-  // flight with one, and a registerWorker is already on its way (and retried) after the first.
-  if (m.code == wc::error_code::unknown_worker && registered_) {
-    registered_ = false;
-    next_heartbeat_ = never;
-    send_registration(now);
+  if (!session_.handle_lifecycle(message, now)) {
+    if (const auto* a = std::get_if<wc::assign_query>(&message)) on_assign(*a, now);
+    if (const auto* c = std::get_if<wc::cancel_query>(&message)) on_cancel(*c);
   }
+  session_.check_drain(active_, now);
 }
 
 void worker_core::reject(std::uint64_t query_id, wc::engine_reject_code reason, std::string detail) {
   ++stats_.rejected;
-  emit_query_event(wc::engine_rejected{query_id, reason, std::move(detail)});
+  session_.emit(wc::engine_rejected{query_id, reason, std::move(detail)});
 }
 
 void worker_core::on_assign(const wc::assign_query& m, micros now) {
-  if (draining_) {
+  if (session_.draining()) {
     reject(m.query_id, wc::engine_reject_code::invalid, "draining: this worker accepts no new queries");
     return;
   }
@@ -263,11 +188,11 @@ void worker_core::on_engine_event(const sim::engine_event& e) {
   const bool cancelled = it->second.cancelled;
   switch (e.kind) {
     case sim::event_kind::first_token:
-      if (!cancelled) emit_query_event(wc::first_token{e.query_id, wall_time(e.time_s)});
+      if (!cancelled) session_.emit(wc::first_token{e.query_id, wall_time(e.time_s)});
       break;
     case sim::event_kind::completed:
       if (!cancelled) {
-        emit_query_event(wc::query_completed{e.query_id, static_cast<std::uint32_t>(e.tokens),
+        session_.emit(wc::query_completed{e.query_id, static_cast<std::uint32_t>(e.tokens),
                                              wall_time(e.time_s), it->second.finish,
                                              it->second.has_request ? it->second.prompt_tokens : 0});
         ++stats_.completed;
@@ -293,19 +218,8 @@ void worker_core::relay_text(const sim::token_progress& p) {
   q.text_tokens = p.generated;
   // An iteration's words are far below the chunk limit; split anyway, tokens on the first piece.
   for (auto& piece : wc::split_text(text)) {
-    emit_query_event(wc::query_text{p.query_id, q.text_seq++, std::move(piece), tokens});
+    session_.emit(wc::query_text{p.query_id, q.text_seq++, std::move(piece), tokens});
     tokens = 0;
-  }
-}
-
-void worker_core::check_drain(micros now) {
-  if (!draining_ || finished()) return;
-  if (active_ == 0) {
-    exit_ = exit_reason::drained;
-    // The control plane sees the worker empty at once instead of at the next heartbeat.
-    if (registered_) send_heartbeat(now);
-  } else if (drain_deadline_ != 0 && now >= drain_deadline_) {
-    exit_ = exit_reason::drain_deadline;
   }
 }
 
@@ -321,24 +235,12 @@ void worker_core::advance(micros now) {
     for (const auto& e : r.events)
       if (e.kind != sim::event_kind::first_token) on_engine_event(e);
   }
-  check_drain(now);
-  if (finished()) return;
-  if (registered_) {
-    if (now >= next_heartbeat_) {
-      send_heartbeat(now);
-      // On a steady grid; after a stall, one heartbeat and the grid restarts from now.
-      next_heartbeat_ += options_.heartbeat_interval;
-      if (next_heartbeat_ <= now) next_heartbeat_ = now + options_.heartbeat_interval;
-    }
-  } else if (started_ && now >= next_register_) {
-    send_registration(now);
-  }
+  session_.check_drain(active_, now);
+  session_.tick(now);
 }
 
-void worker_core::send_heartbeat(micros now) {
+wc::heartbeat worker_core::engine_heartbeat() const {
   wc::heartbeat hb;
-  hb.worker_id = worker_id_;
-  hb.at_micros = now;
   hb.kv_blocks_used = static_cast<std::uint32_t>(engine_.kv_blocks_used());
   hb.kv_blocks_total = static_cast<std::uint32_t>(engine_.kv_blocks_total());
   for (const auto& s : engine_.sequences()) {
@@ -351,16 +253,13 @@ void worker_core::send_heartbeat(micros now) {
       if (hb.waiting.size() < options_.max_heartbeat_waiting_ids) hb.waiting.push_back(s.query_id);
     }
   }
-  outbox_.emplace_back(std::move(hb));
-  ++stats_.heartbeats;
+  return hb;
 }
 
 micros worker_core::next_wake() const {
-  if (finished() || !started_) return never;
-  micros w = engine_.busy() ? wall_time(engine_.next_event_time()) : never;
-  w = std::min(w, registered_ ? next_heartbeat_ : std::min(next_register_, control_plane_.next_warning()));
-  if (draining_ && drain_deadline_ != 0) w = std::min(w, drain_deadline_);
-  return w;
+  if (finished() || !session_.started()) return never;
+  const micros w = engine_.busy() ? wall_time(engine_.next_event_time()) : never;
+  return std::min(w, session_.next_wake());
 }
 
 }  // namespace aladdin::worker

@@ -13,7 +13,7 @@
 // maps back to (rounded up to the next microsecond), not at the time the caller happened to
 // call advance(), so a late wake-up delays a message but never distorts the times in it.
 //
-// Registration. start() sends registerWorker. Until registered arrives the core sends no
+// Registration (the rules live in worker_session, shared with the engine agent). start() sends registerWorker. Until registered arrives the core sends no
 // heartbeats, re-sends registerWorker every register_retry, and holds the query events
 // (firstToken, queryCompleted, queryRejected) it produces; on registered it sends a heartbeat
 // at once, then the held events in order. An error{unknownWorker} from the control plane (it
@@ -60,23 +60,17 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "actors/worker/worker_session.hpp"
 #include "schema/worker_channel.hpp"
 #include "sim/engine.hpp"
 #include "sim/ground_truth.hpp"
-#include "util/answer_watch.hpp"
 
 namespace aladdin::worker {
-
-// Wall-clock microseconds since the Unix epoch, as on the wire.
-using micros = std::uint64_t;
-
-inline constexpr micros never = std::numeric_limits<micros>::max();
 
 struct worker_identity {
   std::string name;   // stable across restarts: the routing id and registerWorker.workerName
@@ -99,9 +93,6 @@ struct worker_core_options {
   // the full count), so that a heartbeat stays well under the channel's 64 KiB message limit.
   std::size_t max_heartbeat_waiting_ids = 4096;
 };
-
-enum class exit_reason : std::uint8_t { none, shutdown, drained, drain_deadline };
-const char* to_string(exit_reason r);
 
 struct worker_stats {
   std::uint64_t accepted = 0;
@@ -139,18 +130,18 @@ class worker_core {
   std::optional<micros> silence_warning(micros now);
 
   // Messages to send, in order; the core forgets them.
-  std::vector<worker_channel::message> take_outbound();
+  std::vector<worker_channel::message> take_outbound() { return session_.take_outbound(); }
 
-  bool finished() const { return exit_ != exit_reason::none; }
-  exit_reason why_finished() const { return exit_; }
-  bool registered() const { return registered_; }
-  bool draining() const { return draining_; }
-  std::uint32_t worker_id() const { return worker_id_; }
+  bool finished() const { return session_.finished(); }
+  exit_reason why_finished() const { return session_.why_finished(); }
+  bool registered() const { return session_.registered(); }
+  bool draining() const { return session_.draining(); }
+  std::uint32_t worker_id() const { return session_.worker_id(); }
   // The plan epoch of the last registration (0 before the first): the envelopes' header epoch.
-  std::uint64_t epoch() const { return epoch_; }
+  std::uint64_t epoch() const { return session_.epoch(); }
   // Queries accepted and neither finished nor cancelled.
   std::size_t active_queries() const { return active_; }
-  const worker_stats& stats() const { return stats_; }
+  worker_stats stats() const;
   const sim::engine& engine() const { return engine_; }
   const worker_core_options& options() const { return options_; }
   // The registerWorker this core sends: KV capacity is the engine's, in whole blocks.
@@ -171,41 +162,22 @@ class worker_core {
   };
 
   micros clamp_now(micros now);
-  void on_registered(const worker_channel::registered& m, micros now);
   void on_assign(const worker_channel::assign_query& m, micros now);
   void on_cancel(const worker_channel::cancel_query& m);
-  void on_error(const worker_channel::wire_error& m, micros now);
   void on_engine_event(const sim::engine_event& e);
   void relay_text(const sim::token_progress& p);
-  void check_drain(micros now);
-  void send_registration(micros now);
-  void send_heartbeat(micros now);
+  worker_channel::heartbeat engine_heartbeat() const;
   void reject(std::uint64_t query_id, worker_channel::engine_reject_code reason, std::string detail);
-  // firstToken / queryCompleted / queryRejected: sent now when registered, held otherwise.
-  void emit_query_event(worker_channel::message message);
 
   worker_core_options options_;
   sim::engine engine_;
   micros start_;
   micros last_now_;
-
-  bool started_ = false;
-  bool registered_ = false;
-  std::uint32_t worker_id_ = 0;
-  std::uint64_t epoch_ = 0;
-  micros next_heartbeat_ = never;
-  micros next_register_ = never;
-  answer_watch control_plane_;  // whether registerWorker is answered at all
-
-  bool draining_ = false;
-  micros drain_deadline_ = 0;
-  exit_reason exit_ = exit_reason::none;
+  worker_session session_;  // registration, heartbeats, held events, drain, errors
 
   std::unordered_map<std::uint64_t, live_query> live_;  // accepted, still in the engine
   std::size_t active_ = 0;                              // of live_, not cancelled
-  std::vector<worker_channel::message> outbox_;
-  std::vector<worker_channel::message> held_;  // query events produced while unregistered
-  worker_stats stats_;
+  worker_stats stats_;  // the engine's counts; the session's are merged in by stats()
 };
 
 }  // namespace aladdin::worker

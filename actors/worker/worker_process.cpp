@@ -43,16 +43,41 @@ constexpr std::uint64_t logged_rejections = 10;
 
 }  // namespace
 
+namespace {
+
+// worker_core as a channel_driver.
+class core_driver final : public channel_driver {
+ public:
+  explicit core_driver(worker_core& core) : core_(core) {}
+  const std::string& name() const override { return core_.options().identity.name; }
+  void start(micros) override { core_.start(); }
+  void handle(const wc::message& m, micros now) override { core_.handle(m, now); }
+  void advance(micros now) override { core_.advance(now); }
+  micros next_wake() const override { return core_.next_wake(); }
+  std::optional<micros> silence_warning(micros now) override { return core_.silence_warning(now); }
+  std::vector<wc::message> take_outbound() override { return core_.take_outbound(); }
+  bool finished() const override { return core_.finished(); }
+  bool registered() const override { return core_.registered(); }
+  std::uint32_t worker_id() const override { return core_.worker_id(); }
+  std::uint64_t epoch() const override { return core_.epoch(); }
+  std::uint64_t errors_received() const override { return core_.stats().errors_received; }
+
+ private:
+  worker_core& core_;
+};
+
+}  // namespace
+
 class session {
  public:
-  session(worker_core& core, const process_options& options, process_stats& stats)
+  session(channel_driver& core, const process_options& options, process_stats& stats)
       : core_(core),
         options_(options),
         stats_(stats),
         ctx_(1),
         socket_(ctx_, zmq::socket_type::dealer) {
     socket_.set(zmq::sockopt::linger, 0);
-    socket_.set(zmq::sockopt::routing_id, core_.options().identity.name);
+    socket_.set(zmq::sockopt::routing_id, core_.name());
     socket_.set(zmq::sockopt::sndhwm, options_.high_water_mark);
     socket_.set(zmq::sockopt::rcvhwm, options_.high_water_mark);
     socket_.set(zmq::sockopt::maxmsgsize, options_.max_transport_bytes);
@@ -68,7 +93,7 @@ class session {
   }
 
   void run(const std::atomic<bool>& stop) {
-    core_.start();
+    core_.start(wall_clock_now());
     flush();
     while (!stop.load() && !core_.finished()) {
       wait(core_.next_wake());
@@ -76,6 +101,7 @@ class session {
         if (!receive_one()) break;
       core_.advance(wall_clock_now());
       if (const auto silent = core_.silence_warning(wall_clock_now())) warn_silence(*silent);
+      for (const auto& line : core_.take_notes()) log(line);
       flush();
     }
     flush();  // the last heartbeat of a drain
@@ -97,9 +123,9 @@ class session {
     const micros span = wake <= now ? 0 : std::min(wake - now, options_.max_poll_wait);
     // zmq::poll counts milliseconds: round up, so the loop never spins on a sub-ms deadline.
     const auto timeout = std::chrono::milliseconds((span + 999) / 1000);
-    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}, {nullptr, core_.wake_fd(), ZMQ_POLLIN, 0}};
     try {
-      zmq::poll(items, 1, timeout);
+      zmq::poll(items, core_.wake_fd() >= 0 ? 2 : 1, timeout);
     } catch (const zmq::error_t& e) {
       if (!interrupted(e)) throw;
     }
@@ -168,7 +194,7 @@ class session {
       log("the control plane does not know this worker (unknownWorker): registering again");
     } else if (const auto* e = std::get_if<wc::wire_error>(&m);
                e && e->code != wc::error_code::unknown_worker &&
-               core_.stats().errors_received <= logged_rejections) {
+               core_.errors_received() <= logged_rejections) {
       // Unregistered, the only message in flight is registerWorker: this is its refusal.
       log(std::string(core_.registered() ? "the control plane could not handle a message ("
                                          : "the control node refused this worker (") +
@@ -181,7 +207,7 @@ class session {
   }
 
   codec::envelope_header next_header() {
-    return {codec::protocol_version, core_.options().identity.name, core_.epoch(), ++sequence_};
+    return {codec::protocol_version, core_.name(), core_.epoch(), ++sequence_};
   }
 
   void send(const wc::message& m) { send_encoded(wc::encode(next_header(), m)); }
@@ -201,7 +227,7 @@ class session {
     }
   }
 
-  worker_core& core_;
+  channel_driver& core_;
   const process_options& options_;
   process_stats& stats_;
   zmq::context_t ctx_;
@@ -210,12 +236,15 @@ class session {
 };
 
 worker_process::worker_process(worker_core& core, process_options options)
-    : core_(core), options_(std::move(options)) {}
+    : owned_(std::make_unique<core_driver>(core)), driver_(*owned_), options_(std::move(options)) {}
+
+worker_process::worker_process(channel_driver& driver, process_options options)
+    : driver_(driver), options_(std::move(options)) {}
 
 worker_process::~worker_process() = default;
 
 void worker_process::connect() {
-  if (!session_) session_ = std::make_unique<session>(core_, options_, stats_);
+  if (!session_) session_ = std::make_unique<session>(driver_, options_, stats_);
 }
 
 void worker_process::run(const std::atomic<bool>& stop) {

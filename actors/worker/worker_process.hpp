@@ -1,11 +1,12 @@
 #pragma once
-// The emulated worker's transport: one worker_core on a ZeroMQ DEALER connected to the control
-// node's ROUTER, driven by the system clock.
+// A worker's transport: one channel_driver (the emulated worker's core, or the engine agent) on
+// a ZeroMQ DEALER connected to the control node's ROUTER, driven by the system clock.
 //
 // The loop waits in zmq::poll (no draft API in libzmq 4.3: no zmq::poller_t) until the core's
 // next wake-up (the end of the engine's current iteration, the next heartbeat or registration
-// retry), at most max_poll_wait so that a stop request is seen promptly, then reads every
-// waiting frame, advances the core to the clock and sends what it produced.
+// retry) or until the driver's wake_fd() turns readable (the engine agent's HTTP answers), at
+// most max_poll_wait so that a stop request is seen promptly, then reads every waiting frame,
+// advances the driver to the clock and sends what it produced.
 //
 // Socket: routing id = the worker's name, so that a control node that restarted recognises the
 // worker when it registers again; linger 0 so that exit never blocks on unsent messages; sends
@@ -30,6 +31,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <optional>
+#include <vector>
 
 #include "actors/worker/worker_core.hpp"
 #include "schema/codec.hpp"
@@ -58,11 +61,34 @@ struct process_stats {
 // system clock at the first call, advanced by the steady clock from then on (monotonic).
 micros wall_clock_now();
 
+// What the transport drives: the calls of worker_core, which the engine agent has too.
+class channel_driver {
+ public:
+  virtual ~channel_driver() = default;
+  virtual const std::string& name() const = 0;  // the routing id and header sender
+  virtual void start(micros now) = 0;
+  virtual void handle(const worker_channel::message& m, micros now) = 0;
+  virtual void advance(micros now) = 0;
+  virtual micros next_wake() const = 0;
+  virtual std::optional<micros> silence_warning(micros now) = 0;
+  virtual std::vector<worker_channel::message> take_outbound() = 0;
+  virtual bool finished() const = 0;
+  virtual bool registered() const = 0;
+  virtual std::uint32_t worker_id() const = 0;
+  virtual std::uint64_t epoch() const = 0;
+  virtual std::uint64_t errors_received() const = 0;
+  // Readable when the driver has work that did not come from the channel; -1: none.
+  virtual int wake_fd() const { return -1; }
+  // Lines for the operator's log (the engine agent's "the engine does not answer").
+  virtual std::vector<std::string> take_notes() { return {}; }
+};
+
 class session;
 
 class worker_process {
  public:
   worker_process(worker_core& core, process_options options);
+  worker_process(channel_driver& driver, process_options options);
   ~worker_process();
   worker_process(const worker_process&) = delete;
   worker_process& operator=(const worker_process&) = delete;
@@ -78,7 +104,8 @@ class worker_process {
   const process_stats& stats() const { return stats_; }
 
  private:
-  worker_core& core_;
+  std::unique_ptr<channel_driver> owned_;  // the adapter of a worker_core
+  channel_driver& driver_;
   process_options options_;
   process_stats stats_;
   std::unique_ptr<session> session_;

@@ -61,4 +61,23 @@ string(STRIP "${err}" err)
 if(NOT rc EQUAL 1 OR NOT err MATCHES "no node answers at tcp://127.0.0.1:1" OR err MATCHES "\n")
   message(FATAL_ERROR "aladdin status without a node: exit ${rc} (want 1), stderr:\n${err}")
 endif()
+# The engine agent's, the HTTP engine's and loadgen --http's flags that cannot go together, and
+# bad URLs, are one-line usage errors.
+foreach(args "worker;--vllm;https://127.0.0.1:1;--connect;tcp://127.0.0.1:1"
+             "worker;--vllm;127.0.0.1:8000;--connect;tcp://127.0.0.1:1"
+             "worker;--vllm;http://127.0.0.1:1;--emulate;--connect;tcp://127.0.0.1:1"
+             "worker;--http;0;--connect;tcp://127.0.0.1:1"
+             "worker;--http;0;--vllm;http://127.0.0.1:1"
+             "worker;--kv-tokens;1000;--connect;tcp://127.0.0.1:1"
+             "worker"
+             "loadgen"
+             "loadgen;--http;ftp://x"
+             "loadgen;--http;http://127.0.0.1:1;--connect;tcp://127.0.0.1:1"
+             "loadgen;--connect;tcp://127.0.0.1:1;--slo-e2e;1s")
+  execute_process(COMMAND ${ALADDIN} ${args} ERROR_VARIABLE err RESULT_VARIABLE rc)
+  string(STRIP "${err}" err)
+  if(NOT rc EQUAL 2 OR err MATCHES "\n")
+    message(FATAL_ERROR "aladdin ${args}: exit ${rc} (want 2 with one line), stderr:\n${err}")
+  endif()
+endforeach()
 message(STATUS "cli contract holds for: ${commands}")

@@ -3,7 +3,10 @@
 // fleet). Decisions are not committed, so every iteration sees the same fleet; the query's
 // prompt length varies so branches are not all predicted perfectly.
 //
-// Prints Google Benchmark's table, then each policy's time as a ratio of jsq's in the same run.
+// Prints Google Benchmark's table, then each policy's time as a ratio of jsq's in the same run,
+// and aladdin's cost at 10,000 workers as a ratio of its cost at 1,000, through the headroom
+// index (the policy as registered) and with the linear search over every worker
+// (place/aladdin-linear, aladdin_policy_options::use_index off), in the same run.
 //
 //   ./build/aladdin_bench [--benchmark_filter=place/aladdin]
 
@@ -15,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "placement/aladdin_policy.hpp"
 #include "placement/registry.hpp"
 
 using namespace aladdin;
@@ -61,10 +65,24 @@ struct fleet {
   }
 };
 
+void run_decisions(benchmark::State& state, const fleet& f, placement_policy& policy);
+
 void place(benchmark::State& state, const policy_info* info) {
   const int workers = static_cast<int>(state.range(0));
   fleet f(workers, info->uses_true_lengths);
   auto policy = make_policy(info->name);
+  run_decisions(state, f, *policy);
+}
+
+// aladdin screening every worker (the search before the headroom index).
+void place_linear(benchmark::State& state) {
+  const int workers = static_cast<int>(state.range(0));
+  fleet f(workers, false);
+  aladdin_policy policy("aladdin", {aladdin_policy_options{}.comfort_tightness, false});
+  run_decisions(state, f, policy);
+}
+
+void run_decisions(benchmark::State& state, const fleet& f, placement_policy& policy) {
   rng random(1);
   decision_context ctx{12.0, &random};
   std::uint64_t i = 0;
@@ -76,7 +94,7 @@ void place(benchmark::State& state, const policy_info* info) {
     q.arrival_s = 12.0;
     q.slo = {2.0, 0.1};
     q.expected_output_tokens = 220;
-    auto out = policy->place(*f.cluster, q, ctx);
+    auto out = policy.place(*f.cluster, q, ctx);
     placed += out.placed;
     benchmark::DoNotOptimize(out);
     ++i;
@@ -107,6 +125,14 @@ class ratio_reporter : public benchmark::ConsoleReporter {
       }
       std::printf("\n");
     }
+    std::printf("\naladdin at 10,000 workers over 1,000 (same run):");
+    for (const char* name : {"place/aladdin", "place/aladdin-linear"}) {
+      const auto small = ns_.find(std::string(name) + "/1000"), large = ns_.find(std::string(name) + "/10000");
+      if (small == ns_.end() || large == ns_.end()) continue;
+      std::printf("  %s %.2fx (%.2f us → %.2f us)", name + 6, large->second / small->second, small->second,
+                  large->second);
+    }
+    std::printf("\n");
   }
 
  private:
@@ -123,6 +149,11 @@ int main(int argc, char** argv) {
         ->Arg(10000)
         ->Unit(benchmark::kMicrosecond);
   }
+  benchmark::RegisterBenchmark("place/aladdin-linear", place_linear)
+      ->Arg(100)
+      ->Arg(1000)
+      ->Arg(10000)
+      ->Unit(benchmark::kMicrosecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   ratio_reporter reporter;

@@ -100,6 +100,13 @@ if(ALADDIN_BUILD_BENCH)
     ${CMAKE_SOURCE_DIR}/tests/support/fake_worker.cpp)
   target_link_libraries(aladdin_bench_control_plane PRIVATE aladdin_actors)
   target_compile_options(aladdin_bench_control_plane PRIVATE ${ALADDIN_WARNINGS})
+  # The metrics' cost per client reply and per scrape (bench/control_plane/bench_metrics.cpp).
+  find_package(benchmark CONFIG)
+  if(benchmark_FOUND)
+    add_executable(aladdin_bench_metrics ${CMAKE_SOURCE_DIR}/bench/control_plane/bench_metrics.cpp)
+    target_link_libraries(aladdin_bench_metrics PRIVATE aladdin_actors benchmark::benchmark)
+    target_compile_options(aladdin_bench_metrics PRIVATE ${ALADDIN_WARNINGS})
+  endif()
   # The HTTP front door under load (bench/http/): a node with fake workers in a child process.
   add_executable(aladdin_bench_front_door
     ${CMAKE_SOURCE_DIR}/bench/http/bench_front_door.cpp

@@ -43,6 +43,7 @@ set_source_files_properties(${ALADDIN_SCHEMA_SRCS} PROPERTIES COMPILE_OPTIONS "-
 add_library(aladdin_storage STATIC
   ${CMAKE_SOURCE_DIR}/storage/store_rules.cpp
   ${CMAKE_SOURCE_DIR}/storage/memory_store.cpp
+  ${CMAKE_SOURCE_DIR}/storage/group_commit.cpp
   ${CMAKE_SOURCE_DIR}/storage/rocksdb_store.cpp)
 target_link_libraries(aladdin_storage PUBLIC aladdin_schema PRIVATE RocksDB::rocksdb-shared)
 target_compile_options(aladdin_storage PRIVATE ${ALADDIN_WARNINGS})

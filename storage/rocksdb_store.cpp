@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <mutex>
 #include <span>
 #include <system_error>
@@ -15,6 +16,7 @@
 #include <unordered_set>
 
 #include "schema/record_codec.hpp"
+#include "storage/group_commit.hpp"
 #include "storage/store_rules.hpp"
 
 namespace aladdin {
@@ -85,23 +87,39 @@ struct rocksdb_store::impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // every open family, ours and foreign
   std::array<rocksdb::ColumnFamilyHandle*, cf_count> cf{};
   rocksdb::WriteOptions write_options;
+  std::unique_ptr<group_commit> commits;
 
-  // Serialises read-modify-write calls and guards the counters below. Plain reads go straight
-  // to RocksDB, which is safe to read from concurrently.
+  // Guards every write (and what a write validates against: the counters, the unfinished
+  // entries, the open group). Plain reads of ended things go straight to RocksDB, which is
+  // safe to read from concurrently, once the groups pending are written.
   mutable std::mutex mutex;
   std::uint64_t next_query = 1;
   std::uint64_t query_ceiling = 1;
   std::uint32_t next_worker = 1;
   std::uint64_t last_accept_seq = 0;
   std::uint64_t current_epoch = 0;
+  // The accepted and dispatched entries, as the last call left them: what a transition or a
+  // duplicate check reads instead of the disk.
+  std::unordered_map<std::uint64_t, journal_entry> live;
+  // The largest id ever journaled (loaded at open): a new id above it cannot be a duplicate.
+  std::uint64_t journal_high = 0;
+  mutable std::uint64_t journal_reads = 0;  // see journal_commit_stats
+  // The first journal record that did not decode at open, if any.
+  std::optional<store_error> unreadable;
+  // One compaction at a time (it runs outside `mutex`).
+  std::mutex compaction_mutex;
 
   ~impl() { (void)close(); }
 
   store_status close() {
     if (db == nullptr) return {};
     store_status result;
+    if (commits) {
+      std::unique_lock lock(mutex);
+      result = commits->flush(lock);
+    }
     // A clean shutdown also survives power loss, whatever `sync` says for single writes.
-    if (auto s = db->FlushWAL(true); !s.ok()) result = io_error(s);
+    if (auto s = db->FlushWAL(true); !s.ok() && result) result = io_error(s);
     // Handles first, then the database (RocksDB asserts on the reverse order).
     for (auto* h : handles) {
       if (auto s = db->DestroyColumnFamilyHandle(h); !s.ok() && result) result = io_error(s);
@@ -109,19 +127,24 @@ struct rocksdb_store::impl {
     handles.clear();
     cf.fill(nullptr);
     if (auto s = db->Close(); !s.ok() && result) result = io_error(s);
+    commits.reset();
     delete db;
     db = nullptr;
     return result;
   }
 
-  store_status write(rocksdb::WriteBatch& batch) {
-    if (auto s = db->Write(write_options, &batch); !s.ok()) return io_error(s);
+  // The store refuses every write once a group failed (lock held).
+  store_status usable() const {
+    if (commits->broken()) return *commits->broken();
     return {};
   }
 
+  // One key, in a group of its own or with whatever others append meanwhile.
   store_status put(cf_index family, const rocksdb::Slice& key, const rocksdb::Slice& value) {
-    if (auto s = db->Put(write_options, cf[family], key, value); !s.ok()) return io_error(s);
-    return {};
+    std::unique_lock lock(mutex);
+    if (auto s = usable(); !s) return s;
+    commits->open().Put(cf[family], key, value);
+    return commits->commit(lock);
   }
 
   template <class T>
@@ -172,55 +195,68 @@ struct rocksdb_store::impl {
     return *id;
   }
 
-  // Applies one journal transition to a stored entry; the entry is unchanged on error.
-  template <class F>
-  store_status update_entry(query_id id, F&& transition) {
-    std::lock_guard lock(mutex);
-    const std::string key = be64(id.value);
-    auto entry = get<journal_entry>(cf_journal, key, "query " + std::to_string(id.value));
-    if (!entry) return entry.error();
-    if (auto s = transition(entry.value()); !s) return s;
-    return put(cf_journal, key, as_slice(encode_record(entry.value())));
+  // A journal entry that is not live (ended, or unknown) from the disk. Lock held and the
+  // pending groups written (the caller flushed): what is on disk is then current.
+  store_result<journal_entry> stored_entry(query_id id) const {
+    ++journal_reads;
+    return get<journal_entry>(cf_journal, be64(id.value), "query " + std::to_string(id.value));
   }
 
-  // Applies one transition per item, in order, each seeing the ones before it, and writes every
-  // changed entry in one WriteBatch. One status per item.
+  // Applies one transition per item, in order, each seeing the ones before it, and appends
+  // every changed entry to one group. One status per item. Unfinished entries come from memory;
+  // only an item about an ended or unknown entry makes the call read the disk.
   template <class Item, class IdOf, class Transition>
   std::vector<store_status> update_entries(std::span<const Item> items, IdOf id_of, Transition transition) {
     std::vector<store_status> out(items.size());
-    std::lock_guard lock(mutex);
-    std::unordered_map<std::uint64_t, journal_entry> changed;
+    std::unique_lock lock(mutex);
+    if (auto s = usable(); !s) return std::vector<store_status>(items.size(), s);
+    const bool reads_disk = std::any_of(items.begin(), items.end(),
+                                        [&](const Item& item) { return live.count(id_of(item).value) == 0; });
+    if (reads_disk) {
+      if (auto s = commits->flush(lock); !s) return std::vector<store_status>(items.size(), s);
+    }
+    std::unordered_map<std::uint64_t, journal_entry> from_disk;  // ended entries this call read
+    std::vector<std::uint64_t> changed;
     std::vector<std::size_t> written;
     for (std::size_t i = 0; i < items.size(); ++i) {
       const query_id id = id_of(items[i]);
-      journal_entry current;
-      if (auto it = changed.find(id.value); it != changed.end()) {
-        current = it->second;
+      journal_entry* current = nullptr;
+      if (auto it = live.find(id.value); it != live.end()) {
+        current = &it->second;
+      } else if (auto d = from_disk.find(id.value); d != from_disk.end()) {
+        current = &d->second;
       } else {
-        auto stored = get<journal_entry>(cf_journal, be64(id.value), "query " + std::to_string(id.value));
+        auto stored = stored_entry(id);
         if (!stored) {
           out[i] = stored.error();
           continue;
         }
-        current = std::move(stored).value();
+        current = &from_disk.emplace(id.value, std::move(stored).value()).first->second;
       }
-      if (auto s = transition(current, items[i]); !s) {
+      // The rules change the entry only when they allow the transition.
+      if (auto s = transition(*current, items[i]); !s) {
         out[i] = s;
         continue;
       }
-      changed[id.value] = std::move(current);
+      changed.push_back(id.value);
       written.push_back(i);
     }
     if (written.empty()) return out;
-    rocksdb::WriteBatch batch;
-    for (const auto& [id, e] : changed) batch.Put(cf[cf_journal], be64(id), as_slice(encode_record(e)));
-    if (auto s = write(batch); !s)
+    std::sort(changed.begin(), changed.end());
+    changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+    for (const auto id : changed) {
+      auto it = live.find(id);
+      const journal_entry& e = it != live.end() ? it->second : from_disk.at(id);
+      commits->open().Put(cf[cf_journal], be64(id), as_slice(encode_record(e)));
+      if (it != live.end() && e.ended()) live.erase(it);
+    }
+    if (auto s = commits->commit(lock); !s)
       for (const auto i : written) out[i] = s;
     return out;
   }
 
-  // Restores the counters from what is on disk.
-  store_status load_counters() {
+  // Restores the counters and the unfinished entries from what is on disk (at open, alone).
+  store_status load() {
     auto version = meta_u64(key_format_version);
     if (!version) return version.error();
     if (version.value() && *version.value() != format_version) {
@@ -250,6 +286,21 @@ struct rocksdb_store::impl {
         std::max<std::uint64_t>(worker.value().value_or(1), last_worker.value() + 1));
     last_accept_seq = seq.value().value_or(0);
     current_epoch = epoch.value();
+    journal_high = last_query.value();
+
+    // The unfinished entries. A record that does not decode does not stop the store from
+    // opening (the rest of the journal is still good), but unfinished() cannot be answered
+    // without it: it reports the record, as does every call about its id.
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf[cf_journal]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto decoded = decode_record<journal_entry>(as_bytes(it->value()));
+      if (!decoded) {
+        if (!unreadable) unreadable = error(store_errc::corrupt, "journal record: " + decoded.error().detail);
+        continue;
+      }
+      if (!decoded.value().ended()) live.emplace(decoded.value().id.value, std::move(decoded).value());
+    }
+    if (!it->status().ok()) return io_error(it->status());
     return {};
   }
 };
@@ -268,9 +319,17 @@ rocksdb_store::~rocksdb_store() = default;
 
 store_status rocksdb_store::close() { return impl_->close(); }
 
+journal_commit_stats rocksdb_store::commit_stats() const {
+  std::lock_guard lock(impl_->mutex);
+  journal_commit_stats stats = impl_->commits ? impl_->commits->stats() : journal_commit_stats{};
+  stats.journal_reads = impl_->journal_reads;
+  return stats;
+}
+
 store_result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_store_options& options) {
   if (options.path.empty()) return error(store_errc::invalid_argument, "no path for the store");
   if (options.query_id_block == 0) return error(store_errc::invalid_argument, "query_id_block is 0");
+  if (options.compaction_step == 0) return error(store_errc::invalid_argument, "compaction_step is 0");
   if (options.create_if_missing) {
     std::error_code ec;
     std::filesystem::create_directories(options.path.parent_path(), ec);
@@ -309,7 +368,16 @@ store_result<std::unique_ptr<rocksdb_store>> rocksdb_store::open(const rocksdb_s
     auto it = std::find(ours.begin(), ours.end(), handle->GetName());
     if (it != ours.end()) state->cf[static_cast<std::size_t>(it - ours.begin())] = handle;
   }
-  if (auto loaded = state->load_counters(); !loaded) return loaded.error();  // ~impl closes
+  auto micros = options.monotonic_micros;
+  if (!micros) {
+    micros = [] {
+      return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                            std::chrono::steady_clock::now().time_since_epoch())
+                                            .count());
+    };
+  }
+  state->commits = std::make_unique<group_commit>(state->db, state->write_options, std::move(micros));
+  if (auto loaded = state->load(); !loaded) return loaded.error();  // ~impl closes
   return std::unique_ptr<rocksdb_store>(new rocksdb_store(std::move(state)));
 }
 
@@ -367,35 +435,42 @@ store_result<std::vector<worker_profile>> rocksdb_store::list_worker_configs() c
 
 store_result<worker_id> rocksdb_store::allocate_worker_id() {
   if (impl_->db == nullptr) return closed();
-  std::lock_guard lock(impl_->mutex);
+  std::unique_lock lock(impl_->mutex);
+  if (auto s = impl_->usable(); !s) return s.error();
   if (auto s = store_rules::check_worker_ids_left(impl_->next_worker); !s) return s.error();
   const std::uint32_t id = impl_->next_worker;
-  if (auto s = impl_->put(cf_meta, key_next_worker, be64(id + 1ULL)); !s) return s.error();
   impl_->next_worker = id + 1;
+  impl_->commits->open().Put(impl_->cf[cf_meta], key_next_worker, be64(id + 1ULL));
+  if (auto s = impl_->commits->commit(lock); !s) return s.error();
   return worker_id{id};
 }
 
 store_status rocksdb_store::upsert_worker(const worker_record& worker) {
   if (impl_->db == nullptr) return closed();
   if (auto s = store_rules::check_worker(worker); !s) return s;
-  std::lock_guard lock(impl_->mutex);
-  rocksdb::WriteBatch batch;
+  std::unique_lock lock(impl_->mutex);
+  if (auto s = impl_->usable(); !s) return s;
+  rocksdb::WriteBatch& batch = impl_->commits->open();
   batch.Put(impl_->cf[cf_workers], be64(worker.id.value), as_slice(encode_record(worker)));
   // An id stored without being allocated here must still never be handed out again.
-  const bool raises = worker.id.value >= impl_->next_worker;
-  if (raises) batch.Put(impl_->cf[cf_meta], key_next_worker, be64(worker.id.value + 1ULL));
-  if (auto s = impl_->write(batch); !s) return s;
-  if (raises) impl_->next_worker = worker.id.value + 1;
-  return {};
+  if (worker.id.value >= impl_->next_worker) {
+    batch.Put(impl_->cf[cf_meta], key_next_worker, be64(worker.id.value + 1ULL));
+    impl_->next_worker = worker.id.value + 1;
+  }
+  return impl_->commits->commit(lock);
 }
 
 store_status rocksdb_store::set_worker_state(worker_id id, worker_state state) {
   if (impl_->db == nullptr) return closed();
-  std::lock_guard lock(impl_->mutex);
+  std::unique_lock lock(impl_->mutex);
+  if (auto s = impl_->usable(); !s) return s;
+  // Workers are not kept in memory: read the current record once every pending group is on disk.
+  if (auto s = impl_->commits->flush(lock); !s) return s;
   auto worker = impl_->get<worker_record>(cf_workers, be64(id.value), "worker " + std::to_string(id.value));
   if (!worker) return worker.error();
   worker.value().state = state;
-  return impl_->put(cf_workers, be64(id.value), as_slice(encode_record(worker.value())));
+  impl_->commits->open().Put(impl_->cf[cf_workers], be64(id.value), as_slice(encode_record(worker.value())));
+  return impl_->commits->commit(lock);
 }
 
 store_result<worker_record> rocksdb_store::get_worker(worker_id id) const {
@@ -412,22 +487,25 @@ store_result<std::vector<worker_record>> rocksdb_store::list_workers() const {
 
 store_status rocksdb_store::put_plan(const plan_record& plan) {
   if (impl_->db == nullptr) return closed();
-  std::lock_guard lock(impl_->mutex);
+  std::unique_lock lock(impl_->mutex);
+  if (auto s = impl_->usable(); !s) return s;
   if (plan.epoch <= impl_->current_epoch) {
     return error(store_errc::stale_epoch, "plan epoch " + std::to_string(plan.epoch) +
                                               " is not after the current epoch " +
                                               std::to_string(impl_->current_epoch));
   }
-  if (auto s = impl_->put(cf_plans, be64(plan.epoch), as_slice(encode_record(plan))); !s) return s;
   impl_->current_epoch = plan.epoch;
-  return {};
+  impl_->commits->open().Put(impl_->cf[cf_plans], be64(plan.epoch), as_slice(encode_record(plan)));
+  return impl_->commits->commit(lock);
 }
 
 store_result<plan_record> rocksdb_store::current_plan() const {
   if (impl_->db == nullptr) return closed();
   std::uint64_t epoch = 0;
   {
-    std::lock_guard lock(impl_->mutex);
+    std::unique_lock lock(impl_->mutex);
+    // The current epoch may be a put_plan still on its way to the disk.
+    if (auto s = impl_->commits->flush(lock); !s) return s.error();
     epoch = impl_->current_epoch;
   }
   if (epoch == 0) return error(store_errc::not_found, "no plan yet");
@@ -443,75 +521,57 @@ store_result<plan_record> rocksdb_store::get_plan(std::uint64_t epoch) const {
 
 store_result<query_id> rocksdb_store::next_query_id() {
   if (impl_->db == nullptr) return closed();
-  std::lock_guard lock(impl_->mutex);
-  if (impl_->next_query >= impl_->query_ceiling) {
+  std::unique_lock lock(impl_->mutex);
+  if (auto s = impl_->usable(); !s) return s.error();
+  const query_id id{impl_->next_query++};
+  if (id.value >= impl_->query_ceiling) {
     // Reserve the next block before handing out any id of it.
-    const std::uint64_t ceiling = impl_->next_query + impl_->options.query_id_block;
-    if (auto s = impl_->put(cf_meta, key_query_ceiling, be64(ceiling)); !s) return s.error();
+    const std::uint64_t ceiling = id.value + impl_->options.query_id_block;
     impl_->query_ceiling = ceiling;
+    impl_->commits->open().Put(impl_->cf[cf_meta], key_query_ceiling, be64(ceiling));
+    if (auto s = impl_->commits->commit(lock); !s) return s.error();
   }
-  return query_id{impl_->next_query++};
+  return id;
 }
 
 store_status rocksdb_store::accept(const journal_entry& entry) {
-  if (impl_->db == nullptr) return closed();
-  if (auto s = store_rules::check_new_entry(entry); !s) return s;
-  std::lock_guard lock(impl_->mutex);
-  const std::string key = be64(entry.id.value);
-  {
-    std::string ignored;
-    const auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_journal], key, &ignored);
-    if (s.ok()) {
-      return error(store_errc::duplicate, "query " + std::to_string(entry.id.value) + " is already journaled");
-    }
-    if (!s.IsNotFound()) return io_error(s);
-  }
-  journal_entry stored = entry;
-  stored.accept_seq = impl_->last_accept_seq + 1;
-
-  rocksdb::WriteBatch batch;
-  batch.Put(impl_->cf[cf_journal], key, as_slice(encode_record(stored)));
-  batch.Put(impl_->cf[cf_meta], key_accept_seq, be64(stored.accept_seq));
-  // An id journaled without being allocated here must not be allocated later.
-  const bool raises = entry.id.value >= impl_->query_ceiling;
-  if (raises) batch.Put(impl_->cf[cf_meta], key_query_ceiling, be64(entry.id.value + 1));
-  if (auto s = impl_->write(batch); !s) return s;
-
-  impl_->last_accept_seq = stored.accept_seq;
-  if (raises) impl_->query_ceiling = entry.id.value + 1;
-  impl_->next_query = std::max(impl_->next_query, entry.id.value + 1);
-  return {};
+  return accept_all(std::span<const journal_entry>(&entry, 1)).front();
 }
 
 store_status rocksdb_store::mark_dispatched(query_id id, worker_id worker) {
-  if (impl_->db == nullptr) return closed();
-  return impl_->update_entry(id, [&](journal_entry& e) { return store_rules::dispatch(e, worker); });
+  const std::pair<query_id, worker_id> one{id, worker};
+  return mark_dispatched_all(std::span(&one, 1)).front();
 }
 
 store_status rocksdb_store::mark_finished(query_id id, const finish_info& finish) {
-  if (impl_->db == nullptr) return closed();
-  return impl_->update_entry(id, [&](journal_entry& e) { return store_rules::finish(e, finish); });
+  const std::pair<query_id, finish_info> one{id, finish};
+  return mark_finished_all(std::span(&one, 1)).front();
 }
 
 store_status rocksdb_store::mark_failed(query_id id, const failure_info& failure) {
   if (impl_->db == nullptr) return closed();
-  return impl_->update_entry(id, [&](journal_entry& e) { return store_rules::fail(e, failure); });
+  const std::pair<query_id, failure_info> one{id, failure};
+  return impl_->update_entries(
+      std::span(&one, 1), [](const auto& f) { return f.first; },
+      [](journal_entry& e, const auto& f) { return store_rules::fail(e, f.second); }).front();
 }
 
 std::vector<store_status> rocksdb_store::accept_all(std::span<const journal_entry> entries) {
+  if (impl_->db == nullptr) return std::vector<store_status>(entries.size(), closed());
   std::vector<store_status> out(entries.size());
-  if (impl_->db == nullptr) {
-    for (auto& s : out) s = closed();
-    return out;
+  std::unique_lock lock(impl_->mutex);
+  if (auto s = impl_->usable(); !s) return std::vector<store_status>(entries.size(), s);
+  // Ids from next_query_id are above every journaled one: no read. Another id may belong to an
+  // ended entry, which only the disk knows (once the pending groups are on it).
+  const bool reads_disk = std::any_of(entries.begin(), entries.end(), [&](const journal_entry& e) {
+    return e.id.value <= impl_->journal_high && impl_->live.count(e.id.value) == 0;
+  });
+  if (reads_disk) {
+    if (auto s = impl_->commits->flush(lock); !s) return std::vector<store_status>(entries.size(), s);
   }
-  std::lock_guard lock(impl_->mutex);
-  rocksdb::WriteBatch batch;
   std::unordered_set<std::uint64_t> in_batch;
   std::vector<std::size_t> written;
-  std::uint64_t seq = impl_->last_accept_seq;
-  std::uint64_t ceiling = impl_->query_ceiling;
-  std::uint64_t next = impl_->next_query;
-  bool raises = false;
+  rocksdb::WriteBatch& batch = impl_->commits->open();
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const journal_entry& entry = entries[i];
     if (auto s = store_rules::check_new_entry(entry); !s) {
@@ -519,9 +579,10 @@ std::vector<store_status> rocksdb_store::accept_all(std::span<const journal_entr
       continue;
     }
     const std::string key = be64(entry.id.value);
-    bool exists = in_batch.count(entry.id.value) != 0;
-    if (!exists) {
+    bool exists = in_batch.count(entry.id.value) != 0 || impl_->live.count(entry.id.value) != 0;
+    if (!exists && entry.id.value <= impl_->journal_high) {
       std::string ignored;
+      ++impl_->journal_reads;
       const auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->cf[cf_journal], key, &ignored);
       if (!s.ok() && !s.IsNotFound()) {
         out[i] = io_error(s);
@@ -534,27 +595,23 @@ std::vector<store_status> rocksdb_store::accept_all(std::span<const journal_entr
       continue;
     }
     journal_entry stored = entry;
-    stored.accept_seq = ++seq;
+    stored.accept_seq = ++impl_->last_accept_seq;
     batch.Put(impl_->cf[cf_journal], key, as_slice(encode_record(stored)));
     // An id journaled without being allocated here must not be allocated later.
-    if (entry.id.value >= ceiling) {
-      ceiling = entry.id.value + 1;
-      raises = true;
+    if (entry.id.value >= impl_->query_ceiling) {
+      impl_->query_ceiling = entry.id.value + 1;
+      batch.Put(impl_->cf[cf_meta], key_query_ceiling, be64(impl_->query_ceiling));
     }
-    next = std::max(next, entry.id.value + 1);
+    impl_->next_query = std::max(impl_->next_query, entry.id.value + 1);
+    impl_->journal_high = std::max(impl_->journal_high, entry.id.value);
+    impl_->live.emplace(entry.id.value, std::move(stored));
     in_batch.insert(entry.id.value);
     written.push_back(i);
   }
   if (written.empty()) return out;
-  batch.Put(impl_->cf[cf_meta], key_accept_seq, be64(seq));
-  if (raises) batch.Put(impl_->cf[cf_meta], key_query_ceiling, be64(ceiling));
-  if (auto s = impl_->write(batch); !s) {
+  batch.Put(impl_->cf[cf_meta], key_accept_seq, be64(impl_->last_accept_seq));
+  if (auto s = impl_->commits->commit(lock); !s)
     for (const auto i : written) out[i] = s;
-    return out;
-  }
-  impl_->last_accept_seq = seq;
-  impl_->query_ceiling = ceiling;
-  impl_->next_query = next;
   return out;
 }
 
@@ -576,16 +633,20 @@ std::vector<store_status> rocksdb_store::mark_finished_all(
 
 store_result<journal_entry> rocksdb_store::get_query(query_id id) const {
   if (impl_->db == nullptr) return closed();
-  return impl_->get<journal_entry>(cf_journal, be64(id.value), "query " + std::to_string(id.value));
+  std::unique_lock lock(impl_->mutex);
+  if (auto it = impl_->live.find(id.value); it != impl_->live.end()) return it->second;
+  if (auto s = impl_->commits->flush(lock); !s) return s.error();
+  return impl_->stored_entry(id);
 }
 
 store_result<std::vector<journal_entry>> rocksdb_store::unfinished() const {
   if (impl_->db == nullptr) return closed();
-  auto all = impl_->list<journal_entry>(cf_journal, "journal");
-  if (!all) return all.error();
   std::vector<journal_entry> out;
-  for (auto& e : all.value()) {
-    if (!e.ended()) out.push_back(std::move(e));
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->unreadable) return *impl_->unreadable;
+    out.reserve(impl_->live.size());
+    for (const auto& [id, e] : impl_->live) out.push_back(e);
   }
   std::sort(out.begin(), out.end(), [](const journal_entry& a, const journal_entry& b) {
     return a.accept_seq < b.accept_seq;
@@ -595,20 +656,50 @@ store_result<std::vector<journal_entry>> rocksdb_store::unfinished() const {
 
 store_result<std::size_t> rocksdb_store::compact_journal(const journal_compaction& rule) {
   if (impl_->db == nullptr) return closed();
-  std::lock_guard lock(impl_->mutex);
-  auto all = impl_->list<journal_entry>(cf_journal, "journal");
-  if (!all) return all.error();
+  std::lock_guard one_at_a_time(impl_->compaction_mutex);
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (auto s = impl_->usable(); !s) return s.error();
+  }
+  // The scan: an iterator (an implicit snapshot of the journal) read outside the store's lock,
+  // compaction_step keys at a time. An entry ended in the snapshot is ended for good (ended is
+  // final), so it is a victim whatever happened since; one that ends during the scan waits for
+  // the next compaction.
   std::vector<store_rules::ended_entry> ended;
-  for (const auto& e : all.value()) {
-    if (e.ended()) ended.push_back({e.id, e.accept_seq, store_rules::ended_micros(e)});
+  {
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->cf[cf_journal]));
+    std::size_t in_step = 0;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      auto decoded = decode_record<journal_entry>(as_bytes(it->value()));
+      if (!decoded) return error(store_errc::corrupt, "journal record: " + decoded.error().detail);
+      const journal_entry& e = decoded.value();
+      if (e.ended()) ended.push_back({e.id, e.accept_seq, store_rules::ended_micros(e)});
+      if (++in_step == impl_->options.compaction_step) {
+        in_step = 0;
+        if (impl_->options.between_compaction_steps) impl_->options.between_compaction_steps();
+      }
+    }
+    if (!it->status().ok()) return io_error(it->status());
   }
   const auto victims = store_rules::compaction_victims(std::move(ended), rule);
-  if (victims.empty()) return std::size_t{0};
-  rocksdb::WriteBatch batch;
-  for (const auto id : victims) batch.Delete(impl_->cf[cf_journal], be64(id.value));
-  if (auto s = impl_->write(batch); !s) return s.error();
-  return victims.size();
+  // The deletes, a step at a time, each a group of its own (or shared with other callers).
+  std::size_t removed = 0;
+  for (std::size_t from = 0; from < victims.size(); from += impl_->options.compaction_step) {
+    const std::size_t to = std::min(victims.size(), from + impl_->options.compaction_step);
+    std::unique_lock lock(impl_->mutex);
+    if (auto s = impl_->usable(); !s) return s.error();
+    std::size_t deletes = 0;
+    for (std::size_t i = from; i < to; ++i) {
+      // Only a misuse (an ended id accepted again after a compaction) can make a victim live.
+      if (impl_->live.count(victims[i].value) != 0) continue;
+      impl_->commits->open().Delete(impl_->cf[cf_journal], be64(victims[i].value));
+      ++deletes;
+    }
+    if (deletes == 0) continue;
+    if (auto s = impl_->commits->commit(lock); !s) return s.error();
+    removed += deletes;
+  }
+  return removed;
 }
-
 
 }  // namespace aladdin

@@ -10,16 +10,31 @@
 //   journal  query id → JournalRecord
 //
 // Durability: the write-ahead log is always on. With `sync` off (the default) a successful call
-// survives a crash of the process but not of the machine; with `sync` on every write is fsynced
-// (about 70 times slower on the reference VM). Where a call changes several keys it writes
-// them in one WriteBatch, and the batched journal calls (accept_all, ...) write a whole batch in
-// one WriteBatch too.
+// survives a crash of the process but not of the machine; with `sync` on it also survives a
+// crash of the machine (power loss, kernel panic): the log is fsynced before the call returns.
+//
+// Group commit (storage/group_commit.hpp): every call that writes appends its keys to one open
+// WriteBatch under the store's lock and returns once that batch is written; concurrent callers
+// share the batch, its log record and, with `sync`, its one fsync. A batched journal call
+// (accept_all, ...) is one append, so an actor turn is at most one batch of its own.
+//
+// No read before a journal write: the unfinished entries (accepted or dispatched) are kept in
+// memory, loaded once at open, so accept's duplicate check and the transitions of unfinished
+// entries read nothing from disk. Only a call about an ended or unknown entry reads RocksDB (after
+// the pending groups are written), which the node's hot path never does. Memory: one
+// journal_entry per unfinished query, which the node bounds anyway (--max-waiting plus what runs).
+//
+// Compaction scans the journal with an iterator outside the store's lock, a step of keys at a
+// time, and deletes in groups of its own, so journal writes go on while it runs.
 //
 // Query ids are reserved in blocks of `query_id_block`: the reservation is persisted before any
 // id of the block is handed out, so ids never repeat across restarts, at the price of a gap of
 // at most one block after each restart.
 
+#include <array>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,9 +45,37 @@ namespace aladdin {
 
 struct rocksdb_store_options {
   std::filesystem::path path;
-  bool sync = false;
+  bool sync = false;  // fsync each group: a crash of the machine loses nothing acknowledged
   std::uint64_t query_id_block = 1024;
   bool create_if_missing = true;
+  // Journal keys compact_journal reads per step of its scan.
+  std::size_t compaction_step = 4096;
+  // Called between two steps of a compaction's scan, outside the lock (tests: to write while a
+  // compaction runs). Empty: nothing.
+  std::function<void()> between_compaction_steps;
+  // Microseconds of a monotonic clock, read only to time group writes for journal_commit_stats
+  // (no stored value depends on it). Empty: std::chrono::steady_clock.
+  std::function<std::uint64_t()> monotonic_micros;
+};
+
+// What group commit has done since the store opened: how many groups, how many calls they
+// carried, and the latency of each group's write (WAL append, plus the fsync with `sync`), as
+// counts per bucket (a plain histogram an exporter can read: bucket i counts writes of at most
+// bucket_bounds_micros[i] and more than the bound before it; the last bucket, everything above).
+struct journal_commit_stats {
+  static constexpr std::array<std::uint64_t, 12> bucket_bounds_micros = {
+      50, 100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000};
+  std::uint64_t groups = 0;
+  std::uint64_t calls = 0;
+  std::uint64_t keys = 0;
+  std::uint64_t write_micros_total = 0;
+  std::uint64_t waiting_calls = 0;  // a gauge: calls in the open group, waiting for its write
+  // Journal records read from disk by journal calls (a duplicate check or a transition of an
+  // ended or unknown entry, get_query of one): 0 on the node's hot path.
+  std::uint64_t journal_reads = 0;
+  std::array<std::uint64_t, bucket_bounds_micros.size() + 1> buckets{};
+
+  void record(std::uint64_t calls_in_group, std::uint64_t keys_in_group, std::uint64_t micros);
 };
 
 class rocksdb_store final : public state_store {
@@ -52,6 +95,9 @@ class rocksdb_store final : public state_store {
   // Syncs the log and releases the database. Idempotent. Must not race other calls; after it,
   // every call returns an io error.
   store_status close();
+
+  // Group commit's counters and write latencies so far (safe from any thread).
+  journal_commit_stats commit_stats() const;
 
   store_status put_model(const model_spec& model) override;
   store_result<model_spec> get_model(std::string_view name) const override;

@@ -17,6 +17,7 @@
 #include "actors/node/process_launcher.hpp"
 #include "actors/node/worker_registry.hpp"
 #include "model/builtin_profiles.hpp"
+#include "storage/memory_store.hpp"
 #include "storage/rocksdb_store.hpp"
 
 namespace aladdin::node {
@@ -77,22 +78,6 @@ spawn_spec local_worker_command(const serve_options& o, const std::string& worke
   return s;
 }
 
-// What the HTTP front door asks of the node, as actor messages.
-class door_link final : public front_door_node {
- public:
-  intake_actor intake;
-  caf::actor placement;
-  const node_shared* shared = nullptr;
-  const worker_directory* directory = nullptr;
-  const control_node* node = nullptr;
-
-  void submit(std::vector<client_submit> batch) override { caf::anon_send(intake, submit_batch{std::move(batch)}); }
-  void cancel(query_id q, std::string why) override { caf::anon_send(placement, cancel_msg{q, std::move(why)}); }
-  bool ready() const override { return !shared->draining.load() && directory->size() > 0; }
-  std::string metrics() const override { return node->render_prometheus(); }
-  std::string status_json() const override { return render_status_json(node->status()); }
-};
-
 // The command provisioner's options: the operator's commands, and what every run of them is
 // told about the workers (actors/node/command_fleet.hpp).
 command_fleet_options command_fleet_of(const serve_options& o, const worker_profile& shape,
@@ -117,11 +102,28 @@ command_fleet_options command_fleet_of(const serve_options& o, const worker_prof
 node_stats collect_stats(caf::blocking_actor* self, const intake_actor& intake, const caf::actor& placement,
                          const provisioner_actor& provisioner, const planner_actor& planner, const zmq_bridge& bridge);
 
+// What the HTTP front door asks of the node, as actor messages.
+class door_link final : public front_door_node {
+ public:
+  intake_actor intake;
+  caf::actor placement;
+  const node_shared* shared = nullptr;
+  const worker_directory* directory = nullptr;
+  const control_node* node = nullptr;
+
+  void submit(std::vector<client_submit> batch) override { caf::anon_send(intake, submit_batch{std::move(batch)}); }
+  void cancel(query_id q, std::string why) override { caf::anon_send(placement, cancel_msg{q, std::move(why)}); }
+  bool ready() const override { return !shared->draining.load() && directory->size() > 0; }
+  std::string metrics() const override { return node->render_prometheus(); }
+  std::string status_json() const override { return render_status_json(node->status()); }
+};
+
 }  // namespace
 
 struct control_node::impl {
   serve_options options;
-  std::unique_ptr<rocksdb_store> owned_store;
+  std::unique_ptr<rocksdb_store> owned_store;   // --durability wal|fsync
+  std::unique_ptr<memory_store> memory;         // --durability memory
   state_store* store = nullptr;
   // What the actors share; outlives the actor system.
   node_services services;
@@ -151,7 +153,8 @@ struct control_node::impl {
   planner_actor planner;
   provisioner_actor provisioner;
   // Journal compaction: ended entries older than the retention go, every tenth of it. A plain
-  // thread, because compact_journal scans the whole journal and must not hold up an actor.
+  // thread, because compact_journal scans the whole journal (outside the store's lock, so the
+  // actors' journal writes go on meanwhile) and must not hold up an actor.
   std::thread compactor;
   std::mutex compactor_mutex;
   std::condition_variable compactor_wake;
@@ -213,14 +216,19 @@ struct control_node::impl {
 
 control_node::control_node(serve_options options) : impl_(std::make_unique<impl>()) {
   impl_->options = std::move(options);
-  rocksdb_store_options so;
-  so.path = impl_->options.data_dir;
-  so.sync = impl_->options.sync_writes;
-  auto opened = rocksdb_store::open(so);
-  if (!opened) throw std::runtime_error("cannot open the state store in " + impl_->options.data_dir + ": " +
-                                        opened.error().message);
-  impl_->owned_store = std::move(opened).value();
-  impl_->store = impl_->owned_store.get();
+  if (impl_->options.durability == durability_level::memory) {
+    impl_->memory = std::make_unique<memory_store>();
+    impl_->store = impl_->memory.get();
+  } else {
+    rocksdb_store_options so;
+    so.path = impl_->options.data_dir;
+    so.sync = impl_->options.durability == durability_level::fsync;
+    auto opened = rocksdb_store::open(so);
+    if (!opened) throw std::runtime_error("cannot open the state store in " + impl_->options.data_dir + ": " +
+                                          opened.error().message);
+    impl_->owned_store = std::move(opened).value();
+    impl_->store = impl_->owned_store.get();
+  }
   impl_->prepare();
 }
 
@@ -242,7 +250,9 @@ void control_node::start() {
   bo.sender = o.node_name;
   m.bridge = std::make_unique<zmq_bridge>(bo, m.sink);
   m.bridge->bind();
-  outbox* to_bridge = &m.bridge->out();
+  // Every reply passes the metrics' observer, then (with --http) the split that hands the HTTP
+  // clients' frames to the front door, then the bridge.
+  outbox* inner = &m.bridge->out();
   if (!o.http.empty()) {
     front_door_options fo;
     if (std::string err = split_host_port(o.http, fo.host, fo.port); !err.empty())
@@ -252,10 +262,10 @@ void control_node::start() {
     for (const auto& c : o.slo_class_list()) fo.slo_classes.push_back({c.name, c.ttft_s * 1000, c.atgt_s * 1000});
     m.door = std::make_unique<front_door>(fo, m.link);
     m.split = std::make_unique<split_outbox>(m.bridge->out(), *m.door);
-    to_bridge = m.split.get();
+    inner = m.split.get();
     m.services.text = m.door.get();
   }
-  m.metered_out = std::make_unique<observing_outbox>(*to_bridge, m.metrics, [&m] {
+  m.metered_out = std::make_unique<observing_outbox>(*inner, m.metrics, [&m] {
     {
       std::lock_guard lock(m.ended_mutex);
       ++m.ended;
@@ -293,6 +303,11 @@ void control_node::start() {
   po.adopt_grace_s = o.adopt_grace_s;
   po.stops_workers_on_exit = local;
   po.proxy.heartbeat_timeout_s = o.heartbeat_timeout_s;
+  // With fsync a journal write blocks for the fsync: the actors that write on the hot path get
+  // threads of their own, so that their writes wait together (one group, one fsync) instead of
+  // taking the scheduler's threads from everything else.
+  const bool blocking_journal = o.durability == durability_level::fsync;
+  po.proxy.own_thread = blocking_journal;
   std::vector<std::string> back = expected_back(known.value());
   m.placement = spawn_placement(sys, m.services, m.shared, m.directory, std::move(po), m.forecaster,
                                 recovery_book(std::move(unfinished).value()), std::move(known).value());
@@ -327,7 +342,7 @@ void control_node::start() {
                                               : o.workers);
   m.planner = spawn_planner(sys, m.services, m.shared, std::move(plan), m.forecaster, m.provisioner);
 
-  m.intake = spawn_intake(sys, m.services, m.shared, m.limits, m.placement, m.forecaster);
+  m.intake = spawn_intake(sys, m.services, m.shared, m.limits, m.placement, m.forecaster, blocking_journal);
   m.sink.directory = &m.directory;
   m.sink.intake = m.intake;
   m.sink.placement = m.placement;
@@ -365,13 +380,13 @@ void control_node::stop() {
   if (!m.started || m.stopped) return;
   m.stopped = true;
   m.shared.draining.store(true);
-  // No request reaches the actors once they stop; what the actors still send an HTTP client
-  // after this goes nowhere.
-  if (m.door) m.door->stop();
   {
     std::lock_guard lock(m.status_mutex);
     m.status_open = false;  // no new status actor from here on
   }
+  // No request reaches the actors once they stop; what the actors still send an HTTP client
+  // after this goes nowhere.
+  if (m.door) m.door->stop();
   if (m.compactor.joinable()) {
     {
       std::lock_guard lock(m.compactor_mutex);
@@ -408,6 +423,11 @@ std::string control_node::http_url() const { return impl_->door ? impl_->door->u
 
 std::string control_node::worker_endpoint() const {
   return impl_->bridge ? impl_->bridge->worker_endpoint() : std::string{};
+}
+
+std::optional<journal_commit_stats> control_node::journal_stats() const {
+  if (!impl_->owned_store) return std::nullopt;
+  return impl_->owned_store->commit_stats();
 }
 
 namespace {
@@ -506,7 +526,6 @@ std::size_t control_node::fail_in_flight() {
     }
     m.services.out->post_all(frames);
   }
-  if (failed > 0) m.services.log.warn("shutdown: %zu queries failed (shuttingDown) after --shutdown-timeout", failed);
   return failed;
 }
 

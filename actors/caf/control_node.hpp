@@ -10,10 +10,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "actors/node/node_stats.hpp"
 #include "actors/node/serve_options.hpp"
+#include "storage/rocksdb_store.hpp"
 #include "schema/client_channel.hpp"
 
 namespace aladdin {
@@ -62,12 +64,16 @@ class control_node {
   // Counters from the actors and the bridge (asks the actors; bounded wait). All zero before
   // start() and after stop().
   node_stats stats() const;
+  // The journal's group commit: groups, calls, write latency histogram (for a metrics
+  // exporter). Empty unless the node opened its own RocksDB store (--durability wal|fsync).
+  std::optional<journal_commit_stats> journal_stats() const;
 
   // GET /metrics: the Prometheus text exposition of the node (actors/node/node_metrics.hpp
   // names every series). Thread-safe: any thread that is not one of the node's actors may call
-  // it, concurrently with everything else and with itself; it asks the actors for their state
-  // (stats(), a bounded wait) and reads the event series. Before start() and after stop() the
-  // state series are zero and the event series keep their counts.
+  // it, concurrently with the node's work, the drain calls and itself; it asks the actors for
+  // their state (stats(), a bounded wait) and reads the event series. It must not overlap
+  // start() or stop() (the HTTP server stops serving before the node stops). Before start()
+  // and after stop() the state series are zero and the event series keep their counts.
   std::string render_prometheus() const;
   // GET /status and `aladdin status`: the snapshot (actors/node/node_status.hpp renders it as
   // text and JSON). The same thread-safety as render_prometheus().

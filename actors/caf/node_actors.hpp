@@ -23,13 +23,17 @@ namespace aladdin::node {
 
 // Query intake: validates, journals (durably, before replying queryAccepted), replies, and
 // passes accepted queries to placement and their arrivals to the forecaster. Reads the shared
-// backlog (against limits.max_waiting) and the draining flag.
+// backlog (against limits.max_waiting) and the draining flag. With `own_thread` it runs on a
+// thread of its own (caf::detached), so that waiting for a journal write (--durability fsync)
+// holds up no scheduler thread.
 intake_actor spawn_intake(caf::actor_system& sys, node_services& services, const node_shared& shared,
-                          intake_limits limits, caf::actor placement, forecaster_actor forecaster);
+                          intake_limits limits, caf::actor placement, forecaster_actor forecaster,
+                          bool own_thread = false);
 
 // Worker proxy (spawned by placement, one per registered worker).
 struct proxy_options {
   double heartbeat_timeout_s = 3;  // wall: --heartbeat-timeout
+  bool own_thread = false;         // caf::detached: for journal writes that block (--durability fsync)
   tracker_options tracking;
 };
 struct proxy_setup {  // the worker

@@ -56,8 +56,8 @@ struct node_services {
   outbox* out = nullptr;         // frames to clients and workers (the bridge sends them)
   node_clock clock;              // model and wall time of an actor's "now"
   node_log log;
-  text_relay* text = nullptr;    // generated text for HTTP clients (the front door); may be unset
   node_metrics* metrics = nullptr;  // events for /metrics (nullptr: not counted)
+  text_relay* text = nullptr;    // generated text for HTTP clients (the front door); may be unset
 };
 
 // State that really is shared between actors (and the composition root), each value with one
@@ -184,6 +184,8 @@ using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using lose_atom = caf::atom_constant<caf::atom("lose")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
+// An actor's note to itself: journal what its mailbox brought so far, in one store call.
+using journal_atom = caf::atom_constant<caf::atom("journal")>;
 // The node stops without waiting any longer: placement fails its waiting queries and asks every
 // proxy to fail (and cancel) what its worker holds, all with shuttingDown; replies how many.
 using abort_atom = caf::atom_constant<caf::atom("abortall")>;
@@ -193,7 +195,7 @@ using abort_atom = caf::atom_constant<caf::atom("abortall")>;
 // compiles. A CAF 0.17 interface lists every message the actor handles, its own timers too
 // (plan_atom, reconcile_atom). Placement and the worker proxies stay dynamic (caf::actor): see
 // placement_actor.cpp.
-using intake_actor = caf::typed_actor<caf::reacts_to<submit_batch>,  //
+using intake_actor = caf::typed_actor<caf::reacts_to<submit_batch>, caf::reacts_to<journal_atom>,
                                       caf::replies_to<stats_atom>::with<intake_stats>>;
 using forecaster_actor = caf::typed_actor<caf::reacts_to<arrivals_msg>, caf::reacts_to<completions_msg>,
                                           caf::replies_to<forecast_request>::with<forecast_reply>>;

@@ -2,6 +2,13 @@
 // journal writes, client replies and a report for placement (worker_tracker does all three),
 // and declares the worker lost when a heartbeat timeout passes without a heartbeat.
 //
+// Journal writes per mailbox, not per message: a worker_batch (one bridge poll round of this
+// worker's messages) or an assign_batch is only collected, and a note to itself (journal_atom),
+// queued behind what is already waiting, carries out all of them: assignments first (journaled
+// dispatched, then sent), then the worker's messages (completions journaled in one write). Any
+// other message carries out what is collected before it is handled, so it sees the same state
+// as if each batch had been handled on arrival.
+//
 // The timeout uses a generation counter, since a CAF 0.17 delayed message cannot be cancelled:
 // every heartbeat starts a new generation and schedules a check carrying it; a check that finds
 // its generation still current means no heartbeat came in between.
@@ -20,8 +27,20 @@ struct proxy_state {
   caf::actor placement;
   double timeout_s = 0;
   caf::timespan timeout{};
+  std::vector<worker_event> pending_events;  // collected, not yet handled
+  std::vector<dispatch> pending_assign;
+  bool journal_queued = false;               // a journal_atom is in the mailbox
 };
 using proxy_actor = caf::stateful_actor<proxy_state>;
+
+template <class T>
+void append(std::vector<T>& to, std::vector<T>& from) {
+  if (to.empty()) {
+    to = std::move(from);
+  } else {
+    to.insert(to.end(), std::make_move_iterator(from.begin()), std::make_move_iterator(from.end()));
+  }
+}
 
 void arm(proxy_actor* self) {
   self->delayed_send(self, self->state.timeout, beat_atom::value, self->state.tracker->generation());
@@ -42,6 +61,28 @@ void give_up(proxy_actor* self, const std::string& why) {
   self->quit();
 }
 
+// Carries out what was collected: assignments, then the worker's messages.
+void journal_pending(proxy_actor* self) {
+  auto& st = self->state;
+  if (st.pending_assign.empty() && st.pending_events.empty()) return;
+  const auto now = self->clock().now();
+  tracker_report r;
+  if (!st.pending_assign.empty()) st.tracker->assign(st.pending_assign, now, r);
+  st.pending_assign.clear();
+  if (!st.pending_events.empty()) {
+    st.tracker->handle(st.pending_events, now, r);
+    st.pending_events.clear();
+    if (r.heartbeat) arm(self);
+  }
+  report(self, r);
+}
+
+void collect(proxy_actor* self) {
+  if (self->state.journal_queued) return;
+  self->state.journal_queued = true;
+  self->send(self, journal_atom::value);
+}
+
 caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options options, proxy_setup setup,
                     caf::actor placement) {
   auto& st = self->state;
@@ -54,17 +95,22 @@ caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options op
   arm(self);  // a worker that registers and never beats is lost too
   return {
       [=](worker_batch& b) {
-        tracker_report r;
-        self->state.tracker->handle(b.events, self->clock().now(), r);
-        if (r.heartbeat) arm(self);
-        report(self, r);
+        append(self->state.pending_events, b.events);
+        collect(self);
       },
       [=](assign_batch& b) {
-        tracker_report r;
-        self->state.tracker->assign(b.items, self->clock().now(), r);
-        report(self, r);
+        // Assignments journaled and sent before the worker's messages collected so far are
+        // handled are still sent before anything the worker says about them: it cannot speak of
+        // a query it has not received.
+        append(self->state.pending_assign, b.items);
+        collect(self);
+      },
+      [=](journal_atom) {
+        self->state.journal_queued = false;
+        journal_pending(self);
       },
       [=](adopt_msg& m) {
+        journal_pending(self);
         const auto now = self->clock().now();
         tracker_report r;
         for (const auto& [t, started] : m.adopted) self->state.tracker->adopt(t, started, now, r);
@@ -72,22 +118,32 @@ caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options op
         report(self, r);
       },
       [=](beat_atom, std::uint64_t generation) {
+        journal_pending(self);  // a heartbeat among them starts a new generation
         if (generation != self->state.tracker->generation()) return;  // a heartbeat came since
         char why[96];
         std::snprintf(why, sizeof why, "no heartbeat for %.1f s", self->state.timeout_s);
         give_up(self, why);
       },
       [=](cancel_msg& m) {
+        journal_pending(self);
         tracker_report r;
         if (self->state.tracker->abandon(m.query, m.why, self->clock().now(), r)) report(self, r);
       },
-      [=](drain_atom) { self->state.tracker->drain(); },
+      [=](drain_atom) {
+        journal_pending(self);
+        self->state.tracker->drain();
+      },
       [=](retire_atom) {
+        journal_pending(self);
         self->state.tracker->shutdown("retired by the provisioner");
         give_up(self, "retired");
       },
-      [=](lose_atom) { give_up(self, "the worker registered again"); },
+      [=](lose_atom) {
+        journal_pending(self);
+        give_up(self, "the worker registered again");
+      },
       [=](abort_atom) {
+        journal_pending(self);
         tracker_report r;
         const std::size_t failed = self->state.tracker->fail_all(
             client_channel::failure_code::shutting_down, "the node shut down before its worker finished it",
@@ -95,7 +151,10 @@ caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options op
         report(self, r);
         return static_cast<std::uint64_t>(failed);
       },
-      [=](stats_atom) { return static_cast<std::uint64_t>(self->state.tracker->in_flight()); },
+      [=](stats_atom) {
+        journal_pending(self);
+        return static_cast<std::uint64_t>(self->state.tracker->in_flight());
+      },
   };
 }
 
@@ -103,6 +162,8 @@ caf::behavior proxy(proxy_actor* self, node_services* services, proxy_options op
 
 caf::actor spawn_proxy(caf::local_actor* parent, node_services& services, const proxy_options& options,
                        proxy_setup setup, caf::actor placement) {
+  if (options.own_thread)
+    return parent->spawn<caf::linked + caf::detached>(proxy, &services, options, std::move(setup), std::move(placement));
   return parent->spawn<caf::linked>(proxy, &services, options, std::move(setup), std::move(placement));
 }
 

@@ -112,17 +112,15 @@ int run_up(int argc, char** argv) {
   try {
     node::control_node n(o);
     n.start();
-    std::fprintf(stderr, "aladdin up: node on %s, starting %lld workers of %s TP%lld\n", n.client_endpoint().c_str(),
-                 static_cast<long long>(o.workers), o.model.c_str(), static_cast<long long>(o.tp));
-    if (!n.http_url().empty()) {
-      std::fprintf(stderr, "aladdin up: OpenAI-compatible API on %s; try\n  curl -s %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\": \"%s\", \"prompt\": \"Hello\", \"max_tokens\": 16}'\n",
-                   n.http_url().c_str(), n.http_url().c_str(), o.model.c_str());
-    }
+    process_log().info("node on %s, starting %lld workers of %s TP%lld", n.client_endpoint().c_str(),
+                       static_cast<long long>(o.workers), o.model.c_str(), static_cast<long long>(o.tp));
+    if (!n.http_url().empty())
+      process_log().info("OpenAI-compatible API on %s; try\n  curl -s %s/v1/completions -H 'Content-Type: application/json' -d '{\"model\": \"%s\", \"prompt\": \"Hello\", \"max_tokens\": 16}'",
+                         n.http_url().c_str(), n.http_url().c_str(), o.model.c_str());
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     while (n.stats().workers < static_cast<std::uint64_t>(o.workers)) {
       if (std::chrono::steady_clock::now() > deadline) {
-        std::cerr << "aladdin up: the workers did not register within 60 s (their logs are in " << o.data_dir
-                  << "/workers)\n";
+        process_log().error("the workers did not register within 60 s (their logs are in %s/workers)", o.data_dir.c_str());
         temporary = false;  // keep the logs
         return 1;
       }
@@ -145,8 +143,7 @@ int run_up(int argc, char** argv) {
       return 0;
     }
     const trace arrivals = generate_builtin_trace(rate, duration_s * o.time_scale, arrival_process::poisson(), seed);
-    std::fprintf(stderr, "aladdin up: replaying %zu queries (%.2f per model second) for %.0f s\n", arrivals.size(),
-                 rate, duration_s);
+    process_log().info("replaying %zu queries (%.2f per model second) for %.0f s", arrivals.size(), rate, duration_s);
     node::loadgen_options lo;
     lo.endpoint = n.client_endpoint();
     lo.client_id = "aladdin-up";
@@ -172,7 +169,7 @@ int run_up(int argc, char** argv) {
     }
     status = r.lost + r.unanswered == 0 ? 0 : 1;
   } catch (const std::exception& e) {
-    std::cerr << "aladdin up: " << e.what() << "\n";
+    process_log().error("%s", e.what());
     status = 1;
   }
   if (temporary) {

@@ -70,9 +70,19 @@ struct node_metrics::events {
   Histogram& journal = BuildHistogram().Name("aladdin_journal_write_seconds")
                            .Help("Wall time of one batched journal write at the intake (durable before queryAccepted)")
                            .Register(*registry).Add({}, journal_buckets());
-  // Reasons, one series each, created on first use (Family::Add returns the existing one).
-  prometheus::Counter& by_reason(const char* outcome, const char* reason) {
-    return queries.Add({{"outcome", outcome}, {"reason", reason}});
+  // One series per reason, made up front: every series is there (at 0) from the first scrape,
+  // and a reply finds its counter by index, without Family::Add's label lookup under a lock.
+  std::vector<prometheus::Counter*> rejected = series_of<client_channel::reject_code>(
+      "rejected", static_cast<int>(client_channel::reject_code::over_context));
+  std::vector<prometheus::Counter*> failed = series_of<client_channel::failure_code>(
+      "failed", static_cast<int>(client_channel::failure_code::unschedulable));
+
+  template <class Code>
+  std::vector<prometheus::Counter*> series_of(const char* outcome, int last) {
+    std::vector<prometheus::Counter*> out;
+    for (int c = 0; c <= last; ++c)
+      out.push_back(&queries.Add({{"outcome", outcome}, {"reason", client_channel::to_string(static_cast<Code>(c))}}));
+    return out;
   }
 };
 
@@ -94,9 +104,9 @@ void node_metrics::observe(const outbound_frame& frame) {
   if (std::holds_alternative<client_channel::query_accepted>(*m)) {
     e.accepted.Increment();
   } else if (const auto* r = std::get_if<client_channel::query_rejected>(m)) {
-    e.by_reason("rejected", client_channel::to_string(r->reason)).Increment();
+    e.rejected[static_cast<std::size_t>(r->reason)]->Increment();
   } else if (const auto* f = std::get_if<client_channel::query_failed>(m)) {
-    e.by_reason("failed", client_channel::to_string(f->reason)).Increment();
+    e.failed[static_cast<std::size_t>(f->reason)]->Increment();
   } else if (const auto* d = std::get_if<client_channel::query_finished>(m)) {
     e.finished.Increment();
     e.output_tokens.Increment(d->output_tokens);

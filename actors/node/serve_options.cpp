@@ -33,8 +33,10 @@ const words<provisioner_kind>& provisioner_words() {
                                             {"command", provisioner_kind::command}};
   return w;
 }
-const words<bool>& sync_words() {
-  static const words<bool> w = {{"on", true}, {"off", false}};
+const words<durability_level>& durability_words() {
+  static const words<durability_level> w = {{"wal", durability_level::wal},
+                                            {"fsync", durability_level::fsync},
+                                            {"memory", durability_level::memory}};
   return w;
 }
 const words<node_log::level>& log_words() {
@@ -83,10 +85,12 @@ class serve_flags {
       : flags_("serve",
                "Runs a control node: query intake, placement, worker proxies, planning and a\n"
                "provisioner, with its state in RocksDB. Clients and workers speak Cap'n Proto\n"
-               "over ZeroMQ."),
+               "over ZeroMQ. Every flag is also an environment variable (--heartbeat-timeout:\n"
+               "ALADDIN_HEARTBEAT_TIMEOUT) and a key of the --config TOML file (README.md, \"Config\n"
+               "file\"); a flag beats the environment, which beats the file."),
         o_(o),
         provisioner_(word_of(provisioner_words(), o.provisioner)),
-        sync_(word_of(sync_words(), o.sync_writes)),
+        durability_(word_of(durability_words(), o.durability)),
         log_(word_of(log_words(), o.log)),
         log_format_(word_of(log_format_words_of(), o.log_format)) {
     add(with_config);
@@ -95,7 +99,7 @@ class serve_flags {
   const std::vector<option_key>& keys() const { return keys_; }
   void finish() {
     o_.provisioner = value_of(provisioner_words(), provisioner_);
-    o_.sync_writes = value_of(sync_words(), sync_);
+    o_.durability = value_of(durability_words(), durability_);
     o_.log = value_of(log_words(), log_);
     o_.log_format = value_of(log_format_words_of(), log_format_);
   }
@@ -111,7 +115,7 @@ class serve_flags {
   }
   flag_set flags_;
   serve_options& o_;
-  std::string provisioner_, sync_, log_, log_format_;
+  std::string provisioner_, durability_, log_, log_format_;
   std::vector<option_key> keys_;
 };
 
@@ -123,6 +127,8 @@ std::string apply_env(serve_flags& bound, const env_lookup& env);
 }  // namespace
 
 const char* to_string(provisioner_kind kind) { return word_of(provisioner_words(), kind).c_str(); }
+
+const char* to_string(durability_level level) { return word_of(durability_words(), level).c_str(); }
 
 std::vector<std::string> log_level_names() { return names_of(log_words()); }
 
@@ -275,7 +281,9 @@ void serve_flags::add(bool with_config) {
   f.add_duration(key("workers.heartbeat_timeout", "heartbeat-timeout"), &o.heartbeat_timeout_s, "wall time without a heartbeat before a worker is lost");
   f.add_duration(key("workers.adopt_grace", "adopt-grace"), &o.adopt_grace_s, "wall time after a restart for workers to report their queries");
 
-  f.add_choice(key("journal.sync", "sync"), &sync_, names_of(sync_words()), "fsync every journal write (off: survives a crash of the node, not of the machine)");
+  f.add_choice(key("journal.durability", "durability"), &durability_, names_of(durability_words()),
+               "how far the journal is written before a query is acknowledged: wal (survives a crash of the node), "
+               "fsync (one fsync per group of writes: survives a crash of the machine), memory (survives nothing)");
   f.add_duration(key("journal.retention", "journal-retention"), &o.journal_retention_s,
                  "wall time ended queries stay in the journal (0: forever); compacted every tenth of it");
 }

@@ -36,9 +36,20 @@ namespace aladdin::node {
 // actors/node/command_fleet.hpp).
 enum class provisioner_kind : std::uint8_t { local, static_fleet, command };
 
-// Options that are one of a few words (--provisioner, --sync, --log) are parsed here, once, into
-// enums: nothing outside this file compares an option's text.
+// What an acknowledged query survives (`--durability`): the journal is written before a
+// client hears queryAccepted (and before an assignment leaves, and before queryFinished), and
+// the level says how far it is written by then.
+//   wal     RocksDB's write-ahead log, not fsynced: survives a crash of the node process, not
+//           of the machine (the OS may still hold the last writes).
+//   fsync   the write-ahead log fsynced once per group of writes (group commit): survives a
+//           crash of the machine too.
+//   memory  the in-memory store: survives nothing; a restart starts with an empty journal.
+enum class durability_level : std::uint8_t { wal, fsync, memory };
+
+// Options that are one of a few words (--provisioner, --durability, --log) are parsed here,
+// once, into enums: nothing outside this file compares an option's text.
 const char* to_string(provisioner_kind kind);  // "local" | "static" | "command", as the flag spells it
+const char* to_string(durability_level level);  // "wal" | "fsync" | "memory"
 // --log for a command that declares its own flags (aladdin up): the words, and the level of one.
 std::vector<std::string> log_level_names();
 node_log::level log_level_of(std::string_view name);  // name: one of log_level_names()
@@ -97,7 +108,7 @@ struct serve_options {
   double heartbeat_timeout_s = 3;          // wall
   double adopt_grace_s = 5;                // wall: after a restart, for workers to report
   double retry_interval_s = 0.05;          // wall: waiting queries are retried this often
-  bool sync_writes = false;                // --sync on: fsync every journal write
+  durability_level durability = durability_level::wal;  // --durability wal|fsync|memory
   double journal_retention_s = 3600;       // wall: ended queries are kept this long (0: forever)
   std::int64_t scheduler_threads = 2;
   double shutdown_timeout_s = 30;          // wall: on SIGTERM, running queries get this long
@@ -134,15 +145,14 @@ std::string apply_config_file(serve_options& o, const std::string& path);
 // The same for a config read from `in`; `source` names it in errors.
 std::string apply_config(serve_options& o, std::istream& in, const std::string& source);
 
-// Splits "HOST:PORT" (an IPv4 address or a name, then a port 0..65535; 0: any free port).
-// Returns an empty string on success, else what is wrong.
-std::string split_host_port(std::string_view text, std::string& host, std::uint16_t& port);
-
 // Reads an environment variable: nullptr when unset (std::getenv, or a map in tests).
 using env_lookup = std::function<const char*(const char*)>;
 // Applies every ALADDIN_* variable of the key table that `env` has. Empty on success, else one
 // line naming the variable and the key.
 std::string apply_environment(serve_options& o, const env_lookup& env);
+// Splits "HOST:PORT" (an IPv4 address or a name, then a port 0..65535; 0: any free port).
+// Returns an empty string on success, else what is wrong.
+std::string split_host_port(std::string_view text, std::string& host, std::uint16_t& port);
 
 // Checks what single flags cannot (combinations, policy names). Empty on success.
 std::string validate(const serve_options& o);

@@ -101,7 +101,7 @@ class session {
         if (!receive_one()) break;
       core_.advance(wall_clock_now());
       if (const auto silent = core_.silence_warning(wall_clock_now())) warn_silence(*silent);
-      for (const auto& line : core_.take_notes()) log(line);
+      for (const auto& line : core_.take_notes()) log(logger::level::warn, line);
       flush();
     }
     flush();  // the last heartbeat of a drain
@@ -111,11 +111,11 @@ class session {
   // Enough to empty a burst of assignments; bounded so a flood cannot starve the engine's clock.
   static constexpr int max_frames_per_round = 1000;
 
-  void log(const std::string& line) {
+  void log(logger::level level, const std::string& line) {
     if (options_.log)
       options_.log(line);
     else
-      process_log().warn("%s", line.c_str());
+      process_log().write(level, line);
   }
 
   void wait(micros wake) {
@@ -169,7 +169,7 @@ class session {
   void warn_silence(micros silent) {
     char seconds[32];
     std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(silent) / 1e6);
-    log(std::string("no control node answers at ") + options_.endpoint + ": registerWorker unanswered for " +
+    log(logger::level::warn, std::string("no control node answers at ") + options_.endpoint + ": registerWorker unanswered for " +
         seconds + " s. Check that `aladdin serve` runs there and listens for workers at that address "
         "(its --worker-listen, not its client --listen) and that the host and port are reachable; "
         "still trying");
@@ -178,7 +178,7 @@ class session {
   void reject(const codec::decode_error& e) {
     ++stats_.frames_rejected;
     if (stats_.frames_rejected <= logged_rejections) {
-      log("dropped a frame from the control plane (" + std::string(codec::to_string(e.code)) +
+      log(logger::level::warn, "dropped a frame from the control plane (" + std::string(codec::to_string(e.code)) +
           "): " + e.detail +
           (stats_.frames_rejected == logged_rejections ? " (further ones are only counted)" : ""));
     }
@@ -188,15 +188,15 @@ class session {
 
   void report_transition(bool was_registered, const wc::message& m) {
     if (!was_registered && core_.registered()) {
-      log("registered as worker " + std::to_string(core_.worker_id()) + " (epoch " +
+      log(logger::level::info, "registered as worker " + std::to_string(core_.worker_id()) + " (epoch " +
           std::to_string(core_.epoch()) + ")");
     } else if (was_registered && !core_.registered()) {
-      log("the control plane does not know this worker (unknownWorker): registering again");
+      log(logger::level::warn, "the control plane does not know this worker (unknownWorker): registering again");
     } else if (const auto* e = std::get_if<wc::wire_error>(&m);
                e && e->code != wc::error_code::unknown_worker &&
                core_.errors_received() <= logged_rejections) {
       // Unregistered, the only message in flight is registerWorker: this is its refusal.
-      log(std::string(core_.registered() ? "the control plane could not handle a message ("
+      log(logger::level::warn, std::string(core_.registered() ? "the control plane could not handle a message ("
                                          : "the control node refused this worker (") +
           to_string(e->code) + "): " + e->detail + (core_.registered() ? "" : "; retrying"));
     }

@@ -4,10 +4,13 @@
 // submission and the assignment reaching the worker.
 //
 // A separate executable (aladdin_bench_control_plane) with its own main: bench/*.cpp go into
-// aladdin_bench, which links the core only. Two phases per store (in-memory, RocksDB):
-//   saturation  a closed loop keeping --window queries outstanding: the node's throughput;
-//   latency     open-loop arrivals at fixed rates: p50/p99 of submit → assignQuery at the
-//               worker (the control plane's added latency) and of submit → queryAccepted.
+// aladdin_bench, which links the core only. Two phases per durability level (memory, RocksDB
+// WAL without fsync, RocksDB with one fsync per group), each on a node of its own:
+//   saturation  a closed loop keeping --window queries outstanding: the node's throughput,
+//               and as a ratio of the memory store's in the same run;
+//   latency     open-loop arrivals at half of that level's saturation (and at any --rates):
+//               p50/p99 of submit → assignQuery at the worker (the control plane's added
+//               latency) and of submit → queryAccepted.
 // Everything runs in one process on the machine's cores (client, bridge, actors, workers),
 // so the numbers are what one node sustains while sharing its cores with its load.
 
@@ -30,7 +33,6 @@
 
 #include "actors/caf/control_node.hpp"
 #include "schema/client_channel.hpp"
-#include "storage/memory_store.hpp"
 #include "tests/support/fake_worker.hpp"
 #include "tests/support/node_fixtures.hpp"
 
@@ -44,10 +46,11 @@ struct settings {
   std::size_t window = 1000;
   int workers = 4;
   std::string policy = "aladdin";
-  std::vector<double> rates = {1000, 5000, 20000};
+  std::vector<double> rates;  // fixed rates, besides half of each level's saturation
+  bool half = true;
   double latency_seconds = 3;
-  bool rocksdb = true;
-  bool memory = true;
+  std::vector<node::durability_level> levels = {node::durability_level::memory, node::durability_level::wal,
+                                                node::durability_level::fsync};
 };
 
 double quantile(std::vector<double> v, double q) {
@@ -129,24 +132,19 @@ class bench_client {
 
 struct node_under_test {
   test::temp_dir dir{"bench"};
-  std::unique_ptr<memory_store> memory;
   std::unique_ptr<node::control_node> node;
   std::vector<std::unique_ptr<test::fake_worker>> workers;
   std::shared_ptr<arrivals> seen;
 
-  node_under_test(const settings& s, bool rocksdb, std::size_t max_queries) {
+  node_under_test(const settings& s, node::durability_level level, std::size_t max_queries) {
     std::string names;
     for (int i = 1; i <= s.workers; ++i) names += (i > 1 ? "," : "") + std::string("bench-") + std::to_string(i);
     node::serve_options o = test::loopback_node(dir.str(), names);
     o.policy = s.policy;
     o.max_waiting = 10'000'000;
     o.heartbeat_timeout_s = 5;
-    if (rocksdb) {
-      node = std::make_unique<node::control_node>(o);
-    } else {
-      memory = std::make_unique<memory_store>();
-      node = std::make_unique<node::control_node>(o, *memory);
-    }
+    o.durability = level;  // the node opens its store as `aladdin serve --durability` does
+    node = std::make_unique<node::control_node>(o);
     node->start();
     seen = std::make_shared<arrivals>(max_queries + 4096);
     for (int i = 1; i <= s.workers; ++i) {
@@ -271,44 +269,77 @@ latency_result open_loop(bench_client& c, const arrivals& seen, std::size_t firs
   return r;
 }
 
-void run(const settings& s, bool rocksdb) {
-  std::size_t total = s.queries + 5000;
+void print_latency(const char* label, const latency_result& r) {
+  std::printf("%-7s at %7.0f/s: submit→worker p50 %7.1f us p99 %8.1f us | submit→accepted p50 %7.1f us p99 %8.1f us (%zu samples)\n",
+              label, r.achieved, r.assign_p50_us, r.assign_p99_us, r.accept_p50_us, r.accept_p99_us, r.samples);
+}
+
+// Returns the saturation throughput.
+double run(const settings& s, node::durability_level level, double memory_qps) {
+  const char* label = node::to_string(level);
+  // Half of saturation is known only after the saturation phase: size for the most it can be.
+  std::size_t total = s.queries + 5000 + 2'000'000;
   for (double r : s.rates) total += static_cast<std::size_t>(r * s.latency_seconds);
-  node_under_test nut(s, rocksdb, total);
+  node_under_test nut(s, level, total);
   bench_client c(nut.node->client_endpoint());
   c.samples.resize(total);
   std::size_t next = 0;
   saturate(c, next, 5000, s.window);  // warm-up
   next += 5000;
   const cpu_split before = cpu_now();
+  const auto journal_before = nut.node->journal_stats();
   const double qps = saturate(c, next, s.queries, s.window);
   const cpu_split after = cpu_now();
+  const auto journal_after = nut.node->journal_stats();
   next += s.queries;
-  std::printf("%-8s %-8s saturation: %9.0f queries/s (window %zu, %d workers, %zu refused)\n",
-              rocksdb ? "rocksdb" : "memory", s.policy.c_str(), qps, s.window, s.workers, c.refused);
+  std::printf("%-7s %-8s saturation: %9.0f queries/s (window %zu, %d workers, %zu refused)", label, s.policy.c_str(),
+              qps, s.window, s.workers, c.refused);
+  if (memory_qps > 0) std::printf("  = %.2f x memory", qps / memory_qps);
+  std::printf("\n");
+  if (journal_before && journal_after) {
+    const double groups = static_cast<double>(journal_after->groups - journal_before->groups);
+    const double calls = static_cast<double>(journal_after->calls - journal_before->calls);
+    const double micros = static_cast<double>(journal_after->write_micros_total - journal_before->write_micros_total);
+    std::printf("%-7s journal: %.0f groups, %.2f calls and %.1f queries per group, %.1f us per group write,"
+                " %.2f groups per query, %llu disk reads\n",
+                label, groups, groups > 0 ? calls / groups : 0, groups > 0 ? static_cast<double>(s.queries) / groups : 0,
+                groups > 0 ? micros / groups : 0, groups / static_cast<double>(s.queries),
+                static_cast<unsigned long long>(journal_after->journal_reads - journal_before->journal_reads));
+  }
   // Storage work runs on the actors' threads (plus RocksDB's own background threads).
   const double n = static_cast<double>(s.queries);
   const double bridge = (after.bridge - before.bridge) / n * 1e6, actors = (after.actors - before.actors) / n * 1e6,
                io = (after.node_io - before.node_io) / n * 1e6, bg = (after.storage - before.storage) / n * 1e6,
                harness = (after.harness - before.harness) / n * 1e6;
   const double node_us = bridge + actors + io + bg;
-  std::printf("%-8s %-8s CPU per query: node %.1f us (bridge %.1f, actors %.1f, node zmq I/O %.1f, rocksdb threads %.1f),"
+  std::printf("%-7s CPU per query: node %.1f us (bridge %.1f, actors incl. journal %.1f, node zmq I/O %.1f, rocksdb threads %.1f),"
               " client and workers %.1f us; the node alone on 2 cores: ~%.0f queries/s, its bridge thread caps it at ~%.0f\n",
-              rocksdb ? "rocksdb" : "memory", s.policy.c_str(), node_us, bridge, actors, io, bg, harness,
-              2e6 / node_us, 1e6 / bridge);
-  for (double rate : s.rates) {
+              label, node_us, bridge, actors, io, bg, harness, 2e6 / node_us, 1e6 / bridge);
+  std::vector<double> rates = s.rates;
+  if (s.half) rates.insert(rates.begin(), qps / 2);
+  for (double rate : rates) {
+    if (next + static_cast<std::size_t>(rate * s.latency_seconds) > total) continue;
     const latency_result r = open_loop(c, *nut.seen, next, rate, s.latency_seconds);
     next += static_cast<std::size_t>(rate * s.latency_seconds);
-    std::printf("%-8s %-8s at %7.0f/s: submit→worker p50 %7.1f us p99 %8.1f us | submit→accepted p50 %7.1f us p99 %8.1f us (%zu samples)\n",
-                rocksdb ? "rocksdb" : "memory", s.policy.c_str(), r.achieved, r.assign_p50_us, r.assign_p99_us,
-                r.accept_p50_us, r.accept_p99_us, r.samples);
+    print_latency(label, r);
   }
   const node::node_stats st = nut.node->stats();
-  std::printf("%-8s %-8s node: accepted %llu, placed %llu, waited %llu, frames in %llu out %llu\n",
-              rocksdb ? "rocksdb" : "memory", s.policy.c_str(), static_cast<unsigned long long>(st.accepted),
-              static_cast<unsigned long long>(st.placed), static_cast<unsigned long long>(st.waited),
-              static_cast<unsigned long long>(st.frames_in), static_cast<unsigned long long>(st.frames_out));
+  std::printf("%-7s node: accepted %llu, placed %llu, waited %llu, frames in %llu out %llu\n", label,
+              static_cast<unsigned long long>(st.accepted), static_cast<unsigned long long>(st.placed),
+              static_cast<unsigned long long>(st.waited), static_cast<unsigned long long>(st.frames_in),
+              static_cast<unsigned long long>(st.frames_out));
   std::fflush(stdout);
+  return qps;
+}
+
+std::vector<std::string> split(const std::string& v) {
+  std::vector<std::string> out;
+  for (std::size_t p = 0; p < v.size();) {
+    const auto q = v.find(',', p);
+    out.push_back(v.substr(p, q - p));
+    p = q == std::string::npos ? v.size() : q + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -328,29 +359,40 @@ int main(int argc, char** argv) {
     else if (a == "--window") s.window = std::stoul(value());
     else if (a == "--workers") s.workers = std::stoi(value());
     else if (a == "--policy") s.policy = value();
-    else if (a == "--store") {
-      const std::string v = value();
-      s.memory = v == "memory" || v == "both";
-      s.rocksdb = v == "rocksdb" || v == "both";
+    else if (a == "--durability") {
+      s.levels.clear();
+      for (const auto& word : split(value())) {
+        if (word == "memory") s.levels.push_back(node::durability_level::memory);
+        else if (word == "wal") s.levels.push_back(node::durability_level::wal);
+        else if (word == "fsync") s.levels.push_back(node::durability_level::fsync);
+        else {
+          std::fprintf(stderr, "--durability: '%s' is not memory, wal or fsync\n", word.c_str());
+          return 2;
+        }
+      }
     } else if (a == "--rates") {
       s.rates.clear();
-      std::string v = value();
-      if (v == "none") v.clear();
-      for (std::size_t p = 0; p < v.size();) {
-        const auto q = v.find(',', p);
-        s.rates.push_back(std::stod(v.substr(p, q - p)));
-        p = q == std::string::npos ? v.size() : q + 1;
+      s.half = false;
+      for (const auto& word : split(value())) {
+        if (word == "half") s.half = true;
+        else if (word != "none") s.rates.push_back(std::stod(word));
       }
+    } else if (a == "--latency-seconds") {
+      s.latency_seconds = std::stod(value());
     } else if (a == "--help") {
       std::printf("usage: aladdin_bench_control_plane [--queries N] [--window W] [--workers K] [--policy P]\n"
-                  "                                   [--store memory|rocksdb|both] [--rates r1,r2,...]\n");
+                  "                                   [--durability memory,wal,fsync] [--rates half,r1,r2,...|none]\n"
+                  "                                   [--latency-seconds S]\n");
       return 0;
     } else {
       std::fprintf(stderr, "unknown flag %s\n", a.c_str());
       return 2;
     }
   }
-  if (s.memory) run(s, false);
-  if (s.rocksdb) run(s, true);
+  double memory_qps = 0;
+  for (const auto level : s.levels) {
+    const double qps = run(s, level, memory_qps);
+    if (level == node::durability_level::memory) memory_qps = qps;
+  }
   return 0;
 }

@@ -14,10 +14,92 @@ aladdin_policy_options aladdin_policy_options::from(std::string_view policy,
 
 placement_outcome aladdin_policy::place(const cluster_state& cluster, const query_request& q,
                                         decision_context& ctx) {
-  const auto workers = cluster.accepting_workers();
-  if (workers.empty()) return placement_outcome::rejected(reject_reason::no_workers);
-
+  if (cluster.accepting_workers().empty()) return placement_outcome::rejected(reject_reason::no_workers);
   const query_bounds bounds(q, ctx.now_s, cluster.options());
+  if (options_.use_index) {
+    if (auto out = place_indexed(cluster, q, bounds, ctx.now_s)) return *out;
+  }
+  return place_linear(cluster, q, bounds, ctx);
+}
+
+std::optional<placement_outcome> aladdin_policy::place_indexed(const cluster_state& cluster,
+                                                               const query_request& q,
+                                                               const query_bounds& bounds, double now) {
+  const auto trees = cluster.headroom().trees();
+  const double comfort = options_.comfort_tightness;
+  shapes_.clear();
+  for (const auto& t : trees) shapes_.emplace_back(bounds, *t.shape);
+
+  // Two searches over the same index: tier 1 the highest tightness within comfort (a node's
+  // key: its upper bound, capped at comfort), tier 2 the lowest (its lower bound). Entries come
+  // off a heap best first, the lower id first on equal keys; a search stops when the best entry
+  // left cannot beat (or tie with a lower id) the best fit found.
+  for (const bool tier1 : {true, false}) {
+    const auto worse = [tier1](const frontier& a, const frontier& b) {  // heap order
+      if (a.key != b.key) return tier1 ? a.key < b.key : a.key > b.key;
+      return a.first > b.first;
+    };
+    bool found = false;
+    worker_slot best{};
+    double best_tightness = 0;
+    frontier_.clear();
+    // Pushes what node k of tree t says for the query: a worker that passes the screen (with
+    // its exact bounds), or a node none of whose workers is excluded outright.
+    const auto push = [&](std::uint32_t t, std::uint32_t k) {
+      const headroom_index::tree& tree = trees[t];
+      const headroom_node& n = tree.nodes[k];
+      if (n.count == 0) return;
+      double low = 0, high = 0;
+      bool screened = false;
+      if (tree.is_leaf(k)) {
+        const screen_result r = cluster.summary(tree.worker_at(k)).screen(bounds, shapes_[t].prefill_s);
+        if (!r.passed()) return;
+        low = r.low;
+        high = r.high;
+        screened = true;
+      } else {
+        const node_bounds b = shapes_[t].bounds(n);
+        if (b.excluded) return;
+        low = b.low;
+        high = b.high;
+      }
+      if (tier1 && low > comfort) return;  // every worker below is past comfort
+      frontier_.push_back({tier1 ? std::min(high, comfort) : low, n.first, t, k, screened});
+      std::push_heap(frontier_.begin(), frontier_.end(), worse);
+    };
+    for (std::uint32_t t = 0; t < trees.size(); ++t) push(t, 1);
+    while (!frontier_.empty()) {
+      const frontier top = frontier_.front();
+      if (found) {
+        const bool beats = tier1 ? top.key > best_tightness : top.key < best_tightness;
+        if (!beats && !(top.key == best_tightness && top.first < best.value)) break;
+      }
+      std::pop_heap(frontier_.begin(), frontier_.end(), worse);
+      frontier_.pop_back();
+      const headroom_index::tree& tree = trees[top.tree];
+      if (!top.screened) {
+        push(top.tree, 2 * top.node);
+        push(top.tree, 2 * top.node + 1);
+        continue;
+      }
+      const worker_slot w = tree.worker_at(top.node);
+      const fit_result fit = cluster.at(w).evaluate(q, now);
+      if (!fit.feasible || (tier1 && fit.tightness > comfort)) continue;
+      const bool better = tier1 ? fit.tightness > best_tightness : fit.tightness < best_tightness;
+      if (!found || better || (fit.tightness == best_tightness && w < best)) {
+        best_tightness = fit.tightness;
+        best = w;
+        found = true;
+      }
+    }
+    if (found) return placement_outcome::to(best, best_tightness);
+  }
+  return std::nullopt;
+}
+
+placement_outcome aladdin_policy::place_linear(const cluster_state& cluster, const query_request& q,
+                                               const query_bounds& bounds, decision_context& ctx) {
+  const auto workers = cluster.accepting_workers();
   int kv_rejects = 0, ttft_rejects = 0, atgt_rejects = 0;
   const auto count_reject = [&](reject_reason r) {
     switch (r) {

@@ -17,17 +17,21 @@
 //      the workers that have the least of it.
 // With comfort_tightness = 1 this is plain best fit, the paper's rule.
 //
-// Cost: one pass over the workers' summaries (schedule_summary::screen) decides TTFT and the
-// decode-rate limit exactly and bounds each worker's tightness from both sides; only workers
-// whose bounds can still beat the best found are evaluated in full, most promising first. The
-// result is the same as evaluating every worker. The model's constraints all live in
-// worker_schedule; this policy only ranks.
+// Cost: the fleet's headroom index (headroom_index.hpp) bounds the tightness of whole groups of
+// workers and tells groups no worker of which passes the screen; a best-first search over it
+// screens (schedule_summary::screen) and then evaluates in full only the workers whose bounds
+// can still beat the best found, most promising first, so a decision in a large fleet touches
+// few of its workers. When no worker fits, one pass over every worker's summary (the linear
+// search, also used with use_index off) finds the constraint to report. Either way the result is
+// the same as evaluating every worker. The model's constraints all live in worker_schedule;
+// this policy only ranks.
 //
 // Tie-break: equal tightness goes to the lower worker id (deterministic).
 // No feasible worker: rejected with the constraint that excluded the most workers
 // (kv, then ttft, then atgt on equal counts), or no_workers for an empty fleet.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +47,9 @@ struct aladdin_policy_options {
   // least tight feasible worker is chosen (see above); 1 is plain best fit. Chosen on the
   // built-in synthetic workload (README: "Choosing aladdin's margins").
   double comfort_tightness = 0.85;
+  // Search through the headroom index (false: screen every worker, the linear search). The
+  // decision is the same; only its cost differs (tests compare the two).
+  bool use_index = true;
 
   // Reads the knobs above from the config of the policy registered as `policy`; throws
   // std::invalid_argument for any other knob or a bad value (see policy_knobs).
@@ -69,11 +76,26 @@ class aladdin_policy final : public placement_policy {
     bool feasible = false;
     double tightness = 0;
   };
+  // An entry of the indexed search: a node of one shape's tree, or a screened worker (a leaf).
+  struct frontier {
+    double key;           // the bound the search orders by
+    std::uint32_t first;  // lowest worker id below (the tie-break)
+    std::uint32_t tree;
+    std::uint32_t node;
+    bool screened;        // a leaf that passed the screen: evaluate it
+  };
+  // The indexed search; nothing when no worker fits (the linear search then says why).
+  std::optional<placement_outcome> place_indexed(const cluster_state& cluster, const query_request& q,
+                                                 const query_bounds& bounds, double now);
+  placement_outcome place_linear(const cluster_state& cluster, const query_request& q,
+                                 const query_bounds& bounds, decision_context& ctx);
   std::string name_;
   aladdin_policy_options options_;
   std::vector<cached_fit> fits_;       // this decision's evaluations, by candidate slot
   std::vector<candidate> candidates_;  // scratch, reused across decisions
   std::vector<candidate> scratch_;
+  std::vector<frontier> frontier_;    // scratch of the indexed search
+  std::vector<shape_query> shapes_;   // per tree of the index, for this decision
 };
 
 }  // namespace aladdin

@@ -31,6 +31,7 @@ worker_slot cluster_state::add_worker(worker_profile profile, worker_role role) 
   slots_.push_back({std::make_unique<worker_schedule>(shape, lengths_, options_), true, shape});
   summaries_.push_back(slots_.back().schedule->summary());
   accepting_.push_back(id);  // ids only grow, so the list stays sorted
+  index_.add(id, shape, summaries_.back());
   ++live_;
   return id;
 }
@@ -47,6 +48,7 @@ void cluster_state::drain(worker_slot w) {
   if (!accepting(w)) return;
   slots_[w.value].accepting = false;
   accepting_.erase(std::lower_bound(accepting_.begin(), accepting_.end(), w));
+  index_.remove(w);
 }
 
 void cluster_state::remove_worker(worker_slot w) {

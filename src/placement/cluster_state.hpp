@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "placement/headroom_index.hpp"
 #include "placement/worker_schedule.hpp"
 
 namespace aladdin {
@@ -35,6 +36,9 @@ class cluster_state {
   // Screening numbers of a worker, kept in one contiguous array so a policy can scan thousands
   // of workers without touching their query lists.
   const schedule_summary& summary(worker_slot w) const { return summaries_[w.value]; }
+  // The accepting workers indexed by headroom (headroom_index.hpp), kept current with their
+  // summaries.
+  const headroom_index& headroom() const { return index_; }
 
   // --- what workers report; each keeps the worker's schedule and summary current -------------
   void assign(worker_slot w, const query_request& q, const query_lengths& lengths, double now);
@@ -71,11 +75,15 @@ class cluster_state {
   };
   const length_source* lengths_;
   schedule_options options_;
-  void refresh(worker_slot w) { summaries_[w.value] = slots_[w.value].schedule->summary(); }
+  void refresh(worker_slot w) {
+    summaries_[w.value] = slots_[w.value].schedule->summary();
+    index_.update(w, summaries_[w.value]);
+  }
 
   std::vector<slot> slots_;
   std::vector<schedule_summary> summaries_;
   std::vector<worker_slot> accepting_;
+  headroom_index index_;  // of accepting_
   std::map<std::string, std::unique_ptr<worker_shape_model>> shapes_;  // by shape label
   std::size_t live_ = 0;
 };

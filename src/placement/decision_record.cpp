@@ -11,6 +11,7 @@ const char* to_string(decision_kind k) {
   switch (k) {
     case decision_kind::planned: return "planned";
     case decision_kind::ttft_lost: return "ttft_lost";
+    case decision_kind::late: return "late";
     case decision_kind::best_effort: return "best_effort";
     case decision_kind::never_fit: return "never_fit";
     case decision_kind::expired: return "expired";

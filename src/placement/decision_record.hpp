@@ -18,6 +18,7 @@ namespace aladdin {
 enum class decision_kind : std::uint8_t {
   planned,      // placed where the model said it fits
   ttft_lost,    // placed after waiting past its TTFT SLO: planned for its ATGT only
+  late,         // no worker met its TTFT with headroom: placed where it comes soonest
   best_effort,  // placed on an idle fleet although no worker fit it
   never_fit,    // refused: no worker could ever hold it
   expired,      // waited at the intake past the wait limit

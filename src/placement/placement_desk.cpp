@@ -101,6 +101,32 @@ bool placement_desk::fleet_idle() const {
   return true;
 }
 
+std::optional<worker_slot> placement_desk::soonest_first_token(const query_request& q,
+                                                              double now) const {
+  // Every other constraint still holds: the same checks with the TTFT SLO lifted.
+  query_request relaxed = q;
+  relaxed.slo.ttft_s = kInf;
+  const query_bounds bounds(relaxed, now, cluster_->options());
+  const double waited = std::max(0.0, now - q.arrival_s);
+  std::vector<std::pair<double, worker_slot>> soonest;
+  const worker_shape_model* shape = nullptr;
+  double prefill = 0;
+  for (const worker_slot w : cluster_->accepting_workers()) {
+    const schedule_summary& s = cluster_->summary(w);
+    if (s.shape != shape) {
+      shape = s.shape;
+      prefill = s.prefill_one_s(q.input_tokens);
+    }
+    const double ttft = waited + s.first_token_s(bounds, prefill);
+    if (ttft > q.slo.ttft_s || !s.screen(bounds, prefill).passed()) continue;
+    soonest.push_back({ttft, w});
+  }
+  std::sort(soonest.begin(), soonest.end());
+  for (const auto& [ttft, w] : soonest)
+    if (cluster_->at(w).evaluate(relaxed, now).feasible) return w;
+  return std::nullopt;
+}
+
 bool placement_desk::never_fits(const desk_query& q) const {
   const auto accepting = cluster_->accepting_workers();
   if (accepting.empty()) return false;  // workers may come; nothing is known yet
@@ -126,7 +152,18 @@ bool placement_desk::try_place(const desk_query& d, double now, bool best_effort
   const query_request q = request_of(d, now);
   decision_context ctx{now, &random_};
   placement_outcome chosen = policy_->place(*cluster_, q, ctx);
-  bool forced = false;
+  bool forced = false, late = false;
+  if (!chosen.placed && chosen.reason != reject_reason::no_workers) {
+    // A query's TTFT is its own: holding it back at the intake can only make its first token
+    // later (a worker's queue is first come first served, so whatever it would wait behind
+    // there it waits behind here too, and the clock runs). When a worker refused it for its
+    // TTFT alone and still meets the SLO itself as predicted, it goes there now.
+    if (const std::optional<worker_slot> w = soonest_first_token(q, now)) {
+      chosen = placement_outcome::to(*w);
+      late = true;
+      ++counters_.late;
+    }
+  }
   if (!chosen.placed) {
     count_refusal(chosen.reason);
     why = chosen;
@@ -147,17 +184,21 @@ bool placement_desk::try_place(const desk_query& d, double now, bool best_effort
   placed.fit = chosen.fit;
   placed.best_effort = forced;
   placed.ttft_lost = q.slo.ttft_s == kInf && d.slo.ttft_s != kInf;
+  placed.late = late;
   if (history != nullptr) {
     placed.refusals = history->refusals;
     placed.last_refusal = history->last;
   }
   if (options_.record_predictions) {
-    placed.predicted = cluster_->at(chosen.worker).evaluate(q, now);
+    // A late placement was checked with its TTFT lifted (soonest_first_token): so is its record.
+    query_request checked = q;
+    if (late) checked.slo.ttft_s = kInf;
+    placed.predicted = cluster_->at(chosen.worker).evaluate(checked, now);
     placed.expected_output_tokens = q.expected_output_tokens;
   }
   cluster_->assign(chosen.worker, q, lengths_of(d), now);
   ++counters_.placed;
-  placed_[d.id] = {placed.worker, d.arrival_s, d.slo, -1, !forced && !placed.ttft_lost, !forced,
+  placed_[d.id] = {placed.worker, d.arrival_s, d.slo, -1, !forced && !placed.ttft_lost && !late, !forced,
                    history != nullptr, q.expected_output_tokens};
   out.placed.push_back(placed);
   return true;

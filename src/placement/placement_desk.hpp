@@ -35,6 +35,7 @@
 #include <deque>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -83,6 +84,9 @@ struct desk_dispatch {
   double fit = 0;                 // the policy's tightness after the query (0: not measured)
   bool best_effort = false;       // placed on an idle fleet although no worker fit it
   bool ttft_lost = false;         // it had waited past its TTFT SLO: placed for its ATGT only
+  // No worker met its TTFT with the planning headroom, but one still meets the SLO itself as
+  // predicted: it is placed there, where its first token comes soonest (see try_place).
+  bool late = false;
   std::uint32_t refusals = 0;     // times the policy refused it before
   reject_reason last_refusal = reject_reason::none;
   // With desk_options::record_predictions: the chosen worker's schedule on this query just
@@ -120,6 +124,7 @@ struct desk_counters {
   std::uint64_t placed = 0;
   std::uint64_t waited = 0;       // queries that had to wait at least once
   std::uint64_t forced = 0;       // best-effort placements on an idle fleet
+  std::uint64_t late = 0;         // placed past the TTFT headroom, within the SLO (try_place)
   std::uint64_t expired = 0;
   std::uint64_t never_fit = 0;    // refused: no worker could ever hold them
   std::uint64_t rejections = 0;   // policy refusals (one query may be refused many times)
@@ -220,6 +225,9 @@ class placement_desk {
   void judge(worker_slot w, worker_id worker, const placed_query& p, int output_tokens, double now);
   void offer_one(const desk_query& q, double now, bool in_arrival_order, desk_decisions& out);
   bool never_fits(const desk_query& q) const;
+  // The worker where q's first token comes soonest among those that take it on every other
+  // count (KV, the ATGT of q and of the queries there), if that is within q's TTFT SLO.
+  std::optional<worker_slot> soonest_first_token(const query_request& q, double now) const;
   bool fleet_idle() const;
   query_request request_of(const desk_query& q, double now) const;
   query_lengths lengths_of(const desk_query& q) const;

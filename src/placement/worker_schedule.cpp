@@ -75,10 +75,13 @@ void worker_schedule::add_queued(const query_request& q, const query_lengths& le
   e.base = q.input_tokens - iteration_;
   e.finish = iteration_ + std::max(1.0, q.expected_output_tokens);
   e.atgt_finish = e.finish;
+  e.stall_finish = e.finish;
   // Its decode iterations after the first token, at the ATGT length quantile (as running
-  // queries are planned).
+  // queries are planned), and at the stall-capping one.
   e.queued_decodes = atgt_length(lengths, 0, std::max(1.0, q.expected_output_tokens)) - 1;
+  e.queued_stall_decodes = stall_length(lengths, 0, std::max(1.0, q.expected_output_tokens)) - 1;
   pending_prefill_s_ += e.prefill_s;
+  pending_prefill_tokens_ += q.input_tokens;
   entries_.push_back(e);
   rebuild(now);
 }
@@ -93,7 +96,9 @@ void worker_schedule::start_decoding(query_id q, double now) {
 void worker_schedule::begin_decoding(entry& e, double now) {
   e.running = true;
   pending_prefill_s_ -= e.prefill_s;
+  pending_prefill_tokens_ -= e.lengths.input_tokens;
   if (pending_prefill_s_ < 1e-12) pending_prefill_s_ = 0;
+  if (pending_prefill_tokens_ < 0.5) pending_prefill_tokens_ = 0;
   e.first_token_s = now;
   e.base = e.lengths.input_tokens + 1 - iteration_;  // the prefill produced token 1
   repredict(e, 1);
@@ -105,6 +110,7 @@ void worker_schedule::repredict(entry& e, double generated) {
   const double low = atgt_length(e.lengths, n, remaining);
   e.finish = iteration_ + remaining;
   e.atgt_finish = iteration_ + low;
+  e.stall_finish = iteration_ + stall_length(e.lengths, n, remaining);
   // ATGT = (t_last − t_first) / (L − 1): the decode time budget ends at first + slo·(L − 1)
   // (the anchor itself is worked out in rebuild, with the headroom in force then).
   e.budget_tokens = generated + low - 1;
@@ -114,6 +120,11 @@ double worker_schedule::atgt_length(const query_lengths& q, int generated, doubl
   const double p = options_.atgt_length_quantile;
   if (!(p > 0 && p < 1)) return mean;
   return std::clamp(lengths_->remaining_quantile(q, generated, p), 1.0, mean);
+}
+
+double worker_schedule::stall_length(const query_lengths& q, int generated, double mean) const {
+  if (options_.chunk_tokens <= 0) return mean;  // not used
+  return std::max(mean, lengths_->remaining_quantile(q, generated, kStallLengthQuantile));
 }
 
 void worker_schedule::advance_decode(int iterations, double now) {
@@ -126,6 +137,7 @@ void worker_schedule::advance_decode(int iterations, double now) {
       e.base -= iterations;
       e.finish += iterations;
       e.atgt_finish += iterations;
+      e.stall_finish += iterations;
       changed = true;
     }
   }
@@ -173,7 +185,9 @@ void worker_schedule::remove(query_id q) {
   entry& e = entries_[k];
   if (!e.running) {
     pending_prefill_s_ -= e.prefill_s;
+    pending_prefill_tokens_ -= e.lengths.input_tokens;
     if (pending_prefill_s_ < 1e-12 || entries_.size() == 1) pending_prefill_s_ = 0;
+    if (pending_prefill_tokens_ < 0.5 || entries_.size() == 1) pending_prefill_tokens_ = 0;
   }
   if (k + 1 != entries_.size()) {
     e = entries_.back();
@@ -240,6 +254,7 @@ void worker_schedule::rebuild(double now) {
   least_slack_ = kInf;
   least_slack_anchor_ = 0;
   least_slack_remaining_ = 0;
+  least_slack_stall_tokens_ = 0;
   // Queued budgets, in prefill order.
   queued_ttft_anchor_ = kInf;
   has_queued_budgets_ = false;
@@ -252,15 +267,30 @@ void worker_schedule::rebuild(double now) {
     const double in_flight = running_ > 0 ? t_now : 0.0;
     // Prefill sums as the batch they will run in, with one more prompt (the one a check asks
     // about) joining it.
-    const double batch = batch_factor_with_one_more();
-    double ahead = 0, behind = pending_prefill_s_;
+    const double batch = prefill_sum_factor();
+    const bool chunked = options_.chunk_tokens > 0;
+    const double chunk_stall = chunked ? chunk_stall_s() : 0.0;
+    double ahead_s = 0, ahead_tokens = 0, behind = pending_prefill_s_;
+    int ahead_prompts = 0;
     for (const std::size_t k : order_) {
       entry& e = entries_[k];
-      ahead += e.prefill_s * batch;
+      ahead_s += e.prefill_s;
+      ahead_tokens += e.lengths.input_tokens;
+      ++ahead_prompts;
       behind -= e.prefill_s;
-      const double ttft_anchor = e.arrival_s + e.slo.ttft_s * ttft_headroom() - ahead - in_flight;
+      const double to_first_token =
+          chunked ? chunked_first_token_s(*shape_, options_.chunk_tokens, running_,
+                                          running_context_tokens(), ahead_s,
+                                          ahead_tokens, ahead_prompts)
+                  : ahead_s * batch;
+      const double ttft_anchor = e.arrival_s + e.slo.ttft_s * ttft_headroom() - to_first_token - in_flight;
       const double budget = e.slo.atgt_s * atgt_headroom() * e.queued_decodes;
-      e.queued_slack_s = budget - std::max(0.0, behind) * batch;
+      // The prompts queued behind it stall its decodes once it has its first token (one chunk
+      // per token at most when chunked).
+      const double stalled = std::max(0.0, behind) * batch;
+      const double room = chunked ? e.queued_stall_decodes * chunk_stall : kInf;
+      e.queued_slack_s = budget - std::min(stalled, room);
+      e.queued_stall_room_s = std::max(0.0, room - std::min(stalled, room));
       // Past saving on either count: not a reason to refuse new work (as a doomed running one).
       const bool decodes = e.queued_decodes > 0;  // a one-token answer has no ATGT
       e.doomed = ttft_anchor < now || (decodes && e.queued_slack_s - e.queued_decodes * t_now < 0);
@@ -284,6 +314,7 @@ void worker_schedule::rebuild(double now) {
       least_slack_ = slack;
       least_slack_anchor_ = e.budget_anchor;
       least_slack_remaining_ = remaining;
+      least_slack_stall_tokens_ = e.stall_finish - iteration_;
     }
   }
 }
@@ -296,13 +327,21 @@ schedule_summary worker_schedule::summary() const {
   s.sum_context_tokens = kv_used_tokens();
   s.iteration_s = iteration_s();
   s.pending_prefill_s = pending_prefill_s_;
-  s.prefill_batch_factor = batch_factor_with_one_more();
+  s.prefill_batch_factor = prefill_sum_factor();
+  s.prefill_factor_floor = s.prefill_batch_factor;
+  if (options_.chunk_tokens > 0)
+    for (int k = 1; k <= queued() + 1; ++k)
+      s.prefill_factor_floor = std::min(s.prefill_factor_floor, shape_->prefill_batch_factor(k));
+  s.chunk_tokens = options_.chunk_tokens;
+  s.pending_prefill_tokens = pending_prefill_tokens_;
+  s.chunk_stall_s = options_.chunk_tokens > 0 ? chunk_stall_s() : 0.0;
   s.min_queued_atgt_s = min_queued_atgt_;
   s.peak_kv_tokens = peak_kv_;
   s.kv_capacity_tokens = shape_->profile.kv.capacity_tokens * options_.kv_headroom;
   s.has_budget_probe = min_anchor_ != kInf;
   s.probe_anchor = least_slack_anchor_;
   s.probe_remaining = least_slack_remaining_;
+  s.probe_stall_tokens = least_slack_stall_tokens_;
   return s;
 }
 
@@ -324,30 +363,48 @@ double worker_schedule::peak_with(double base_q, double finish_q) const {
   return peak;
 }
 
+double worker_schedule::prefill_sum_factor() const {
+  if (options_.chunk_tokens <= 0) return batch_factor_with_one_more();
+  // The queued prompts and one more of their mean size, as they share iterations.
+  const int prompts = queued() + 1;
+  if (prompts < 2) return 1;
+  const double tokens = pending_prefill_tokens_ * prompts / (prompts - 1);
+  return shape_->prefill_batch_factor(prompts_per_chunked_iteration(
+      chunk_prefill_tokens(options_.chunk_tokens, running_), tokens, prompts));
+}
+
 bool worker_schedule::atgt_budgets_hold(double t_new, double stall_s, double now) const {
   if (min_anchor_ == kInf) return true;  // nothing running that can still be saved
-  // Sufficient: the smallest budget against the longest remaining life.
+  // Sufficient: the smallest budget against the longest remaining life, each suffering the
+  // whole stall (never less than its capped share).
   if (min_anchor_ - now - max_remaining_ * t_new - stall_s >= 0) return true;
   // Necessary: the entry with least slack today.
-  if (least_slack_anchor_ - now - least_slack_remaining_ * t_new - stall_s < 0) return false;
+  if (least_slack_anchor_ - now - least_slack_remaining_ * t_new -
+          capped_stall_s(stall_s, least_slack_stall_tokens_) < 0)
+    return false;
   for (const auto& e : entries_) {
     if (!e.running || e.doomed) continue;
-    if (e.budget_anchor - now - (e.atgt_finish - iteration_) * t_new - stall_s < 0) return false;
+    const double remaining = e.atgt_finish - iteration_;
+    if (e.budget_anchor - now - remaining * t_new - capped_stall_s(stall_s, e.stall_finish - iteration_) < 0)
+      return false;
   }
   return true;
 }
 
-reject_reason worker_schedule::queued_budgets_hold(double t_new, double prefill_q,
-                                                  double now) const {
+reject_reason worker_schedule::queued_budgets_hold(double t_new, double ttft_delay_q,
+                                                  double prefill_q, double now) const {
   if (!has_queued_budgets_) return reject_reason::none;
   // The least TTFT anchor holding is enough for all of them; otherwise look at each, leaving
   // out those whose first token is lost by now.
-  const bool ttft_holds = queued_ttft_anchor_ - now - prefill_q >= 0;
+  const bool ttft_holds = queued_ttft_anchor_ - now - ttft_delay_q >= 0;
+  const bool chunked = options_.chunk_tokens > 0;
   for (const auto& e : entries_) {
     if (e.running || e.doomed) continue;
-    if (!ttft_holds && e.queued_ttft_anchor_s >= now && e.queued_ttft_anchor_s - now - prefill_q < 0)
+    if (!ttft_holds && e.queued_ttft_anchor_s >= now &&
+        e.queued_ttft_anchor_s - now - ttft_delay_q < 0)
       return reject_reason::ttft;
-    if (e.queued_decodes > 0 && e.queued_slack_s - e.queued_decodes * t_new - prefill_q < 0)
+    const double stall = chunked ? std::min(prefill_q, e.queued_stall_room_s) : prefill_q;
+    if (e.queued_decodes > 0 && e.queued_slack_s - e.queued_decodes * t_new - stall < 0)
       return reject_reason::atgt;
   }
   return reject_reason::none;
@@ -359,10 +416,11 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   const double in = bounds.input_tokens;
   const double prefill_q = prefill_one_s(in);
   const auto m = static_cast<double>(entries_.size());
+  // The TTFT rule and the stalls are the summary's (schedule_summary::first_token_s, stall_s),
+  // so that screening and evaluation can never disagree on them.
+  const schedule_summary s = summary();
 
-  const double batch = batch_factor_with_one_more();
-  r.predicted_ttft_s =
-      bounds.ttft_s(running_ > 0, iteration_s(), pending_prefill_s_ * batch, prefill_q * batch);
+  r.predicted_ttft_s = bounds.waited_s + s.first_token_s(bounds, prefill_q);
   if (r.predicted_ttft_s > bounds.ttft_limit_on(shape_->margin)) {
     r.reason = reject_reason::ttft;
     return r;
@@ -384,13 +442,20 @@ fit_result worker_schedule::evaluate(const query_request& q, double now) const {
   }
 
   // Running queries absorb the prefills ahead of them and q's own.
+  const double batch = s.prefill_batch_factor;
   if (running_ > 0 && !atgt_budgets_hold(t_new, (pending_prefill_s_ + prefill_q) * batch, now)) {
     r.reason = reject_reason::atgt;
     return r;
   }
 
   // Queries still waiting for their prefill absorb q's, in their TTFT and in their decodes.
-  if (const reject_reason queued = queued_budgets_hold(t_new, prefill_q * batch, now);
+  // Chunked, q delays a first token ahead of it by the chunk of q that shares its last
+  // iteration at most.
+  const double ttft_delay =
+      options_.chunk_tokens > 0
+          ? prefill_one_s(std::min(in, chunk_prefill_tokens(options_.chunk_tokens, running_))) * batch
+          : prefill_q * batch;
+  if (const reject_reason queued = queued_budgets_hold(t_new, ttft_delay, prefill_q * batch, now);
       queued != reject_reason::none) {
     r.reason = queued;
     return r;

@@ -22,9 +22,26 @@
 //         where each query grows one token per iteration and frees its KV at its predicted end
 // Tightness (for best fit) is the most loaded dimension after adding q: max(peak KV / capacity,
 // t' / tightest ATGT SLO).
+//
+// Chunked prefill (schedule_options::chunk_tokens = B > 0), as src/sim/engine runs it. With d
+// queries decoding, an iteration prefills c = B − d prompt tokens beside the d decodes, so:
+//   TTFT  the prompts queued ahead and q's own, T tokens in all, take n = ⌈T / c⌉ iterations;
+//         each is also a decode step of the batch (its cost less the per-pass overhead the two
+//         halves share), and each chunk beyond a prompt's first pays one more pass
+//         (chunked_first_token_s).
+//   ATGT  a running query j is stalled by at most one chunk per token it has still to come:
+//         min(queued prefills + prefill(q), r_j · prefill(c)), not the whole sum. Its budget is
+//         planned with a low quantile of its remaining length (a short life suffers a stall
+//         most) but the cap with a high one (kStallLengthQuantile): a query assumed to end soon
+//         and then living on would be stalled by every chunk; only one that surely ends first
+//         is spared the rest.
+//   queued q placed behind a waiting query j delays j's first token by at most the chunk of q
+//         that shares j's last iteration, prefill(min(l_q, c)); j's decodes after its first
+//         token are stalled by the prompts behind it as a running query's are (capped).
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -51,6 +68,12 @@ struct schedule_options {
   // query that ends sooner than expected suffers it most: planning with a low quantile protects
   // the queries that turn out short. Outside (0, 1) the mean is used.
   double atgt_length_quantile = 0.2;
+  // The engine's batching. 0: prefill-first (vLLM v0's default) — a prefill batch runs alone
+  // and stalls every running decode for its whole length. > 0: chunked prefill with this token
+  // budget per iteration (vLLM's default since 0.6 and in V1): every iteration decodes one
+  // token of each running query first and spends the rest of the budget on prompt chunks, FCFS.
+  // See "Chunked prefill" below for what that changes in the checks.
+  int chunk_tokens = 0;
 };
 
 // A worker shape as the workers of that shape share it: the fitted profile and its online
@@ -87,7 +110,50 @@ struct worker_shape_model {
   double decode_s(double context, double batch) const {
     return profile.decode.time(context, batch) * calibration.decode_factor(batch);
   }
+  // What a forward pass costs whatever its work (weights read, kernels launched): a decode of one
+  // sequence with no context. A chunked iteration pays it once for both halves.
+  double pass_overhead_s() const { return decode_s(0, 1); }
 };
+
+// Chunked prefill: the quantile of a running query's remaining length that caps the stall it is
+// planned to suffer (see "Chunked prefill" above). With the true lengths (the oracle) every
+// quantile is the length itself.
+inline constexpr double kStallLengthQuantile = 0.95;
+
+// Chunked prefill: prompt tokens one iteration prefills beside `running` decodes (at least one).
+inline double chunk_prefill_tokens(int chunk_tokens, int running) {
+  return std::max(1.0, static_cast<double>(chunk_tokens - running));
+}
+// Prompts that share a chunked iteration are prefilled as one batch: on average per_iteration /
+// (tokens / prompts) of them, at least one, at most all.
+inline int prompts_per_chunked_iteration(double per_iteration, double tokens, int prompts) {
+  if (!(tokens > 0) || prompts < 2) return 1;
+  return static_cast<int>(
+      std::clamp(std::ceil(per_iteration * prompts / tokens), 1.0, static_cast<double>(prompts)));
+}
+
+// Chunked prefill: the time from now until the last of `prompts` queued prompts — `tokens`
+// prompt tokens whose prefills, each alone, add up to `sum_prompt_s` — has its first token, on
+// a worker decoding `running` queries that hold `running_context` tokens, under a token budget of
+// `chunk_tokens` per iteration (see "Chunked prefill" above). The prompts ahead of the last join
+// the decode batch as their prefills end, so on average half of them decode beside its chunks.
+// The one rule worker_schedule::evaluate and schedule_summary::screen (and the queued budgets)
+// share.
+inline double chunked_first_token_s(const worker_shape_model& shape, int chunk_tokens, int running,
+                                    double running_context, double sum_prompt_s, double tokens,
+                                    int prompts) {
+  if (!(tokens > 0) || prompts < 1) return 0;
+  const double joining = 0.5 * (prompts - 1);
+  const double decoding = running + joining;
+  const double per_iteration = std::max(1.0, chunk_tokens - decoding);
+  const double iterations = std::ceil(tokens / per_iteration);
+  const int together = prompts_per_chunked_iteration(per_iteration, tokens, prompts);
+  const double context = running_context + tokens * joining / prompts;
+  const double decode_half =
+      decoding > 0 ? std::max(0.0, shape.decode_s(context, decoding) - shape.pass_overhead_s()) : 0.0;
+  return sum_prompt_s * shape.prefill_batch_factor(together) +
+         (iterations - 1) * std::max(0.0, shape.prefill_one_s(0)) + iterations * decode_half;
+}
 
 // A new query as the model's checks see it: what depends only on the query, the time and the
 // options, worked out once (a policy screens thousands of workers with one). Both
@@ -108,11 +174,6 @@ struct query_bounds {
   double atgt_limit_s;            // its ATGT SLO after headroom
   double now_s;
 
-  // TTFT: what it has waited, the decode iteration in flight, the prefills queued ahead and
-  // its own.
-  double ttft_s(bool decoding, double iteration_s, double pending_prefill_s, double prefill_s) const {
-    return waited_s + (decoding ? iteration_s : 0.0) + pending_prefill_s + prefill_s;
-  }
   // Its limits on a worker of a shape, whose learnt margin scales the headroom.
   double ttft_limit_on(const slo_margin& m) const { return ttft_limit_s * m.ttft; }
   // The decode iteration once it is in the batch must suit every queued query and itself.
@@ -146,14 +207,47 @@ struct schedule_summary {
   double min_queued_atgt_s = 0;    // tightest ATGT limit among queued queries (∞: none)
   double peak_kv_tokens = 0;       // predicted future peak without a new query
   double kv_capacity_tokens = 0;   // after headroom
+  // The least batch factor first_token_s scales the prefills with, whatever the new query: a
+  // lower bound for indexes over many workers (headroom_index). Prefill-first: exactly
+  // prefill_batch_factor; chunked: the least factor of any number of the queued prompts and one
+  // more sharing an iteration.
+  double prefill_factor_floor = 1;
+  // Chunked prefill (0: prefill-first): the budget, the queued prompts' tokens, and what one
+  // iteration's chunk can stall a running decode by at most.
+  int chunk_tokens = 0;
+  double pending_prefill_tokens = 0;
+  double chunk_stall_s = 0;
   // The running query with the least ATGT slack at today's iteration time: a query that would
   // break its budget fails the worker without a look at the others (a necessary condition).
   bool has_budget_probe = false;
   double probe_anchor = 0;         // its decode time budget ends here
   double probe_remaining = 0;      // its tokens still to come (at the ATGT length quantile)
+  double probe_stall_tokens = 0;   // chunked: the tokens its stall is capped by (high quantile)
 
   double prefill_one_s(double tokens) const { return shape->prefill_one_s(tokens); }
   double decode_s(double context, double batch) const { return shape->decode_s(context, batch); }
+  // q's predicted time to first token beyond what it has waited (TTFT = q.waited_s + this).
+  double first_token_s(const query_bounds& q, double prefill_s) const {
+    if (chunk_tokens > 0)
+      return (running > 0 ? iteration_s : 0.0) +
+             chunked_first_token_s(*shape, chunk_tokens, running,
+                                   sum_context_tokens - pending_prefill_tokens,
+                                   pending_prefill_s + prefill_s,
+                                   pending_prefill_tokens + q.input_tokens, entries - running + 1);
+    // Prefill-first: the decode iteration in flight, the prefills queued ahead and its own, as
+    // one batch.
+    return (running > 0 ? iteration_s : 0.0) + (pending_prefill_s + prefill_s) * prefill_batch_factor;
+  }
+  // The stall q's prefill and those queued ahead put on a running query that surely ends
+  // within `stall_tokens` tokens.
+  double stall_s(double prefill_s, double stall_tokens) const {
+    return capped_stall_s((pending_prefill_s + prefill_s) * prefill_batch_factor, stall_tokens);
+  }
+  // A stall of `all` seconds of prefill as such a query suffers it: all of it under
+  // prefill-first, one chunk per token at most under chunked prefill.
+  double capped_stall_s(double all, double stall_tokens) const {
+    return chunk_tokens > 0 ? std::min(all, stall_tokens * chunk_stall_s) : all;
+  }
 
   // The constraints of evaluate that these numbers decide: TTFT and the decode-rate limit
   // exactly, the KV footprint of q alone, and the ATGT budget of the running query with least
@@ -168,9 +262,7 @@ struct schedule_summary {
 inline screen_result schedule_summary::screen(const query_bounds& q, double prefill_s) const {
   screen_result r;
   const double in = q.input_tokens, expected = q.expected_output_tokens;
-  const double batch = prefill_batch_factor;
-  if (q.ttft_s(running > 0, iteration_s, pending_prefill_s * batch, prefill_s * batch) >
-      q.ttft_limit_on(shape->margin)) {
+  if (q.waited_s + first_token_s(q, prefill_s) > q.ttft_limit_on(shape->margin)) {
     r.reason = reject_reason::ttft;
     return r;
   }
@@ -186,7 +278,7 @@ inline screen_result schedule_summary::screen(const query_bounds& q, double pref
   }
   // The running query with least slack could not absorb q's stall.
   if (has_budget_probe &&
-      probe_anchor - q.now_s - probe_remaining * t_new - (pending_prefill_s + prefill_s) * batch < 0) {
+      probe_anchor - q.now_s - probe_remaining * t_new - stall_s(prefill_s, probe_stall_tokens) < 0) {
     r.reason = reject_reason::atgt;
     return r;
   }
@@ -267,6 +359,7 @@ class worker_schedule {
     double base = 0;           // context at iteration x is base + x
     double finish = 0;         // predicted iteration of the last token (mean length: KV)
     double atgt_finish = 0;    // the same at the ATGT length quantile (≤ finish)
+    double stall_finish = 0;   // chunked: at kStallLengthQuantile (≥ atgt_finish), caps stalls
     double first_token_s = 0;  // running only
     double budget_tokens = 0;  // L − 1 at the ATGT length quantile (running only)
     double budget_anchor = 0;  // slo·(L − 1) + first_token_s: decode time budget ends here
@@ -277,7 +370,9 @@ class worker_schedule {
     // its first token), and the decode iterations it is planned to need (ATGT quantile).
     double queued_slack_s = 0;
     double queued_decodes = 0;
+    double queued_stall_decodes = 0;  // chunked: the same at kStallLengthQuantile
     double queued_ttft_anchor_s = 0;  // its first token is due by then (after headroom)
+    double queued_stall_room_s = 0;   // chunked: what more its decodes can be stalled by at most
   };
 
   entry* find(query_id q);
@@ -289,10 +384,25 @@ class worker_schedule {
   // The tokens still to come that ATGT budgets are planned with: the ATGT length quantile of
   // the remaining length (at most `mean`, the expectation; `mean` itself outside (0, 1)).
   double atgt_length(const query_lengths& q, int generated, double mean) const;
+  // The tokens still to come that cap a chunked stall: kStallLengthQuantile of the remaining
+  // length, at least `mean`.
+  double stall_length(const query_lengths& q, int generated, double mean) const;
   void rebuild(double now);
   int generated_of(const entry& e) const;
   double peak_with(double base_q, double finish_q) const;
+  // Running queries can absorb a stall of `stall_s` seconds of prefill (each as much of it as
+  // it would suffer: capped_stall_s) at the new iteration time t_new.
   bool atgt_budgets_hold(double t_new, double stall_s, double now) const;
+  double capped_stall_s(double all, double stall_tokens) const {
+    return options_.chunk_tokens > 0 ? std::min(all, stall_tokens * chunk_stall_s()) : all;
+  }
+  // Chunked prefill: the most one iteration's chunk adds to a decode step.
+  double chunk_stall_s() const {
+    return prefill_one_s(chunk_prefill_tokens(options_.chunk_tokens, running_));
+  }
+  // The batch factor prefill sums are scaled by once one more prompt joins the queue: the
+  // whole queue as one batch under prefill-first, the prompts sharing an iteration when chunked.
+  double prefill_sum_factor() const;
 
   double prefill_one_s(double tokens) const;
   double decode_s(double context, double batch) const;
@@ -313,6 +423,7 @@ class worker_schedule {
   double sum_base_ = 0;            // Σ base over all entries
   double sum_base_running_ = 0;    // Σ base over running entries
   double pending_prefill_s_ = 0;   // Σ prefill_s of queued entries
+  double pending_prefill_tokens_ = 0;  // Σ prompt tokens of queued entries
   double min_finish_ = 0;          // earliest predicted finish among running entries
   double min_queued_atgt_ = 0;     // tightest ATGT SLO among queued entries (∞: none)
 
@@ -333,6 +444,7 @@ class worker_schedule {
   double least_slack_ = 0;
   double least_slack_anchor_ = 0;
   double least_slack_remaining_ = 0;
+  double least_slack_stall_tokens_ = 0;
   double last_now_ = 0;
   std::vector<std::size_t> order_;  // scratch for rebuild
   std::uint64_t next_seq_ = 0;
@@ -347,7 +459,10 @@ class worker_schedule {
   double queued_ttft_anchor_ = 0;   // least of the TTFT anchors (∞: none)
   bool has_queued_budgets_ = false;
   // none, or the constraint of a queued query that q would break.
-  reject_reason queued_budgets_hold(double t_new, double prefill_q, double now) const;
+  // `ttft_delay_q`: what q's prefill delays a query queued ahead of it; `prefill_q`: q's
+  // prefill as it stalls decodes.
+  reject_reason queued_budgets_hold(double t_new, double ttft_delay_q, double prefill_q,
+                                    double now) const;
 };
 
 }  // namespace aladdin

@@ -119,6 +119,13 @@ desk_options desk_options_of(const simulation_config& c, const topology& t) {
   d.schedule = c.schedule;
   // Split mode: the decode pool sees no prefill stalls (see simulation_config).
   if (t.split()) d.schedule.atgt_headroom = c.decode_pool_atgt_headroom;
+  // Chunked prefill: placement plans with the engine's token budget.
+  if (t.batching == batching_mode::chunked && !t.split()) {
+    engine_options e;
+    e.mode = batching_mode::chunked;
+    e.max_batched_tokens = c.max_batched_tokens;
+    d.schedule.chunk_tokens = e.batched_tokens();
+  }
   d.predictor = c.predictor;
   d.allow_true_lengths = true;  // the oracle's ceiling is measured here
   d.seed = mix_seed(c.seed, 0);
@@ -326,6 +333,7 @@ class simulation {
       decision_record& r = queries_[d.query.value].decision;
       r.kind = d.best_effort ? decision_kind::best_effort
                : d.ttft_lost ? decision_kind::ttft_lost
+               : d.late      ? decision_kind::late
                              : decision_kind::planned;
       r.worker = d.worker.value;
       r.decided_s = now_;

@@ -87,7 +87,7 @@ TEST_CASE("serve options: the example config in the repo loads, and is a node th
   CHECK(o.max_workers == 8);
   CHECK(o.slo_atgt_s == doctest::Approx(0.1));
   CHECK(o.journal_retention_s == doctest::Approx(3600));
-  CHECK_FALSE(o.sync_writes);
+  CHECK(o.durability == durability_level::wal);
   const auto classes = o.slo_class_list();
   REQUIRE(classes.size() == 2);
   CHECK(classes[1] == slo_class{"batch", 20, 0.2});
@@ -100,22 +100,23 @@ TEST_CASE("serve options: the example config in the repo loads, and is a node th
   CHECK(facts->context_tokens == card->context_tokens);
 }
 
-TEST_CASE("serve options: the provisioner, journal.sync and the log options are parsed once, into what they mean") {
+TEST_CASE("serve options: the provisioner, journal.durability and the log options are parsed once, into what they mean") {
   serve_options o;
   CHECK(o.provisioner == provisioner_kind::local);
-  CHECK_FALSE(o.sync_writes);
+  CHECK(o.durability == durability_level::wal);
   CHECK(o.log == node_log::level::info);
   CHECK(o.log_format == node_log::format::text);
-  CHECK(apply_text(o, "provisioner.kind = 'static'\njournal.sync = true\nnode.log_level = 'quiet'\nnode.log_format = 'json'\n").empty());
+  CHECK(apply_text(o, "provisioner.kind = 'static'\njournal.durability = 'fsync'\nnode.log_level = 'quiet'\nnode.log_format = 'json'\n").empty());
   CHECK(o.log_format == node_log::format::json);
   CHECK(o.provisioner == provisioner_kind::static_fleet);
-  CHECK(o.sync_writes);
+  CHECK(o.durability == durability_level::fsync);
   CHECK(o.log == node_log::level::quiet);
   CHECK(apply_text(o, "provisioner.workers = 3\n").empty());  // a file that does not name them leaves them
   CHECK(o.provisioner == provisioner_kind::static_fleet);
   CHECK(o.log == node_log::level::quiet);
   CHECK(std::string(to_string(o.provisioner)) == "static");
   CHECK(apply_text(o, "provisioner.kind = 'cloud'\n").find("key 'provisioner.kind'") != std::string::npos);
+  CHECK(apply_text(o, "journal.durability = 'disk'\n").find("key 'journal.durability'") != std::string::npos);
   CHECK(log_level_of("quiet") == node_log::level::quiet);
   CHECK(log_level_names() == std::vector<std::string>{"debug", "info", "warn", "error", "quiet"});
   // --log is the old spelling of --log-level.

@@ -7,6 +7,7 @@
 
 #include <zmq.hpp>
 
+#include <fstream>
 #include <future>
 
 #include "actors/caf/control_node.hpp"
@@ -96,7 +97,7 @@ TEST_CASE("aladdin serve on SIGTERM: a query longer than --shutdown-timeout fail
   // One emulated worker (the local provisioner starts `aladdin worker --emulate`), real time.
   spec.args = {"serve", "--data-dir", dir.str() + "/state", "--listen", "tcp://127.0.0.1:0", "--worker-listen",
                "tcp://127.0.0.1:0", "--provisioner", "local", "--workers", "1", "--min-workers", "1",
-               "--shutdown-timeout", "1s", "--log", "info"};
+               "--shutdown-timeout", "1s", "--log-level", "info", "--log-format", "json"};
   spec.pipe_stdout = true;
   spec.log_file = dir.str() + "/node.log";
   auto node = node::child_process::spawn(spec);
@@ -115,4 +116,17 @@ TEST_CASE("aladdin serve on SIGTERM: a query longer than --shutdown-timeout fail
   REQUIRE(status.has_value());
   CHECK(*status == 0);
   CHECK(c.count<cc::query_finished>() == 0);
+  // Its log is JSON lines, the drain in them.
+  std::ifstream log(dir.str() + "/node.log");
+  std::string line;
+  int lines = 0;
+  bool drained = false;
+  while (std::getline(log, line)) {
+    ++lines;
+    CHECK_MESSAGE(line.rfind(R"({"ts":")", 0) == 0, line);
+    CHECK(line.back() == '}');
+    drained = drained || line.find(R"x("level":"warn","process":"serve","msg":"--shutdown-timeout 1 s passed: 1 queries failed (shuttingDown)")x") != std::string::npos;
+  }
+  CHECK(lines > 3);
+  CHECK(drained);
 }

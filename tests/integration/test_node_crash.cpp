@@ -31,12 +31,13 @@ int free_port() {
 }
 
 node::child_process start_node(const std::string& dir, const std::string& client_ep, const std::string& worker_ep,
-                               const std::string& workers = "crash-worker") {
+                               const std::string& workers = "crash-worker", const std::string& durability = "wal") {
   node::spawn_spec spec;
   spec.program = ALADDIN_BINARY;
   spec.args = {"serve", "--data-dir", dir, "--listen", client_ep, "--worker-listen", worker_ep,
                "--provisioner", "static", "--static-workers", workers, "--log", "warn",
-               "--heartbeat-timeout", "2s", "--adopt-grace", "1s", "--retry-interval", "20ms"};
+               "--heartbeat-timeout", "2s", "--adopt-grace", "1s", "--retry-interval", "20ms",
+               "--durability", durability};
   spec.pipe_stdout = true;
   spec.log_file = dir + "-node.log";
   auto child = node::child_process::spawn(spec);
@@ -56,11 +57,16 @@ std::set<std::uint64_t> outcomes(const test_client& c) {
 }  // namespace
 
 TEST_CASE("control node killed with SIGKILL and restarted: its worker's queries are re-adopted, none vanishes") {
+  // At both levels that keep a journal (group commit: the WAL alone, or fsynced per group).
+  std::string durability = "wal";
+  SUBCASE("wal") { durability = "wal"; }
+  SUBCASE("fsync") { durability = "fsync"; }
+  CAPTURE(durability);
   temp_dir dir("crash");
   const std::string data = (dir.path() / "state").string();
   const std::string client_ep = "tcp://127.0.0.1:" + std::to_string(free_port());
   const std::string worker_ep = "tcp://127.0.0.1:" + std::to_string(free_port());
-  auto node = start_node(data, client_ep, worker_ep);
+  auto node = start_node(data, client_ep, worker_ep, "crash-worker", durability);
 
   fake_worker_options wo;
   wo.endpoint = worker_ep;
@@ -83,7 +89,7 @@ TEST_CASE("control node killed with SIGKILL and restarted: its worker's queries 
   REQUIRE(node.wait_for(5s).has_value());
   const std::size_t done_before = c.count<client_channel::query_finished>();
   std::this_thread::sleep_for(300ms);  // some complete while no node listens
-  auto again = start_node(data, client_ep, worker_ep);
+  auto again = start_node(data, client_ep, worker_ep, "crash-worker", durability);
 
   REQUIRE(c.receive_until([&] { return outcomes(c).size() == n; }, 30s));
   CHECK(outcomes(c) == accepted);

@@ -496,7 +496,8 @@ TEST_CASE("schema codec: a message of one channel decoded as another does not cr
     }
   }
   CHECK(decoded == client_members);
-  CHECK(unknown == worker_samples().size() - client_members);  // error (@11) and queryText (@12); the client union ends at statusReply @10
+  // error (@11) and queryText (@12): the client union ends at statusReply @10
+  CHECK(unknown == worker_samples().size() - client_members);
   CHECK(unknown == 2);
 }
 

@@ -286,11 +286,15 @@ TEST_CASE("worker schedule: queue, first token, progress and completion keep the
 
 TEST_CASE("aladdin policy: the screened search picks what evaluating every worker picks") {
   rng random(5);
+  for (const int chunk_tokens : {0, 2048})  // prefill-first, chunked prefill
   for (double comfort : {1.0, 0.85, 0.5}) {
     CAPTURE(comfort);
+    CAPTURE(chunk_tokens);
     for (int round = 0; round < 40; ++round) {
       fixed_lengths lengths(150);
-      cluster_state c(&lengths);
+      schedule_options options;
+      options.chunk_tokens = chunk_tokens;
+      cluster_state c(&lengths, options);
       const int workers = 2 + static_cast<int>(random.below(30));
       for (int w = 0; w < workers; ++w)
         c.add_worker(test_profile(5000 + static_cast<double>(random.below(60000))));
@@ -558,10 +562,14 @@ TEST_CASE("aladdin policy: comfort-tightness from the registry is the comfort it
 
 TEST_CASE("worker schedule: what the summary's screen refuses evaluate refuses, and what it passes it bounds") {
   rng random(23);
+  for (const int chunk_tokens : {0, 2048}) {  // prefill-first, chunked prefill
+  CAPTURE(chunk_tokens);
   int passed = 0, refused = 0;
   for (int round = 0; round < 60; ++round) {
     fixed_lengths lengths(150);
-    cluster_state c(&lengths);
+    schedule_options options;
+    options.chunk_tokens = chunk_tokens;
+    cluster_state c(&lengths, options);
     const worker_slot w = c.add_worker(test_profile(5000 + static_cast<double>(random.below(60000))));
     double now = 0;
     const int n = static_cast<int>(random.below(30));
@@ -594,4 +602,5 @@ TEST_CASE("worker schedule: what the summary's screen refuses evaluate refuses, 
   }
   CHECK(passed > 100);
   CHECK(refused > 100);
+  }
 }

@@ -9,6 +9,7 @@
 
 #include "model/builtin_profiles.hpp"
 #include "placement/placement_desk.hpp"
+#include "placement/worker_schedule.hpp"
 
 using namespace aladdin;
 
@@ -78,6 +79,40 @@ TEST_CASE("placement desk: past its TTFT SLO a waiting query is placed without t
   REQUIRE(placed.size() == 1);
   CHECK(placed[0].query.value == 2);
   CHECK(desk.counters().forced == 0);
+}
+
+TEST_CASE("placement desk: refused for its TTFT headroom alone, a query still within its SLO goes where it comes soonest") {
+  // What the schedule predicts for a 4,000-token prompt behind one decoding query.
+  const fixed_lengths lengths(256);
+  worker_schedule alone(tp4(), &lengths);
+  alone.add_queued({query_id{1}, 100, 0, {}, 256}, {100, -1}, 0);
+  alone.start_decoding(query_id{1}, 0.05);
+  const double ttft = alone.evaluate({query_id{2}, 4000, 0.05, {}, 256}, 0.05).predicted_ttft_s;
+  REQUIRE(ttft > 0.5);
+
+  for (const double slo : {ttft / 0.95, ttft / 1.05}) {  // within its SLO, or past it
+    CAPTURE(slo);
+    placement_desk desk({});
+    REQUIRE(desk.add_worker(w1, tp4()));
+    desk_decisions out;
+    std::vector<desk_query> batch = {query(1, 100)};
+    desk.offer(batch, 0, out);
+    desk.first_token(w1, query_id{1}, 0.05);
+    out.placed.clear();
+    // Planned with 0.9 of its SLO, the prompt fits nowhere; waiting could only make it later.
+    batch = {query(2, 4000, 0.05, {slo, 0.1})};
+    desk.offer(batch, 0.05, out);
+    if (ttft <= slo) {
+      REQUIRE(out.placed.size() == 1);
+      CHECK(out.placed[0].late);
+      CHECK(desk.counters().late == 1);
+      CHECK(desk.waiting() == 0);
+    } else {
+      CHECK(out.placed.empty());
+      CHECK(desk.waiting() == 1);
+      CHECK(desk.counters().late == 0);
+    }
+  }
 }
 
 TEST_CASE("placement desk: an idle fleet takes the oldest waiting query best effort") {

@@ -52,7 +52,7 @@ set(ALADDIN_NODE_PLAIN_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/loadgen/loadgen.cpp
   ${CMAKE_SOURCE_DIR}/actors/loadgen/http_loadgen.cpp
   ${CMAKE_SOURCE_DIR}/actors/front/front_door.cpp
-  ${CMAKE_SOURCE_DIR}/actors/front/node_metrics.cpp)
+  ${CMAKE_SOURCE_DIR}/actors/front/front_door_metrics.cpp)
 # The CAF shells: one translation unit per actor family, plus the composition root.
 set(ALADDIN_NODE_CAF_SOURCES
   ${CMAKE_SOURCE_DIR}/actors/caf/intake_actor.cpp

@@ -43,6 +43,11 @@ aladdin_fuzz_target(fuzz_serve_config
           ${CMAKE_SOURCE_DIR}/actors/node/serve_options.cpp
   LINKS aladdin_core tomlplusplus::tomlplusplus)
 
+# OpenAI's request bodies (the front door) and engine answers, chunks and SSE (the worker agent).
+aladdin_fuzz_target(fuzz_openai
+  SOURCES ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_openai.cpp
+  LINKS aladdin_api)
+
 # Writes the channel targets' seeds from the channel codecs (tests/fuzz/make_seeds.cpp).
 add_executable(aladdin_fuzz_seeds ${CMAKE_SOURCE_DIR}/tests/fuzz/make_seeds.cpp)
 target_link_libraries(aladdin_fuzz_seeds PRIVATE aladdin_schema)

@@ -25,7 +25,7 @@ cmake --build build-fuzz --target aladdin_fuzz -j "$(nproc)"
 
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(client_frame worker_frame trace_azure trace_mooncake trace_csv profile_csv serve_config)
+  targets=(client_frame worker_frame trace_azure trace_mooncake trace_csv profile_csv serve_config openai)
 fi
 
 mkdir -p build-fuzz/findings build-fuzz/logs

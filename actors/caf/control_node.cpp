@@ -11,7 +11,6 @@
 
 #include "actors/caf/node_actors.hpp"
 #include "actors/front/front_door.hpp"
-#include "actors/front/node_metrics.hpp"
 #include "actors/node/catalogue.hpp"
 #include "actors/node/command_fleet.hpp"
 #include "actors/node/node_status.hpp"
@@ -116,6 +115,7 @@ class door_link final : public front_door_node {
   void cancel(query_id q, std::string why) override { caf::anon_send(placement, cancel_msg{q, std::move(why)}); }
   bool ready() const override { return !shared->draining.load() && directory->size() > 0; }
   std::string metrics() const override { return node->render_prometheus(); }
+  std::string status_json() const override { return render_status_json(node->status()); }
 };
 
 }  // namespace
@@ -259,6 +259,7 @@ void control_node::start() {
       throw std::runtime_error("--http " + o.http + ": " + err);
     fo.model = m.limits.model;
     fo.context_tokens = m.limits.context_tokens;
+    for (const auto& c : o.slo_class_list()) fo.slo_classes.push_back({c.name, c.ttft_s * 1000, c.atgt_s * 1000});
     m.door = std::make_unique<front_door>(fo, m.link);
     m.split = std::make_unique<split_outbox>(m.bridge->out(), *m.door);
     inner = m.split.get();

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <optional>
 
-#include "actors/front/node_metrics.hpp"
+#include "actors/front/front_door_metrics.hpp"
 #include "model/hardware.hpp"
 
 namespace aladdin::node {
@@ -185,6 +185,10 @@ void front_door::handle(http::http_request req, http::writer_ptr w) {
     const bool ready = node_.ready();
     return w->respond(json_response(ready ? 200 : 503, ready ? R"({"ready":true})" : R"({"ready":false})"));
   }
+  if (path == "/status") {
+    if (!get) return wrong_method("GET");
+    return w->respond(json_response(200, node_.status_json()));
+  }
   if (path == "/metrics") {
     if (!get) return wrong_method("GET");
     http::http_response r;
@@ -212,8 +216,10 @@ void front_door::generate(api::api_kind kind, const http::http_request& req, con
   if (canonical_model(r.model) != options_.model) return refuse(api::model_not_found(r.model));
   api::slo_headers slo;
   if (auto e = api::slo_from_headers(req.header("x-slo-ttft-ms"), req.header("x-slo-tpot-ms"), slo)) return refuse(*e);
-  const std::optional<double> ttft_ms = slo.ttft_ms ? slo.ttft_ms : r.slo_ttft_ms;
-  const std::optional<double> tpot_ms = slo.tpot_ms ? slo.tpot_ms : r.slo_tpot_ms;
+  const api::slo_choice chosen = api::resolve_slo(slo, req.header("x-slo-class"), r, options_.slo_classes);
+  if (chosen.error) return refuse(*chosen.error);
+  const std::optional<double> ttft_ms = chosen.ttft_ms;
+  const std::optional<double> tpot_ms = chosen.tpot_ms;
   // OpenAI's legacy completions stop at 16 tokens unless told otherwise (vLLM too); chat runs
   // until the model stops or the context is full.
   std::optional<std::uint32_t> max_tokens = r.max_tokens;

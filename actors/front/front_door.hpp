@@ -1,7 +1,8 @@
 #pragma once
 // The node's OpenAI-compatible HTTP front door: `POST /v1/completions`, `POST
 // /v1/chat/completions` (whole answers, or Server-Sent Events with `"stream": true`), `GET
-// /v1/models`, `GET /health`, `GET /ready`, `GET /metrics`, on actors/http/http_server.hpp.
+// /v1/models`, `GET /health`, `GET /ready`, `GET /metrics`, `GET /status`, on
+// actors/http/http_server.hpp.
 //
 // One intake, two front ends: an HTTP request becomes the same client_submit a Cap'n Proto
 // client's submitQuery becomes, with a routing id of its own (http_client_id: a leading NUL
@@ -50,6 +51,7 @@ struct front_door_options {
   std::uint32_t context_tokens = 0;  // prompt + max_tokens over it: 400 (0: not checked)
   std::size_t max_body_bytes = worker_channel::max_request_body_bytes;
   unsigned retry_after_s = 1;        // Retry-After of 429 and 503
+  std::vector<api::slo_class_ms> slo_classes;  // named classes a request may ask for
   api::token_estimate_options estimate;
 };
 
@@ -61,7 +63,8 @@ class front_door_node {
   virtual void submit(std::vector<client_submit> batch) = 0;  // to the intake, in order
   virtual void cancel(query_id q, std::string why) = 0;     // the client has gone
   virtual bool ready() const = 0;        // a registered worker of the served model, not draining
-  virtual std::string metrics() const = 0;  // the node's counters, Prometheus text format
+  virtual std::string metrics() const = 0;      // the node's series, Prometheus text format
+  virtual std::string status_json() const = 0;  // the node's status snapshot (aladdin status --json)
 };
 
 struct front_door_counters {

@@ -288,6 +288,13 @@ parse_result parse_request(api_kind api, std::string_view body) {
     out.error = std::move(*e);
     return out;
   }
+  if (const auto it = j.find("slo_class"); it != j.end() && !it->is_null()) {
+    if (!it->is_string() || it->get_ref<const std::string&>().empty()) {
+      out.error = bad_request("'slo_class' must be a class name", "slo_class");
+      return out;
+    }
+    r.slo_class = it->get<std::string>();
+  }
   r.body = std::move(j);
   out.ok = std::move(r);
   return out;
@@ -315,11 +322,40 @@ std::optional<api_error> slo_from_headers(const std::optional<std::string_view>&
   return std::nullopt;
 }
 
+slo_choice resolve_slo(const slo_headers& headers, const std::optional<std::string_view>& class_header,
+                       const request& r, const std::vector<slo_class_ms>& classes) {
+  slo_choice out;
+  out.ttft_ms = headers.ttft_ms ? headers.ttft_ms : r.slo_ttft_ms;
+  out.tpot_ms = headers.tpot_ms ? headers.tpot_ms : r.slo_tpot_ms;
+  std::optional<std::string> name;
+  const char* param = "x-slo-class";
+  if (class_header) {
+    name = std::string(*class_header);
+  } else if (r.slo_class) {
+    name = r.slo_class;
+    param = "slo_class";
+  }
+  if (!name) return out;
+  for (const auto& c : classes) {
+    if (c.name != *name) continue;
+    if (!out.ttft_ms) out.ttft_ms = c.ttft_ms;
+    if (!out.tpot_ms) out.tpot_ms = c.tpot_ms;
+    return out;
+  }
+  std::string known;
+  for (const auto& c : classes) known += (known.empty() ? "" : ", ") + c.name;
+  out.error = bad_request("unknown SLO class '" + name->substr(0, 64) + "' (classes: " +
+                              (known.empty() ? std::string("none configured") : known) + ")",
+                          param);
+  return out;
+}
+
 std::string engine_body(const request& r, std::string_view served_model) {
   json b = r.body;
   b["model"] = std::string(served_model);
   b.erase("slo_ttft_ms");
   b.erase("slo_tpot_ms");
+  b.erase("slo_class");
   return b.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 

@@ -9,7 +9,7 @@
 //   of {"type":"text","text":...} parts); optional `max_tokens` / `max_completion_tokens`
 //   (positive integers; the smaller wins when both are set), `stream` (bool), `stream_options.
 //   include_usage` (bool; only with stream), `n` (only 1), and aladdin's own `slo_ttft_ms` /
-//   `slo_tpot_ms` (positive numbers). Everything else (temperature, top_p, stop, seed, ...)
+//   `slo_tpot_ms` (positive numbers) and `slo_class` (a class name). Everything else (temperature, top_p, stop, seed, ...)
 //   passes through untouched in `body`. Errors are api_error values with OpenAI's status,
 //   type, param and code; they never throw.
 // - slo_from_headers reads the per-request SLO the way llm-d does: `x-slo-ttft-ms`,
@@ -71,6 +71,7 @@ struct request {
   std::size_t prompt_chars = 0;                // UTF-8 bytes of the prompt text (messages: their text)
   std::size_t messages = 0;                    // chat: how many
   std::optional<double> slo_ttft_ms, slo_tpot_ms;  // from the body
+  std::optional<std::string> slo_class;            // from the body
   nlohmann::json body;                         // the whole body, as sent
 };
 
@@ -88,6 +89,22 @@ struct slo_headers {
 };
 std::optional<api_error> slo_from_headers(const std::optional<std::string_view>& ttft,
                                           const std::optional<std::string_view>& tpot, slo_headers& out);
+
+// A named SLO class of the node (`--slo-classes`), in milliseconds.
+struct slo_class_ms {
+  std::string name;
+  double ttft_ms = 0;
+  double tpot_ms = 0;
+};
+// The request's SLO, each of TTFT and TPOT on its own: the header's milliseconds, else the
+// body's, else the named class's (header `x-slo-class` over the body's `slo_class`), else
+// nothing (the node's default class). An unknown class name is a 400 listing the classes.
+struct slo_choice {
+  std::optional<double> ttft_ms, tpot_ms;
+  std::optional<api_error> error;
+};
+slo_choice resolve_slo(const slo_headers& headers, const std::optional<std::string_view>& class_header,
+                       const request& r, const std::vector<slo_class_ms>& classes);
 
 // The body sent on to an engine (EngineRequest.body): the client's, `model` set to
 // `served_model`, aladdin's own fields (slo_ttft_ms, slo_tpot_ms) removed. The worker agent

@@ -114,7 +114,7 @@ struct actor_fixture {
   void submit_to(const node::intake_actor& to, const std::string& client, std::uint64_t client_query_id,
                  std::uint32_t prompt, std::uint32_t max_output = 100) {
     node::submit_batch b;
-    b.items.push_back({client, {client_query_id, prompt, max_output, 2'000'000, 100'000, "llama2-70b"}});
+    b.items.push_back({client, {client_query_id, prompt, max_output, 2'000'000, 100'000, "llama2-70b"}, {}});
     caf::anon_send(to, std::move(b));
     run();
   }

@@ -71,7 +71,7 @@ TEST_CASE("actor flow: the intake refuses what it must, with reasons, and journa
   CHECK(f.frames<cc::query_accepted>().size() == 1);
 
   submit_batch wrong_model;
-  wrong_model.items.push_back({"c", {4, 10, 10, 0, 0, "bloom-176b"}});
+  wrong_model.items.push_back({"c", {4, 10, 10, 0, 0, "bloom-176b"}, {}});
   caf::anon_send(f.intake, std::move(wrong_model));
   f.run();
   intake_limits small_kv = f.limits;

@@ -110,12 +110,39 @@ TEST_CASE("openai: SLO headers in milliseconds, refused when not positive number
   CHECK(slo_from_headers(std::string_view("12ms"), std::nullopt, bad));
 }
 
+TEST_CASE("openai: the SLO per field: header, then body, then the named class, then nothing") {
+  const std::vector<slo_class_ms> classes = {{"interactive", 2000, 100}, {"batch", 20000, 200}};
+  auto r = parse_ok(api_kind::completions, R"({"model":"m","prompt":"x","slo_tpot_ms":150,"slo_class":"batch"})");
+  CHECK(r.slo_class == "batch");
+  slo_headers h;
+  h.ttft_ms = 500;
+  auto c = resolve_slo(h, std::nullopt, r, classes);
+  REQUIRE(!c.error);
+  CHECK(c.ttft_ms == 500.0);  // the header
+  CHECK(c.tpot_ms == 150.0);  // the body
+  c = resolve_slo({}, std::string_view("interactive"), r, classes);  // the header's class wins over the body's
+  CHECK(c.ttft_ms == 2000.0);
+  CHECK(c.tpot_ms == 150.0);
+  c = resolve_slo({}, std::nullopt, r, classes);
+  CHECK(c.ttft_ms == 20000.0);
+  const auto plain = parse_ok(api_kind::completions, R"({"model":"m","prompt":"x"})");
+  c = resolve_slo({}, std::nullopt, plain, classes);
+  CHECK(!c.ttft_ms);
+  CHECK(!c.tpot_ms);
+  c = resolve_slo({}, std::string_view("gold"), plain, classes);
+  REQUIRE(c.error);
+  CHECK(c.error->param == "x-slo-class");
+  CHECK(c.error->message.find("interactive, batch") != std::string::npos);
+  CHECK(parse_err(api_kind::completions, R"({"model":"m","prompt":"x","slo_class":5})").param == "slo_class");
+}
+
 TEST_CASE("openai: the engine body names the served model and drops aladdin's own fields") {
-  const auto r = parse_ok(api_kind::completions, R"({"model":"Llama-2-70B","prompt":"x","top_p":0.9,"slo_ttft_ms":100})");
+  const auto r = parse_ok(api_kind::completions, R"({"model":"Llama-2-70B","prompt":"x","top_p":0.9,"slo_ttft_ms":100,"slo_class":"b"})");
   const json b = json::parse(engine_body(r, "llama2-70b"));
   CHECK(b["model"] == "llama2-70b");
   CHECK(b["top_p"] == 0.9);
   CHECK(!b.contains("slo_ttft_ms"));
+  CHECK(!b.contains("slo_class"));
   CHECK(b["prompt"] == "x");
 }
 

@@ -153,6 +153,9 @@ TEST_CASE("http front door: the API's errors have OpenAI's shape and status, and
   auto [s5, e5] = error_of(post("/v1/completions", R"({"model":"llama2-70b","prompt":"x"})", {"x-slo-ttft-ms: soon"}));
   CHECK(s5 == 400);
   CHECK(e5["param"] == "x-slo-ttft-ms");
+  auto [s8, e8] = error_of(post("/v1/completions", R"({"model":"llama2-70b","prompt":"x"})", {"x-slo-class: gold"}));
+  CHECK(s8 == 400);
+  CHECK(e8["param"] == "x-slo-class");
   auto [s6, e6] = error_of(raw_http_client::request("GET", "/v1/completions"));
   CHECK(s6 == 405);
   auto [s7, e7] = error_of(raw_http_client::request("GET", "/v2/nothing"));
@@ -173,7 +176,7 @@ TEST_CASE("http front door: the API's errors have OpenAI's shape and status, and
   c.send(raw_http_client::request("GET", "/metrics"));
   const auto m = c.read_response();
   CHECK(m.status == 200);
-  CHECK(m.body.find("aladdin_http_requests_total{outcome=\"invalid\"} 5") != std::string::npos);
+  CHECK(m.body.find("aladdin_http_requests_total{outcome=\"invalid\"} 6") != std::string::npos);
   // Refused at the door, so the node accepted none (the node's own series, actors/node/node_metrics).
   CHECK(m.body.find("aladdin_queries_total{outcome=\"accepted\",reason=\"\"} 0") != std::string::npos);
   n.stop();

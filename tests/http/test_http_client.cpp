@@ -88,7 +88,21 @@ struct stepping_server {
   std::promise<void> gone;
   bool gone_set = false;
   writer_ptr held;
+  bool stopping = false;             // the test is over: writers stop waiting
+  std::vector<std::thread> writers;  // /stream's, joined before the server's members go
   http_server server;
+
+  stepping_server(const stepping_server&) = delete;
+  stepping_server& operator=(const stepping_server&) = delete;
+  ~stepping_server() {
+    server.stop();  // no handler runs from here on, so no writer starts
+    {
+      std::lock_guard<std::mutex> l(mu);
+      stopping = true;
+    }
+    cv.notify_all();
+    for (auto& t : writers) t.join();
+  }
 
   stepping_server()
       : server({}, [this](http_request req, writer_ptr w) {
@@ -109,15 +123,16 @@ struct stepping_server {
               if (!gone_set) gone.set_value();
               gone_set = true;
             });
-            std::thread([this, w] {
+            std::lock_guard<std::mutex> l(mu);
+            writers.emplace_back([this, w] {
               for (int i = 0; i < 3; ++i) {
                 w->write("data: " + std::to_string(i) + "\n\n");
                 std::unique_lock<std::mutex> l(mu);
-                if (!cv.wait_for(l, generous, [&] { return released > i || w->closed(); })) return;
-                if (w->closed()) return;
+                if (!cv.wait_for(l, generous, [&] { return released > i || w->closed() || stopping; })) return;
+                if (w->closed() || stopping) return;
               }
               w->finish();
-            }).detach();
+            });
           } else if (req.path() == "/silent") {
             std::lock_guard<std::mutex> l(mu);
             held = w;  // never answered

@@ -14,6 +14,7 @@
 #include "schema/client_channel.hpp"
 #include "util/answer_watch.hpp"
 #include "util/json.hpp"
+#include "util/quantile.hpp"
 
 namespace aladdin::node {
 
@@ -26,14 +27,6 @@ using clock = std::chrono::steady_clock;
 double seconds(clock::duration d) { return std::chrono::duration<double>(d).count(); }
 std::uint64_t micros_of(clock::duration d) {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
-}
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const double rank = std::ceil(q * static_cast<double>(v.size()));
-  const auto i = static_cast<std::size_t>(std::clamp(rank, 1.0, static_cast<double>(v.size()))) - 1;
-  return v[i];
 }
 
 struct query_track {

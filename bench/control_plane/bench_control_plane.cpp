@@ -35,6 +35,7 @@
 #include "schema/client_channel.hpp"
 #include "tests/support/fake_worker.hpp"
 #include "tests/support/node_fixtures.hpp"
+#include "util/quantile.hpp"
 
 using namespace aladdin;
 using clock_type = std::chrono::steady_clock;
@@ -52,14 +53,6 @@ struct settings {
   std::vector<node::durability_level> levels = {node::durability_level::memory, node::durability_level::wal,
                                                 node::durability_level::fsync};
 };
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto i = static_cast<std::size_t>(std::clamp(std::ceil(q * static_cast<double>(v.size())), 1.0,
-                                                     static_cast<double>(v.size()))) - 1;
-  return v[i];
-}
 
 // Assignment arrival times by query id, written by the workers' threads (each id once).
 struct arrivals {

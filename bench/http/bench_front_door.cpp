@@ -34,6 +34,7 @@
 #include "storage/memory_store.hpp"
 #include "tests/support/fake_worker.hpp"
 #include "tests/support/node_fixtures.hpp"
+#include "util/quantile.hpp"
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -184,7 +185,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   for (const double rate : {1000.0, sat.req_per_s / 2}) {
     bench::open_loop_result ol = bench::open_loop(ep, completion, rate, o.seconds, c.pid);
-    const double p50 = bench::quantile(ol.latencies_ms, 0.5), p99 = bench::quantile(ol.latencies_ms, 0.99);
+    const double p50 = aladdin::quantile(ol.latencies_ms, 0.5), p99 = aladdin::quantile(ol.latencies_ms, 0.99);
     std::printf("open loop at %.0f req/s%s (%zu connections): latency p50 %.2f ms, p99 %.2f ms, node CPU %.1f us per request%s\n",
                 rate, rate == 1000.0 ? "" : " (half saturation)", ol.connections, p50, p99, ol.cpu_us_per_req,
                 ol.bad ? " (some requests failed)" : "");

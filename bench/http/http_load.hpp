@@ -255,14 +255,6 @@ inline open_loop_result open_loop(const tcp::endpoint& ep, const std::string& re
   return r;
 }
 
-// Nearest-rank quantile of unsorted values (sorted in place).
-inline double quantile(std::vector<double>& v, double q) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size())));
-  return v[std::min(v.size() - 1, rank == 0 ? 0 : rank - 1)];
-}
-
 // An open SSE stream, counted once its first event has arrived.
 struct stream_conn : std::enable_shared_from_this<stream_conn> {
   stream_conn(asio::io_context& io, std::string request) : sock(io), req(std::move(request)) {}

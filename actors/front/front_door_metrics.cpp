@@ -7,24 +7,6 @@ namespace aladdin::node {
 
 namespace {
 
-void metric(std::string& out, const char* name, const char* type, const char* help, double value,
-            const char* labels = nullptr) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += help;
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-  out += name;
-  if (labels) out += labels;
-  char v[40];
-  std::snprintf(v, sizeof v, " %.17g\n", value);
-  out += v;
-}
-
 // One family with several labelled samples (the HELP and TYPE lines once).
 struct family {
   std::string& out;
@@ -48,6 +30,12 @@ struct family {
     out += v;
   }
 };
+
+// A family of one sample.
+void metric(std::string& out, const char* name, const char* type, const char* help, double value,
+            const char* labels = nullptr) {
+  family(out, name, type, help).sample(labels ? labels : "", value);
+}
 
 double d(std::uint64_t v) { return static_cast<double>(v); }
 

@@ -216,6 +216,13 @@ void worker_schedule::rebuild(double now) {
     }
   }
 
+  // The least batch factor the TTFT rule can scale prefills by (schedule_summary::
+  // prefill_factor_floor): worked out here, once per change, not per question.
+  prefill_factor_floor_ = prefill_sum_factor();
+  if (options_.chunk_tokens > 0)
+    for (int k = 1; k <= queued() + 1; ++k)
+      prefill_factor_floor_ = std::min(prefill_factor_floor_, shape_->prefill_batch_factor(k));
+
   // KV profile over entries sorted by predicted finish.
   order_.resize(m);
   std::iota(order_.begin(), order_.end(), std::size_t{0});
@@ -328,10 +335,7 @@ schedule_summary worker_schedule::summary() const {
   s.iteration_s = iteration_s();
   s.pending_prefill_s = pending_prefill_s_;
   s.prefill_batch_factor = prefill_sum_factor();
-  s.prefill_factor_floor = s.prefill_batch_factor;
-  if (options_.chunk_tokens > 0)
-    for (int k = 1; k <= queued() + 1; ++k)
-      s.prefill_factor_floor = std::min(s.prefill_factor_floor, shape_->prefill_batch_factor(k));
+  s.prefill_factor_floor = prefill_factor_floor_;
   s.chunk_tokens = options_.chunk_tokens;
   s.pending_prefill_tokens = pending_prefill_tokens_;
   s.chunk_stall_s = options_.chunk_tokens > 0 ? chunk_stall_s() : 0.0;

@@ -424,6 +424,7 @@ class worker_schedule {
   double sum_base_running_ = 0;    // Σ base over running entries
   double pending_prefill_s_ = 0;   // Σ prefill_s of queued entries
   double pending_prefill_tokens_ = 0;  // Σ prompt tokens of queued entries
+  double prefill_factor_floor_ = 1;    // see schedule_summary::prefill_factor_floor
   double min_finish_ = 0;          // earliest predicted finish among running entries
   double min_queued_atgt_ = 0;     // tightest ATGT SLO among queued entries (∞: none)
 

@@ -40,6 +40,8 @@ struct RegisterWorker {
   blockSize @5 :UInt32;       # tokens per KV block (heartbeats count blocks)
   timeScale @6 :Float64 = 1.0;  # engine seconds per wall second: 1 for a real GPU, X for an
                                 # emulated one sped up X times; must equal the node's
+  maxBatchedTokens @7 :UInt32;  # the engine's token budget per iteration with chunked prefill
+                                # (vLLM's --max-num-batched-tokens); 0 = prefill-first batching
 }
 
 # The id the worker uses from now on, and the plan epoch it was admitted under.

@@ -114,6 +114,7 @@ codec::encoded_message encode(const codec::envelope_header& h, const message& m)
                    o.setKvCapacityTokens(x.kv_capacity_tokens);
                    o.setBlockSize(x.block_size);
                    o.setTimeScale(x.time_scale);
+                   o.setMaxBatchedTokens(x.max_batched_tokens);
                  },
                  [&](const registered& x) {
                    auto o = env.initRegistered();
@@ -197,7 +198,8 @@ codec::result<message> read_member(ww::Envelope::Reader env) {
       const auto r = env.getRegisterWorker();
       return message{register_worker{codec::str(r.getWorkerName()), codec::str(r.getModel()),
                                      codec::str(r.getGpu()), r.getTp(), r.getKvCapacityTokens(),
-                                     r.getBlockSize(), r.getTimeScale()}};
+                                     r.getBlockSize(), r.getTimeScale(),
+                                     r.getMaxBatchedTokens()}};
     }
     case ww::Envelope::REGISTERED: {
       const auto r = env.getRegistered();

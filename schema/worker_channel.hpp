@@ -55,8 +55,17 @@ struct register_worker {
   std::uint64_t kv_capacity_tokens = 0;
   std::uint32_t block_size = 16;  // tokens per KV block
   double time_scale = 1;          // engine seconds per wall second (1: a real GPU)
+  // Tokens per engine iteration with chunked prefill (prompts are cut into chunks that share
+  // an iteration with the decoding batch); 0: the engine runs prefill-first. Placement plans
+  // each worker in its own regime.
+  std::uint32_t max_batched_tokens = 0;
   friend bool operator==(const register_worker&, const register_worker&) = default;
 };
+// The budgets a registration may say in max_batched_tokens besides 0, checked by the node and
+// by the worker's flag: below one KV block per iteration an engine makes no progress worth
+// planning; above 1M tokens the value is a corrupt field, not a configuration.
+inline constexpr std::uint32_t kMinBatchedTokens = 16;
+inline constexpr std::uint32_t kMaxBatchedTokens = 1u << 20;
 
 struct query_progress {
   std::uint64_t query_id = 0;

@@ -202,14 +202,17 @@ void on_hello(placement_actor* self, hello_msg& m) {
     self->send(it->second.proxy, lose_atom::value);
     st.live.erase(it);
   }
-  st.desk->add_worker(worker_id{r.worker}, r.profile);
+  // Planned in the batching regime the worker said it runs (its engine's, not the node's guess).
+  st.desk->add_worker(worker_id{r.worker}, r.profile, worker_role::unified, r.chunk_tokens);
   auto proxy = spawn_proxy(self, ns, st.options.proxy, {r.worker, m.hello.worker_name, m.peer}, self);
   st.proxies.insert(proxy.address());
   st.live[r.worker] = {m.hello.worker_name, m.peer, proxy, false};
   st.directory->add(m.peer, proxy);
   ns.out->post(outbound_frame::worker(m.peer, worker_channel::registered{r.worker, epoch}));
-  ns.log.info("worker %s registered as %u (%s)", m.hello.worker_name.c_str(), r.worker,
-              r.profile.config.label().c_str());
+  ns.log.info("worker %s registered as %u (%s, %s)", m.hello.worker_name.c_str(), r.worker,
+              r.profile.config.label().c_str(),
+              r.chunk_tokens > 0 ? ("chunked prefill, " + std::to_string(r.chunk_tokens) + " tokens per iteration").c_str()
+                                 : "prefill-first");
   if (st.provisioner) self->send(st.provisioner, roster_event{roster_event::kind::registered, m.hello.worker_name});
   retry(self);
 }

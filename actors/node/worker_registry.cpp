@@ -49,6 +49,11 @@ std::string worker_registry::refusal(const worker_channel::register_worker& hell
                   scale, node_scale, node_scale);
     return why;
   }
+  if (const auto b = hello.max_batched_tokens; b != 0 && (b < worker_channel::kMinBatchedTokens || b > worker_channel::kMaxBatchedTokens))
+    return "maxBatchedTokens " + std::to_string(b) + " is outside " + std::to_string(worker_channel::kMinBatchedTokens) + ".." +
+           std::to_string(worker_channel::kMaxBatchedTokens) +
+           " (the engine's chunked-prefill budget per iteration; 0 for prefill-first): start the worker with "
+           "--max-batched-tokens as its engine runs";
   return {};
 }
 
@@ -91,6 +96,7 @@ registration worker_registry::register_worker(const worker_channel::register_wor
   r.ok = true;
   r.worker = rec.id.value;
   r.profile = std::move(*profile);
+  r.chunk_tokens = static_cast<int>(hello.max_batched_tokens);
   return r;
 }
 

@@ -33,7 +33,11 @@ struct registration {
   std::uint32_t worker = 0;
   bool known = false;       // registered before under this name
   worker_profile profile;   // the stored profile, with the worker's own KV capacity
+  // The worker's batching as it said at registration: its chunked-prefill token budget per
+  // iteration, 0 for prefill-first. Placement plans the worker in that regime.
+  int chunk_tokens = 0;
 };
+
 
 // The workers of a previous run that were active or starting, by name: a restarted node
 // expects them back (its local provisioner does not start them again).

@@ -20,6 +20,7 @@
 #include "actors/worker/http_engine.hpp"
 #include "actors/worker/worker_core.hpp"
 #include "actors/worker/worker_process.hpp"
+#include "schema/worker_channel.hpp"
 #include "cli/command.hpp"
 #include "model/hardware.hpp"
 #include "model/latency_model.hpp"
@@ -29,6 +30,8 @@
 
 namespace aladdin::cli {
 namespace {
+
+namespace wc = worker_channel;
 
 // Set from the signal handler; std::atomic<bool> is lock-free here, so the store is
 // async-signal-safe. The poll timeout bounds how long the loop takes to see it.
@@ -66,7 +69,7 @@ int usage_error(const std::string& message) {
 // `worker --vllm URL`: the agent in front of an OpenAI-compatible engine.
 int run_agent(const std::string& url, const std::string& connect, const worker::worker_identity& id,
               const std::string& served_model, double time_scale, double heartbeat_s, double warn_unanswered_s, std::uint64_t kv_tokens,
-              std::int64_t block_size, double metrics_s, double lost_after_s) {
+              std::int64_t block_size, double metrics_s, double lost_after_s, std::uint32_t max_batched_tokens) {
   std::string why;
   const auto engine = http::parse_http_url(url, &why);
   if (!engine) return usage_error("--vllm: " + why);
@@ -83,6 +86,7 @@ int run_agent(const std::string& url, const std::string& connect, const worker::
   o.agent.kv_capacity_tokens = kv_tokens;
   o.agent.block_size = static_cast<std::uint32_t>(block_size);
   o.agent.time_scale = time_scale;
+  o.agent.max_batched_tokens = max_batched_tokens;
   o.agent.served_model = served_model;
   // A scrape that takes longer than the interval counts as unanswered.
   o.scrape_timeout = std::chrono::milliseconds(std::max<long long>(100, static_cast<long long>(metrics_s * 2e3)));
@@ -125,6 +129,7 @@ int run_worker(int argc, char** argv) {
   double time_scale = 1, heartbeat_s = 0.1, noise = 0.03, warn_unanswered_s = 5, metrics_s = 0.5,
          lost_after_s = 5;
   std::uint64_t seed = 1, kv_tokens = 0;
+  std::int64_t max_batched = -1;  // not given: the regime's default
 
   flag_set flags(
       "worker",
@@ -172,7 +177,14 @@ int run_worker(int argc, char** argv) {
                      "wall time registering without any answer before saying that no node answers "
                      "(then every 30 s; the worker keeps trying)");
   flags.add_uint64("seed", &seed, "seed of the engine's iteration-time noise");
-  flags.add_choice("mode", &mode, {"prefill-first", "chunked"}, "batching regime");
+  flags.add_choice("mode", &mode, {"prefill-first", "chunked"}, "batching regime of the emulated engine");
+  flags.add_int("max-batched-tokens", &max_batched,
+                "tokens per engine iteration, said at registration so the node plans the worker in "
+                "its regime. --mode chunked: the chunk budget (default 2048, vLLM's); prefill-first: "
+                "prompt tokens per prefill batch (default 8192). --vllm: the engine's "
+                "--max-num-batched-tokens (default 2048; vLLM V1 always chunks; 0: the engine runs "
+                "prefill-first)",
+                0, wc::kMaxBatchedTokens);
   flags.add_string(
       "truth-profile", &truth_profile,
       "measured profile CSV (Splitwise format) for the emulated GPU (default: built-in tables)");
@@ -207,6 +219,12 @@ int run_worker(int argc, char** argv) {
                        flags.given("engine-lost-after") || flags.given("block-size")))
     return usage_error("--served-model, --kv-tokens, --block-size, --metrics-interval and --engine-lost-after need --vllm");
 
+  if (flags.given("max-batched-tokens") && max_batched < wc::kMinBatchedTokens &&
+      !(max_batched == 0 && !vllm.empty()))
+    return usage_error("--max-batched-tokens: " + std::to_string(max_batched) + " is below " +
+                       std::to_string(wc::kMinBatchedTokens) +
+                       (vllm.empty() ? "" : " (0 says the engine runs prefill-first)"));
+
   const auto model = find_model(model_name);
   if (!model)
     return usage_error("--model: unknown model '" + model_name +
@@ -218,7 +236,9 @@ int run_worker(int argc, char** argv) {
   const int tp_n = static_cast<int>(tp);
   if (!vllm.empty())
     return run_agent(vllm, connect, {name, model->name, gpu->name, tp_n}, served_model, time_scale, heartbeat_s, warn_unanswered_s,
-                     kv_tokens, block_size, metrics_s, lost_after_s);
+                     kv_tokens, block_size, metrics_s, lost_after_s,
+                     max_batched < 0 ? worker::agent_options{}.max_batched_tokens
+                                     : static_cast<std::uint32_t>(max_batched));
   const kv_model kv = kv_model::from_hardware(*model, *gpu, tp_n);
   if (kv.capacity_tokens < 1)
     return usage_error("--tp: the weights of " + model->name + " leave no KV cache on " +
@@ -240,6 +260,7 @@ int run_worker(int argc, char** argv) {
   o.identity = {name, model->name, gpu->name, tp_n};
   o.engine.mode =
       mode == "chunked" ? sim::batching_mode::chunked : sim::batching_mode::prefill_first;
+  o.engine.max_batched_tokens = max_batched < 0 ? 0 : static_cast<int>(max_batched);
   o.engine.kv_capacity_tokens = kv.capacity_tokens;
   o.engine.noise_sigma = noise;
   o.engine.report_progress = false;  // heartbeats read the engine's sequences instead

@@ -284,7 +284,8 @@ void engine_agent_core::scrape_done(const std::optional<std::string>& body, cons
     kv_blocks_total_ = capacity / block_size_;
     const auto& id = options_.identity;
     session_.start({id.name, id.model, id.gpu, static_cast<std::uint16_t>(id.tp),
-                    kv_blocks_total_ * block_size_, block_size_, options_.time_scale},
+                    kv_blocks_total_ * block_size_, block_size_, options_.time_scale,
+                    options_.max_batched_tokens},
                    now);
   }
   // The engine answers: streams that broke were this query's trouble, not the engine's.

@@ -73,6 +73,11 @@ struct agent_options {
   // Engine seconds per wall second, said at registration: 1 for a real GPU; an emulated engine
   // (`worker --emulate --http --time-scale X`) runs at X, and the node must run at X too.
   double time_scale = 1;
+  // The engine's chunked-prefill budget per iteration (vLLM's --max-num-batched-tokens), said at
+  // registration so the node plans the worker in its regime. vLLM's V1 engine always chunks; the
+  // value must be what the engine was started with (its /metrics does not say). 0: the engine
+  // runs prefill-first (vLLM V0 without --enable-chunked-prefill).
+  std::uint32_t max_batched_tokens = 2048;
   // The model name the engine serves (vLLM's --served-model-name, e.g. meta-llama/Llama-2-70b-hf),
   // put in every request's "model"; empty: the body's (the node's catalogue name).
   std::string served_model;

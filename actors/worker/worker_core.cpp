@@ -72,14 +72,18 @@ micros worker_core::clamp_now(micros now) {
 
 wc::register_worker worker_core::registration() const {
   const auto& id = options_.identity;
-  const auto block = static_cast<std::uint32_t>(engine_.options().block_size);
+  const auto& engine = engine_.options();
+  const auto block = static_cast<std::uint32_t>(engine.block_size);
+  // The batching the node must plan this worker in: the chunked budget, or 0 (prefill-first).
+  const auto chunk = engine.mode == sim::batching_mode::chunked ? static_cast<std::uint32_t>(engine.batched_tokens()) : 0u;
   return {id.name,
           id.model,
           id.gpu,
           static_cast<std::uint16_t>(id.tp),
           static_cast<std::uint64_t>(engine_.kv_blocks_total()) * block,
           block,
-          options_.time_scale};
+          options_.time_scale,
+          chunk};
 }
 
 void worker_core::start() { session_.start(registration(), last_now_); }

@@ -7,11 +7,17 @@ namespace aladdin {
 cluster_state::cluster_state(const length_source* lengths, schedule_options options)
     : lengths_(lengths), options_(options) {}
 
-worker_slot cluster_state::add_worker(worker_profile profile, worker_role role) {
+worker_slot cluster_state::add_worker(worker_profile profile, worker_role role,
+                                      std::optional<int> chunk_tokens) {
   const worker_slot id{static_cast<std::uint32_t>(slots_.size())};
+  schedule_options options = options_;
+  if (chunk_tokens) options.chunk_tokens = std::max(0, *chunk_tokens);
   // Workers of one shape share its model and calibration. A profile that differs from the
-  // shape's first one under the same label gets a shape of its own.
-  const std::string base = profile.config.label() + (role == worker_role::decode_only ? "/decode" : "");
+  // shape's first one under the same label gets a shape of its own; so does a batching regime
+  // other than the fleet's.
+  std::string base = profile.config.label() + (role == worker_role::decode_only ? "/decode" : "");
+  if (options.chunk_tokens != options_.chunk_tokens)
+    base += options.chunk_tokens > 0 ? "/chunk" + std::to_string(options.chunk_tokens) : "/prefill-first";
   std::string key = base;
   for (int k = 1;; ++k) {
     auto& slot_shape = shapes_[key];
@@ -28,7 +34,7 @@ worker_slot cluster_state::add_worker(worker_profile profile, worker_role role) 
     key = base + "#" + std::to_string(k);
   }
   worker_shape_model* shape = shapes_[key].get();
-  slots_.push_back({std::make_unique<worker_schedule>(shape, lengths_, options_), true, shape});
+  slots_.push_back({std::make_unique<worker_schedule>(shape, lengths_, options), true, shape});
   summaries_.push_back(slots_.back().schedule->summary());
   accepting_.push_back(id);  // ids only grow, so the list stays sorted
   index_.add(id, shape, summaries_.back());

@@ -20,7 +20,12 @@ class cluster_state {
  public:
   explicit cluster_state(const length_source* lengths, schedule_options options = {});
 
-  worker_slot add_worker(worker_profile profile, worker_role role = worker_role::unified);
+  // `chunk_tokens`: the worker's own batching when it differs from the fleet's options (a worker
+  // says its engine's at registration): its chunked-prefill budget, 0 for prefill-first. Its
+  // schedule is planned in that regime, and workers of one profile in different regimes are
+  // separate shapes (their margins learn different errors).
+  worker_slot add_worker(worker_profile profile, worker_role role = worker_role::unified,
+                         std::optional<int> chunk_tokens = std::nullopt);
   // A draining worker keeps its queries but takes no new ones.
   void drain(worker_slot w);
   // The worker is gone; whatever it held is the caller's to re-place or fail.

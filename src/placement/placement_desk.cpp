@@ -37,9 +37,10 @@ const worker_slot* placement_desk::slot_of(worker_id worker) const {
   return it == slot_of_.end() ? nullptr : &it->second;
 }
 
-bool placement_desk::add_worker(worker_id worker, worker_profile profile, worker_role role) {
+bool placement_desk::add_worker(worker_id worker, worker_profile profile, worker_role role,
+                                std::optional<int> chunk_tokens) {
   if (slot_of_.count(worker) != 0) return false;
-  const worker_slot slot = cluster_->add_worker(std::move(profile), role);
+  const worker_slot slot = cluster_->add_worker(std::move(profile), role, chunk_tokens);
   slot_of_.emplace(worker, slot);
   if (id_of_.size() <= slot.value) id_of_.resize(slot.value + 1);
   id_of_[slot.value] = worker;

@@ -146,8 +146,9 @@ class placement_desk {
   explicit placement_desk(desk_options options);
 
   // ---- the fleet -----------------------------------------------------------------------------
-  // False when the worker is already known.
-  bool add_worker(worker_id worker, worker_profile profile, worker_role role = worker_role::unified);
+  // False when the worker is already known. `chunk_tokens`: see cluster_state::add_worker.
+  bool add_worker(worker_id worker, worker_profile profile, worker_role role = worker_role::unified,
+                  std::optional<int> chunk_tokens = std::nullopt);
   // Takes no new queries; keeps what it has.
   void drain_worker(worker_id worker);
   // Forgets the worker and its schedule; what it held is the caller's to re-place or fail.

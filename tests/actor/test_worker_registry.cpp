@@ -90,3 +90,24 @@ TEST_CASE("worker registry: a registerWorker whose time scale is NaN (fuzz findi
   CHECK(has(r.error, "worker runs at time scale"));
   CHECK(has(r.error, "nan"));
 }
+
+TEST_CASE("worker registry: a worker's batching regime is taken from its registration; a budget out of range is refused") {
+  registry_fixture f;
+  const node::registration_rules rules{"llama2-70b", 1, {}};
+  auto chunked = hello("w1", 1);
+  chunked.max_batched_tokens = 4096;
+  const auto ok = f.attempt(rules, chunked);
+  REQUIRE(ok.ok);
+  CHECK(ok.chunk_tokens == 4096);
+  const auto first = f.attempt(rules, hello("w2", 1));
+  REQUIRE(first.ok);
+  CHECK(first.chunk_tokens == 0);  // prefill-first
+  for (std::uint32_t bad : {1u, wc::kMinBatchedTokens - 1, wc::kMaxBatchedTokens + 1, 0xffffffffu}) {
+    auto h = hello("w3", 1);
+    h.max_batched_tokens = bad;
+    const auto refused = f.attempt(rules, h);
+    CHECK_FALSE(refused.ok);
+    CHECK(has(refused.error, "maxBatchedTokens " + std::to_string(bad) + " is outside"));
+    CHECK(has(refused.error, "--max-batched-tokens"));
+  }
+}

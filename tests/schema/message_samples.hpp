@@ -135,6 +135,7 @@ inline std::vector<sample<worker_wire::Envelope>> worker_samples() {
          m.setTp(4);
          m.setKvCapacityTokens(400'000);
          m.setBlockSize(16);
+         m.setMaxBatchedTokens(8192);
        }},
       {"registered",
        [](B e) {
@@ -236,7 +237,7 @@ inline std::map<std::string, client_channel::message> client_plain_samples() {
 inline std::map<std::string, worker_channel::message> worker_plain_samples() {
   namespace wc = worker_channel;
   return {
-      {"registerWorker", wc::register_worker{"gpu-node-7", "llama2-70b", "a100-80gb", 4, 400'000, 16}},
+      {"registerWorker", wc::register_worker{"gpu-node-7", "llama2-70b", "a100-80gb", 4, 400'000, 16, 1.0, 8192}},
       {"registered", wc::registered{12, 9}},
       {"assignQuery",
        wc::assign_query{5001, 1234, 250, 4096, 1'000'000,

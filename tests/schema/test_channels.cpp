@@ -81,14 +81,14 @@ std::vector<wc::message> all_worker_messages() {
   all.push_back(wc::drain_worker{1'700'000'005'000'000});
   all.push_back(wc::shutdown_worker{"scale down"});
   all.push_back(wc::wire_error{wc::error_code::unknown_worker, "restarted"});
-  all.push_back(wc::register_worker{"host-1", "llama2-70b", "a100-80gb", 4, 459'000, 16});
+  all.push_back(wc::register_worker{"host-1", "llama2-70b", "a100-80gb", 4, 459'000, 16, 1.0, 2048});
   all.push_back(wc::first_token{8, 1'700'000'000'000'789});
   all.push_back(wc::query_completed{8, 321, 1'700'000'000'100'000});
   all.push_back(wc::engine_rejected{9, wc::engine_reject_code::too_large, "prompt too long"});
   all.push_back(wc::wire_error{wc::error_code::malformed, "garbage"});
   // Extremes.
   all.push_back(wc::assign_query{~0ull, 0xffffffffu, 0xffffffffu, 0xffffffffu, ~0ull});
-  all.push_back(wc::register_worker{"", "", "", 0xffff, ~0ull, 0xffffffffu});
+  all.push_back(wc::register_worker{"", "", "", 0xffff, ~0ull, 0xffffffffu, 1e6, 0xffffffffu});
   all.push_back(wc::drain_worker{0});
   all.push_back(wc::shutdown_worker{""});
   all.push_back(wc::heartbeat{});  // empty lists

@@ -59,7 +59,7 @@ void fake_worker::run() {
   };
   auto hello = [&] {
     send(register_worker{options_.name, options_.model, options_.gpu, options_.tp, options_.kv_capacity_tokens, 16,
-                         options_.time_scale});
+                         options_.time_scale, options_.max_batched_tokens});
   };
   hello();
   auto next_beat = clock::now() + options_.heartbeat;

@@ -30,6 +30,7 @@ struct fake_worker_options {
   std::uint16_t tp = 4;
   std::uint64_t kv_capacity_tokens = 0;  // 0: the node's stored profile
   double time_scale = 1;                 // sent in registerWorker; the node's must match
+  std::uint32_t max_batched_tokens = 0;  // sent in registerWorker: 0 prefill-first, else chunked
   std::chrono::milliseconds heartbeat{100};
   std::chrono::milliseconds first_token_after{5};
   std::chrono::milliseconds complete_after{20};

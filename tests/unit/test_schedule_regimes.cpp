@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "model/builtin_profiles.hpp"
+#include "placement/cluster_state.hpp"
 #include "placement/length_source.hpp"
 #include "placement/worker_schedule.hpp"
 #include "sim/engine.hpp"
@@ -181,4 +182,44 @@ TEST_CASE("schedule vs engine: a model of the wrong regime misses") {
   // model charges a chunk per token still to come, on the safe side: three.
   CHECK(right.planned_stall_s >= 0.9 * right.engine_stall_s - 0.01);
   CHECK(right.planned_stall_s <= 1.25 * 1.5 * right.engine_stall_s + 0.05);
+}
+
+// A fleet that mixes regimes (each worker says its engine's at registration): every worker is
+// planned exactly as a schedule of its own regime would be, and the regimes are separate shapes.
+TEST_CASE("schedule regimes: in one fleet each worker is planned in the batching regime it registered") {
+  const fixed_lengths lengths(200);
+  schedule_options fleet;  // the fleet's default: prefill-first
+  cluster_state cluster(&lengths, fleet);
+  const worker_slot first = cluster.add_worker(profile());
+  const worker_slot chunked = cluster.add_worker(profile(), worker_role::unified, 2048);
+  const worker_slot first_again = cluster.add_worker(profile(), worker_role::unified, 0);
+  CHECK(cluster.shape_of(first) != cluster.shape_of(chunked));
+  CHECK(cluster.shape_of(first) == cluster.shape_of(first_again));  // 0 is the fleet's own regime
+  CHECK(cluster.summary(first).chunk_tokens == 0);
+  CHECK(cluster.summary(chunked).chunk_tokens == 2048);
+
+  // The same state on each, and standalone schedules of each regime beside them.
+  schedule_options own = fleet;
+  own.chunk_tokens = 2048;
+  worker_schedule alone_first(profile(), &lengths, fleet), alone_chunked(profile(), &lengths, own);
+  for (std::uint64_t id = 1; id <= 8; ++id) {
+    const query_request q{query_id{id}, 900, 0.0, {2.0, 0.1}, 200};
+    for (const worker_slot w : {first, chunked}) {
+      cluster.assign(w, q, {900, 200}, 0.0);
+      cluster.start_decoding(w, query_id{id}, 0.5);
+    }
+    for (worker_schedule* s : {&alone_first, &alone_chunked}) {
+      s->add_queued(q, {900, 200}, 0.0);
+      s->start_decoding(query_id{id}, 0.5);
+    }
+  }
+  const query_request long_prompt{query_id{99}, 6000, 1.0, {2.0, 0.1}, 200};
+  const fit_result on_first = cluster.at(first).evaluate(long_prompt, 1.0);
+  const fit_result on_chunked = cluster.at(chunked).evaluate(long_prompt, 1.0);
+  CHECK(on_first == alone_first.evaluate(long_prompt, 1.0));
+  CHECK(on_chunked == alone_chunked.evaluate(long_prompt, 1.0));
+  // A 6,000-token prompt stalls prefill-first decodes for its whole prefill; chunked prefill
+  // cuts it into iterations: the regimes disagree, so a fleet that guessed one regime for both
+  // would misplan one of them.
+  CHECK_FALSE(on_first == on_chunked);
 }

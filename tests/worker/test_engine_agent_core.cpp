@@ -134,6 +134,20 @@ TEST_CASE("engine agent: registers after the first scrape, with the KV cache vLL
   CHECK(reg.kv_capacity_tokens == 16'000);
   CHECK(reg.block_size == 16);
   CHECK(reg.time_scale == 1.0);
+  CHECK(reg.max_batched_tokens == 2048);  // vLLM V1 chunks, by default with 2048 tokens
+}
+
+TEST_CASE("engine agent: registration says the engine's chunk budget as configured (0: prefill-first)") {
+  for (std::uint32_t budget : {0u, 512u, 8192u}) {
+    auto o = options();
+    o.max_batched_tokens = budget;
+    engine_agent_core c(o, t0);
+    c.start(t0);
+    c.scrape_done(std::string(metrics_text), "", t0);
+    const auto out = c.take_outbound();
+    REQUIRE(out.size() == 1);
+    CHECK(std::get<wc::register_worker>(out[0]).max_batched_tokens == budget);
+  }
 }
 
 TEST_CASE("engine agent: registration says the engine's time scale (1 unless told)") {

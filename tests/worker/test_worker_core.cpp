@@ -119,6 +119,20 @@ wc::assign_query assign(std::uint64_t id, std::uint32_t prompt, std::uint32_t ma
 
 }  // namespace
 
+TEST_CASE("worker core: registration says the engine's batching regime (chunked budget, or 0 for prefill-first)") {
+  const auto said = [](sim::batching_mode mode, int budget) {
+    auto o = options();
+    o.engine.mode = mode;
+    o.engine.max_batched_tokens = budget;
+    harness h(o);
+    return std::get<wc::register_worker>(h.sent.at(0)).max_batched_tokens;
+  };
+  CHECK(said(sim::batching_mode::prefill_first, 0) == 0);
+  CHECK(said(sim::batching_mode::prefill_first, 4096) == 0);  // a prefill batch cap, not a chunk
+  CHECK(said(sim::batching_mode::chunked, 0) == sim::engine_options::default_chunked_tokens);
+  CHECK(said(sim::batching_mode::chunked, 512) == 512);
+}
+
 TEST_CASE("worker core: registers first and sends no heartbeat until registered") {
   harness h;
   REQUIRE(h.sent.size() == 1);

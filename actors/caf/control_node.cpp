@@ -66,7 +66,7 @@ std::string connectable(std::string endpoint) {
 
 // The local provisioner's workers are started as
 //   <aladdin> worker --emulate --connect <worker endpoint> --model M --gpu G --tp T --time-scale X
-//            --name N
+//            [--via-http] --name N
 // (the fleet appends --name), with stdout and stderr in <data-dir>/workers/<name>.log.
 spawn_spec local_worker_command(const serve_options& o, const std::string& worker_endpoint) {
   spawn_spec s;
@@ -75,6 +75,7 @@ spawn_spec local_worker_command(const serve_options& o, const std::string& worke
   std::snprintf(scale, sizeof scale, "%g", o.time_scale);
   s.args = {"worker", "--emulate", "--connect", worker_endpoint, "--model", o.model, "--gpu", o.gpu,
             "--tp", std::to_string(o.tp), "--time-scale", scale};
+  if (o.local_engine == "http") s.args.push_back("--via-http");
   return s;
 }
 

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "actors/caf/control_node.hpp"
+#include "actors/loadgen/http_loadgen.hpp"
 #include "actors/loadgen/loadgen.hpp"
 #include "actors/node/serve_options.hpp"
 #include "cli/command.hpp"
@@ -57,6 +58,10 @@ int run_up(int argc, char** argv) {
   flags.add_double("time-scale", &o.time_scale, "emulated workers and the replay run this many times faster", 1e-3, 1e4);
   flags.add_duration("duration", &duration_s, "wall time of the replay (0: no replay; serve until SIGINT or SIGTERM)");
   flags.add_string("http", &o.http, "HOST:PORT of the OpenAI-compatible HTTP front door, or off");
+  flags.add_choice("engine", &o.local_engine, {"emulated", "http"},
+                   "emulated: the engine inside each worker, the replay over Cap'n Proto; http: each "
+                   "worker an agent before an emulated engine behind vLLM's HTTP API, the replay "
+                   "through the front door (the whole path of a vLLM fleet)");
   flags.add_double("rate", &rate, "queries per model second (default: --load of what the planner says the workers sustain)", 0, 1e6);
   flags.add_double("load", &load, "fraction of the fleet's planned capacity to offer when --rate is not given", 0.01, 10);
   flags.add_duration("slo-ttft", &o.slo_ttft_s, "TTFT SLO of every query");
@@ -72,6 +77,9 @@ int run_up(int argc, char** argv) {
   o.log = node::log_level_of(logging.level);
   o.log_format = process_log().get_format();
   if (o.http == "off") o.http.clear();
+  const bool over_http = o.local_engine == "http";
+  if (over_http && o.http.empty())
+    return std::cerr << "aladdin up: --engine http replays through the HTTP front door: leave --http on\n", 2;
   if (!o.http.empty()) {
     std::string host;
     std::uint16_t port = 0;
@@ -143,31 +151,66 @@ int run_up(int argc, char** argv) {
       return 0;
     }
     const trace arrivals = generate_builtin_trace(rate, duration_s * o.time_scale, arrival_process::poisson(), seed);
-    process_log().info("replaying %zu queries (%.2f per model second) for %.0f s", arrivals.size(), rate, duration_s);
-    node::loadgen_options lo;
-    lo.endpoint = n.client_endpoint();
-    lo.client_id = "aladdin-up";
-    lo.model = o.model;
-    lo.time_scale = o.time_scale;
-    lo.slo_ttft_s = o.slo_ttft_s;
-    lo.slo_atgt_s = o.slo_atgt_s;
-    lo.drain_timeout_s = 30;
-    const node::loadgen_report r = node::run_loadgen(lo, arrivals);
-    const node::node_stats s = n.stats();
-    n.stop();
-    if (json) {
-      std::cout << r.json() << "\n";
-    } else {
-      std::printf("built-in workload, %.2f queries per model second, %lld x %s TP%lld, policy %s, time scale %g\n",
-                  rate, static_cast<long long>(o.workers), o.model.c_str(), static_cast<long long>(o.tp),
-                  o.policy.c_str(), o.time_scale);
-      std::printf("%s", r.text().c_str());
+    process_log().info("replaying %zu queries (%.2f per model second) for %.0f s%s", arrivals.size(), rate, duration_s,
+                       over_http ? " through the HTTP front door" : "");
+    const auto print_node = [](const node::node_stats& s) {
       std::printf("  node            accepted %llu, waited at the intake %llu, plan epoch %llu\n",
                   static_cast<unsigned long long>(s.accepted), static_cast<unsigned long long>(s.waited),
                   static_cast<unsigned long long>(s.plan.epoch));
       std::printf("  placement       %s\n", node::refusal_summary(s).c_str());
+    };
+    if (over_http) {
+      node::http_loadgen_options ho;
+      std::string why;
+      ho.url = *http::parse_http_url(n.http_url(), &why);  // the node's own, well-formed
+      ho.model = o.model;
+      ho.time_scale = o.time_scale;
+      ho.slo_ttft_s = o.slo_ttft_s;
+      ho.slo_tpot_s = o.slo_atgt_s;
+      ho.drain_timeout_s = 30;
+      const node::http_loadgen_report r = node::run_http_loadgen(ho, arrivals);
+      const node::node_stats s = n.stats();
+      n.stop();
+      if (json) {
+        std::cout << r.json() << "\n";
+      } else {
+        std::printf("built-in workload over HTTP, %.2f queries per model second, %lld x %s TP%lld behind "
+                    "HTTP engines, policy %s, time scale %g\n",
+                    rate, static_cast<long long>(o.workers), o.model.c_str(), static_cast<long long>(o.tp),
+                    o.policy.c_str(), o.time_scale);
+        std::printf("%s", r.text().c_str());
+        print_node(s);
+      }
+      // A refusal the API answered (4xx: over the context, say) is an outcome, as the
+      // Cap'n Proto replay's rejections are; a broken stream, an error event or an unfinished
+      // request is not.
+      std::size_t refused = 0;
+      for (const auto& [why, n_failed] : r.failed_by)
+        if (why.rfind("http 4", 0) == 0) refused += n_failed;
+      status = r.failed == refused && r.sent == r.queries ? 0 : 1;
+    } else {
+      node::loadgen_options lo;
+      lo.endpoint = n.client_endpoint();
+      lo.client_id = "aladdin-up";
+      lo.model = o.model;
+      lo.time_scale = o.time_scale;
+      lo.slo_ttft_s = o.slo_ttft_s;
+      lo.slo_atgt_s = o.slo_atgt_s;
+      lo.drain_timeout_s = 30;
+      const node::loadgen_report r = node::run_loadgen(lo, arrivals);
+      const node::node_stats s = n.stats();
+      n.stop();
+      if (json) {
+        std::cout << r.json() << "\n";
+      } else {
+        std::printf("built-in workload, %.2f queries per model second, %lld x %s TP%lld, policy %s, time scale %g\n",
+                    rate, static_cast<long long>(o.workers), o.model.c_str(), static_cast<long long>(o.tp),
+                    o.policy.c_str(), o.time_scale);
+        std::printf("%s", r.text().c_str());
+        print_node(s);
+      }
+      status = r.lost + r.unanswered == 0 ? 0 : 1;
     }
-    status = r.lost + r.unanswered == 0 ? 0 : 1;
   } catch (const std::exception& e) {
     process_log().error("%s", e.what());
     status = 1;

@@ -265,6 +265,9 @@ void serve_flags::add(bool with_config) {
   f.add_int(key("provisioner.workers", "workers"), &o.workers, "local, command: workers to keep running", 0, 10000);
   f.add_string(key("provisioner.static_workers", "static-workers"), &o.static_workers, "static: comma-separated worker names to expect");
   f.add_string(key("provisioner.worker_command", "worker-command"), &o.worker_command, "local: worker binary (default: this aladdin)");
+  f.add_choice(key("provisioner.engine", "engine"), &o.local_engine, {"emulated", "http"},
+               "local: emulated (the engine inside each worker) or http (each worker an agent in front of an "
+               "emulated engine behind vLLM's HTTP API: the path of a real vLLM fleet)");
   f.add_string(key("provisioner.start_command", "start-command"), &o.start_command,
                "command: shell command that starts a worker (ALADDIN_WORKER_NAME, ALADDIN_MODEL, ... in its environment)");
   f.add_string(key("provisioner.stop_command", "stop-command"), &o.stop_command,

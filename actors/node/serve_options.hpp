@@ -88,6 +88,9 @@ struct serve_options {
   double gpu_memory_gib = 0;               // 0: the built-in GPU's
   std::int64_t tp = 4;
   std::string worker_command;              // local: the worker binary (default: this binary)
+  // local: how the workers reach their emulated engines: "emulated" (in the worker process) or
+  // "http" (the engine behind vLLM's HTTP API, the worker an agent in front of it, as with vLLM).
+  std::string local_engine = "emulated";
   std::string start_command;               // command: sh -c, with the worker in ALADDIN_* variables
   std::string stop_command;                // command: sh -c (empty: nothing runs to stop one)
   double command_timeout_s = 60;           // wall, per attempt

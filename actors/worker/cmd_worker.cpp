@@ -120,7 +120,7 @@ int run_agent(const std::string& url, const std::string& connect, const worker::
 }
 
 int run_worker(int argc, char** argv) {
-  bool emulate = true;
+  bool emulate = true, via_http = false;
   std::string connect, name, model_name = "llama2-70b", gpu_name = "a100-80gb",
                              mode = "prefill-first", truth_profile, vllm, served_model;
   std::int64_t tp = 4, default_output = 256, block_size = 16, http_port = -1;
@@ -162,6 +162,10 @@ int run_worker(int argc, char** argv) {
                 "OpenAI-compatible API and metric names (0: any free port, printed)",
                 0, 65535);
   flags.add_string("http-host", &http_host, "--http: the address to listen on");
+  flags.add_bool("via-http", &via_http,
+                 "--emulate: serve the emulated engine with vLLM's HTTP API on a loopback port and "
+                 "join the node through the engine agent in front of it (--vllm's whole path, in "
+                 "one process; what `serve --engine http` starts)");
   flags.add_uint64("http-stall-after", &stall_after,
                    "--http: after this many requests, stop answering (a hung engine, for tests; 0: never)");
   flags.add_string("model", &model_name, "model served");
@@ -212,6 +216,8 @@ int run_worker(int argc, char** argv) {
   if (flags.given("http") && flags.given("connect"))
     return usage_error("--http serves the emulated engine over HTTP instead of the worker channel: "
                        "leave out --connect (put `aladdin worker --vllm` in front of it to join a node)");
+  if (via_http && (!vllm.empty() || flags.given("http")))
+    return usage_error("--via-http puts the agent in front of the emulated engine: it goes with neither --vllm nor --http");
   if (!flags.given("http") && connect.empty()) return usage_error("--connect: required");
   if (!flags.given("http") && (flags.given("http-host") || flags.given("http-stall-after")))
     return usage_error("--http-host and --http-stall-after need --http");
@@ -271,10 +277,11 @@ int run_worker(int argc, char** argv) {
   o.default_output_tokens = static_cast<std::uint32_t>(default_output);
   worker::worker_core core(o, *truth, worker::wall_clock_now());
 
-  if (flags.given("http")) {
+  if (flags.given("http") || via_http) {
+    const auto registered = core.registration();  // read before the engine's thread owns the core
     worker::http_engine_options ho;
-    ho.host = http_host;
-    ho.port = static_cast<std::uint16_t>(http_port);
+    ho.host = via_http ? "127.0.0.1" : http_host;
+    ho.port = via_http ? 0 : static_cast<std::uint16_t>(http_port);
     ho.served_model = model->name;
     ho.stall_after = stall_after;
     ho.max_model_len = model->context_tokens > 0 ? static_cast<std::uint32_t>(model->context_tokens) : 0;
@@ -283,12 +290,22 @@ int run_worker(int argc, char** argv) {
     try {
       engine.start();
     } catch (const std::exception& e) {
-      return usage_error(std::string("--http: ") + e.what());
+      return usage_error(std::string(via_http ? "--via-http: " : "--http: ") + e.what());
+    }
+    if (via_http) {
+      // The agent reads the engine's KV size from its /metrics, and says the engine's regime.
+      const std::string url = "http://127.0.0.1:" + std::to_string(engine.port());
+      std::cerr << "aladdin worker: " << name << " runs an emulated " << model->name << "/" << gpu->name << "/tp"
+                << tp_n << " engine behind vLLM's API at " << url << "\n";
+      const int rc = run_agent(url, connect, o.identity, "", time_scale, heartbeat_s, warn_unanswered_s, 0, 16,
+                               metrics_s, lost_after_s, registered.max_batched_tokens);
+      engine.stop();
+      return rc;
     }
     // The port on stdout (one line) for scripts and tests that asked for any free port.
     std::cout << "http://" << http_host << ":" << engine.port() << std::endl;
     std::cerr << "aladdin worker: " << name << " serves an emulated " << model->name << "/" << gpu->name
-              << "/tp" << tp_n << " (KV " << core.registration().kv_capacity_tokens
+              << "/tp" << tp_n << " (KV " << registered.kv_capacity_tokens
               << " tokens, time scale " << time_scale << ") with vLLM's API at http://" << http_host
               << ":" << engine.port() << "\n";
     install_stop_handlers();

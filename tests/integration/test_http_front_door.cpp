@@ -5,6 +5,10 @@
 // mid-stream, whose query is cancelled on its worker.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include <nlohmann/json.hpp>
 
 #include "actors/caf/control_node.hpp"
@@ -120,6 +124,45 @@ TEST_CASE("http front door: completions and chat, whole and streamed, with the e
     CHECK(!d.ok->text.empty());
   }
   n.stop();
+}
+
+TEST_CASE("http front door: with --engine http the local workers are agents before HTTP engines, end to end") {
+  temp_dir dir("http-engine");
+  node::serve_options o = emulated_node(dir.str());
+  o.local_engine = "http";
+  node::control_node n(o);
+  n.start();
+  const std::uint16_t port = port_of(n.http_url());
+  REQUIRE(eventually([&] { return n.stats().workers == 1; }, 30s));
+  raw_http_client c(port);
+  // HTTP client -> node -> worker agent -> the emulated engine over HTTP -> back.
+  c.send(post("/v1/completions", R"({"model":"llama2-70b","prompt":[5,6,7,8],"max_tokens":4,"stream":true,
+                                      "stream_options":{"include_usage":true}})"));
+  const auto r = c.read_response();
+  REQUIRE(r.status == 200);
+  const auto events = events_of(r.body);
+  REQUIRE(!events.empty());
+  CHECK(events.back() == "[DONE]");
+  std::optional<api::usage> usage;
+  std::string text;
+  for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+    const auto d = api::decode_chunk(events[i]);
+    REQUIRE(d.ok);
+    text += d.ok->text;
+    if (d.ok->usage_) usage = d.ok->usage_;
+  }
+  CHECK(!text.empty());
+  REQUIRE(usage);
+  CHECK(usage->prompt_tokens == 4);
+  CHECK(usage->completion_tokens == 4);
+  n.stop();
+  // The worker was the agent: its log names the engine it fronted.
+  std::string logs;
+  for (const auto& e : std::filesystem::directory_iterator(dir.str() + "/workers")) {
+    std::ifstream in(e.path());
+    logs += std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  CHECK(logs.find("fronts the engine at http://127.0.0.1:") != std::string::npos);
 }
 
 TEST_CASE("http front door: the API's errors have OpenAI's shape and status, and the node keeps serving") {

@@ -125,6 +125,7 @@ struct QueryRejected {
 enum EngineRejectReason {
   tooLarge @0;   # prompt (+ max output) exceeds what the engine can hold
   invalid @1;
+  streamBroken @2;  # the engine answers, but this query's stream broke (reset, cut before its end)
 }
 
 # Finish what runs, accept nothing new. deadlineMicros = 0: no deadline.

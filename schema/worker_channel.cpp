@@ -41,6 +41,7 @@ const char* to_string(engine_reject_code c) {
   switch (c) {
     case engine_reject_code::too_large: return "too_large";
     case engine_reject_code::invalid: return "invalid";
+    case engine_reject_code::stream_broken: return "stream_broken";
   }
   return "unknown";
 }
@@ -261,7 +262,7 @@ codec::result<message> read_member(ww::Envelope::Reader env) {
     case ww::Envelope::QUERY_REJECTED: {
       const auto r = env.getQueryRejected();
       engine_rejected x{r.getQueryId(), engine_reject_code::invalid, codec::str(r.getDetail())};
-      if (!known_enum<engine_reject_code, engine_reject_code::invalid>(r.getReason(), &x.reason))
+      if (!known_enum<engine_reject_code, engine_reject_code::stream_broken>(r.getReason(), &x.reason))
         return unknown_enum("engine reject reason");
       return message{std::move(x)};
     }

@@ -113,7 +113,7 @@ struct query_text {
 };
 
 // worker.capnp EngineRejectReason, in schema order.
-enum class engine_reject_code : std::uint8_t { too_large, invalid };
+enum class engine_reject_code : std::uint8_t { too_large, invalid, stream_broken };
 const char* to_string(engine_reject_code c);
 
 // The schema's QueryRejected: the engine refused an assignment.

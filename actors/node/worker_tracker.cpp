@@ -269,12 +269,25 @@ void worker_tracker::on_rejected(const wc::engine_rejected& m, node_clock::stead
                                  tracker_report& report) {
   const auto it = flights_.find(m.query_id);
   if (it == flights_.end()) return;
+  const bool started = it->second.first_token_micros != 0;
   ticket t = std::move(it->second.query);
   flights_.erase(it);
+  report.removed.push_back(t.id);  // off this worker's schedule
+  if (m.reason == wc::engine_reject_code::stream_broken) {
+    // The engine is alive but lost this stream. Before its first token the client has seen
+    // nothing: it is placed again, as after a worker's loss (the same bound on dispatches).
+    if (!started && t.placements < options_.max_placements) {
+      report.orphaned.push_back(std::move(t));
+      return;
+    }
+    fail(t, failure_code::engine_rejected,
+         std::string(started ? "the engine's stream broke after the first token: " : "placed too often: ") + m.detail,
+         now);
+    return;
+  }
   fail(t, failure_code::engine_rejected,
        (m.reason == wc::engine_reject_code::too_large ? "too large for the engine: " : "invalid: ") + m.detail,
        now);
-  report.removed.push_back(t.id);
 }
 
 void worker_tracker::fail(const ticket& t, failure_code code, const std::string& detail,

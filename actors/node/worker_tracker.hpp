@@ -17,6 +17,10 @@
 // client seeing the output start over, so it fails (workerLost). One that has not started is
 // handed back for re-placement, up to max_placements dispatches in all.
 //
+// Broken stream: an engine that answers but lost one query's stream (the agent says
+// streamBroken) is that query's trouble, not the worker's: before its first token it is handed
+// back for re-placement under the same bound; after it, it fails.
+//
 // Orphans: a query in flight that two consecutive complete heartbeats do not list (neither
 // running nor waiting) was lost on the way or dropped by the engine; it is treated as lost with
 // the worker. Two, because the heartbeat sent while an assignment was in transit cannot list it.

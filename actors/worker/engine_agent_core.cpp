@@ -291,7 +291,8 @@ void engine_agent_core::scrape_done(const std::optional<std::string>& body, cons
   // The engine answers: streams that broke were this query's trouble, not the engine's.
   for (auto it = flights_.begin(); it != flights_.end();) {
     if (it->second.broken) {
-      reject(it->first, wc::engine_reject_code::invalid, "the engine's stream broke: " + *it->second.broken);
+      // The node re-places it if it had not started (its client saw nothing yet), else fails it.
+      reject(it->first, wc::engine_reject_code::stream_broken, "the engine's stream broke: " + *it->second.broken);
       it = flights_.erase(it);
     } else {
       ++it;

@@ -89,3 +89,37 @@ TEST_CASE("actor loss: an assignment the worker never reports is placed again") 
   CHECK(asg[0].second.query_id == f.store.unfinished().value().at(0).id.value);
   CHECK(f.frames<cc::query_failed>().empty());
 }
+
+TEST_CASE("actor loss: a stream the engine broke before the first token is placed again; after it, it fails") {
+  actor_fixture f;
+  f.spawn_core();
+  f.register_worker("w1");
+  f.submit("c", 1, 400);
+  f.submit("c", 2, 400);
+  f.collect();
+  auto asg = f.frames<wc::assign_query>();
+  REQUIRE(asg.size() == 2);
+  const std::uint64_t started = asg[0].second.query_id, waiting = asg[1].second.query_id;
+  f.from_worker("w1", {wc::first_token{started, 0}});
+  f.collect();
+  f.from_worker("w1", {wc::engine_rejected{waiting, wc::engine_reject_code::stream_broken, "reset"},
+                       wc::engine_rejected{started, wc::engine_reject_code::stream_broken, "reset"}});
+  f.collect();
+  // The one that had not started is dispatched again (the worker is alive: it may be the same);
+  // the started one fails, its client told why.
+  asg = f.frames<wc::assign_query>();
+  REQUIRE(asg.size() == 1);
+  CHECK(asg[0].second.query_id == waiting);
+  CHECK(f.store.get_query(query_id{waiting}).value().state == journal_state::dispatched);
+  const auto failed = f.frames<cc::query_failed>();
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].second.query_id == started);
+  CHECK(failed[0].second.detail.find("after the first token") != std::string::npos);
+  CHECK(f.store.get_query(query_id{started}).value().state == journal_state::failed);
+  // Broken again and again: after max_placements dispatches it fails too, not forever.
+  for (int k = 0; k < 5; ++k) {
+    f.from_worker("w1", {wc::engine_rejected{waiting, wc::engine_reject_code::stream_broken, "reset"}});
+    f.collect();
+  }
+  CHECK(f.store.get_query(query_id{waiting}).value().state == journal_state::failed);
+}

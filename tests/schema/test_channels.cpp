@@ -85,6 +85,7 @@ std::vector<wc::message> all_worker_messages() {
   all.push_back(wc::first_token{8, 1'700'000'000'000'789});
   all.push_back(wc::query_completed{8, 321, 1'700'000'000'100'000});
   all.push_back(wc::engine_rejected{9, wc::engine_reject_code::too_large, "prompt too long"});
+  all.push_back(wc::engine_rejected{11, wc::engine_reject_code::stream_broken, "connection reset"});
   all.push_back(wc::wire_error{wc::error_code::malformed, "garbage"});
   // Extremes.
   all.push_back(wc::assign_query{~0ull, 0xffffffffu, 0xffffffffu, 0xffffffffu, ~0ull});
@@ -303,7 +304,7 @@ TEST_CASE("schema channel: enum values from a newer peer are refused, never mapp
   {
     // The worker's codec used to map this to `invalid`.
     codec::envelope_builder<worker_wire::Envelope> b(header);
-    b.envelope().initQueryRejected().setReason(static_cast<worker_wire::EngineRejectReason>(2));
+    b.envelope().initQueryRejected().setReason(static_cast<worker_wire::EngineRejectReason>(3));
     auto unknown = wc::decode(b.encode().bytes(), wc::party::control_plane);
     REQUIRE(!unknown.ok());
     CHECK(unknown.error().code == codec::decode_errc::unknown_message);

@@ -374,6 +374,7 @@ TEST_CASE("engine agent: a broken stream is held until the engine is probed; an 
   const auto r = h.all<wc::engine_rejected>();
   REQUIRE(r.size() == 1);
   CHECK(r[0].detail.find("connection reset") != std::string::npos);
+  CHECK(r[0].reason == wc::engine_reject_code::stream_broken);  // the node decides: re-place or fail
 }
 
 TEST_CASE("engine agent: an engine that stops answering is lost: no more heartbeats") {

@@ -7,7 +7,9 @@
 //      node's CPU per request (the fake workers' share included: same process);
 //   2. open loop at 1,000 req/s and at half the saturation rate, for --seconds each: latency
 //      p50 / p99 from when a request was due to its answer's last byte, all of it the node's
-//      and the client's (the workers answer at once);
+//      and the client's (the workers answer at once); then the same half-saturation rate against
+//      a bare HTTP server (the same actors/http module, answering at once): the node's added
+//      latency is the difference;
 //   3. a second node without workers: --streams streaming chat requests held open (accepted and
 //      journaled, then waiting): the node's resident memory per stream.
 // Figures from a shared machine move from run to run.
@@ -30,6 +32,7 @@
 #include <vector>
 
 #include "actors/caf/control_node.hpp"
+#include "actors/http/http_server.hpp"
 #include "bench/http/http_load.hpp"
 #include "storage/memory_store.hpp"
 #include "tests/support/fake_worker.hpp"
@@ -55,106 +58,67 @@ std::string post(const std::string& path, const std::string& body) {
          std::to_string(body.size()) + "\r\n\r\n" + body;
 }
 
-struct child {
-  pid_t pid = -1;
-  int ctl_fd = -1;
-  std::uint16_t port = 0;
-};
-
-// The node (and, with `workers` > 0, its fake workers) in a child process until the pipe closes.
-[[noreturn]] void run_node(int port_fd, int ctl_fd, const options& o, int workers) {
-  test::temp_dir dir("bench-front-door");
+// The node (and, with `workers` > 0, its fake workers) in the child process bench::spawn_server
+// forked; returns the front door's port. The node lives as long as the process.
+std::uint16_t start_node(const options& o, int workers) {
+  auto* dir = new test::temp_dir("bench-front-door");
   std::string names;
   for (int i = 1; i <= std::max(workers, 1); ++i) names += (i > 1 ? ",fake-" : "fake-") + std::to_string(i);
-  node::serve_options so = test::loopback_node(dir.str(), names);
+  node::serve_options so = test::loopback_node(dir->str(), names);
   so.http = "127.0.0.1:0";
   so.heartbeat_timeout_s = 5;
   so.max_waiting = 1000000;
   so.max_wait_s = 1e9;
-  std::unique_ptr<memory_store> mem;
-  std::unique_ptr<node::control_node> n;
-  if (o.store == "memory") {
-    mem = std::make_unique<memory_store>();
-    n = std::make_unique<node::control_node>(so, *mem);
-  } else {
-    n = std::make_unique<node::control_node>(so);
-  }
+  node::control_node* n = nullptr;
+  if (o.store == "memory")
+    n = new node::control_node(so, *new memory_store);
+  else
+    n = new node::control_node(so);
   n->start();
-  std::vector<std::unique_ptr<test::fake_worker>> fleet;
   for (int i = 1; i <= workers; ++i) {
     test::fake_worker_options fo;
     fo.endpoint = n->worker_endpoint();
     fo.name = "fake-" + std::to_string(i);
     fo.first_token_after = std::chrono::milliseconds(0);
     fo.complete_after = std::chrono::milliseconds(0);
-    fleet.push_back(std::make_unique<test::fake_worker>(fo));
-    fleet.back()->start();
+    (new test::fake_worker(fo))->start();
   }
   if (workers > 0 && !test::eventually([&] { return n->stats().workers == static_cast<std::uint64_t>(workers); },
                                        std::chrono::seconds(30)))
     _exit(5);
   const std::string url = n->http_url();
-  const auto port = static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
-  if (::write(port_fd, &port, sizeof port) != sizeof port) _exit(3);
-  char c;
-  while (::read(ctl_fd, &c, 1) > 0) {
-  }
-  _exit(0);
+  return static_cast<std::uint16_t>(std::stoi(url.substr(url.rfind(':') + 1)));
 }
 
-child spawn(const options& o, int workers) {
-  int port_pipe[2], ctl_pipe[2];
-  if (::pipe(port_pipe) != 0 || ::pipe(ctl_pipe) != 0) throw std::runtime_error("pipe");
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(port_pipe[0]);
-    ::close(ctl_pipe[1]);
-    run_node(port_pipe[1], ctl_pipe[0], o, workers);
-  }
-  ::close(port_pipe[1]);
-  ::close(ctl_pipe[0]);
-  child c;
-  c.pid = pid;
-  c.ctl_fd = ctl_pipe[1];
-  if (::read(port_pipe[0], &c.port, sizeof c.port) != sizeof c.port) throw std::runtime_error("the node did not start");
-  ::close(port_pipe[0]);
-  return c;
-}
-
-void reap(child& c) {
-  ::close(c.ctl_fd);
-  int status = 0;
-  ::waitpid(c.pid, &status, 0);
+// The baseline the node's latency is measured against in the same run: the same HTTP server
+// module (actors/http) answering every request at once with a completion of the node's size.
+std::uint16_t start_bare_server() {
+  static const std::string body =
+      R"({"id":"cmpl-1","object":"text_completion","created":1764900000,"model":"llama2-70b",)"
+      R"("choices":[{"index":0,"text":" word","logprobs":null,"finish_reason":"length"}],)"
+      R"("usage":{"prompt_tokens":8,"completion_tokens":1,"total_tokens":9}})";
+  auto* server = new http::http_server(http::server_options{}, [](http::http_request, http::writer_ptr w) {
+    http::http_response r;
+    r.body = body;
+    w->respond(std::move(r));
+  });
+  server->start();
+  return server->port();
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "aladdin_bench_front_door: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "--seconds") o.seconds = std::stod(value());
-      else if (a == "--connections") o.connections = std::stoi(value());
-      else if (a == "--streams") o.streams = std::stoi(value());
-      else if (a == "--workers") o.workers = std::stoi(value());
-      else if (a == "--store") o.store = value();
-      else {
-        std::fprintf(stderr, "aladdin_bench_front_door: unknown flag %s\n", a.c_str());
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "aladdin_bench_front_door: bad value for %s\n", a.c_str());
-      return 2;
-    }
-  }
+  if (const int rc = bench::parse_flags(
+          argc, argv, "aladdin_bench_front_door",
+          {{"--seconds", [&](const std::string& v) { o.seconds = std::stod(v); }},
+           {"--connections", [&](const std::string& v) { o.connections = std::stoi(v); }},
+           {"--streams", [&](const std::string& v) { o.streams = std::stoi(v); }},
+           {"--workers", [&](const std::string& v) { o.workers = std::stoi(v); }},
+           {"--store", [&](const std::string& v) { o.store = v; }}});
+      rc >= 0)
+    return rc;
   if (o.store != "memory" && o.store != "rocksdb") {
     std::fprintf(stderr, "aladdin_bench_front_door: --store takes memory or rocksdb\n");
     return 2;
@@ -177,12 +141,13 @@ int main(int argc, char** argv) {
 
   std::printf("node with %d fake workers (answering at once), %s store, %u cores; load from one thread\n", o.workers,
               o.store.c_str(), std::thread::hardware_concurrency());
-  child c = spawn(o, o.workers);
+  bench::server_child c = bench::spawn_server("the node", [&] { return start_node(o, o.workers); });
   const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), c.port);
   const bench::load_result sat = bench::closed_loop(ep, completion, o.connections, o.seconds, c.pid);
   std::printf("saturation (%d connections, closed loop): %.0f req/s, node CPU %.1f us per request%s\n",
               o.connections, sat.req_per_s, sat.cpu_us_per_req, sat.bad ? " (some requests failed)" : "");
   std::fflush(stdout);
+  double half_p50 = 0, half_p99 = 0;
   for (const double rate : {1000.0, sat.req_per_s / 2}) {
     bench::open_loop_result ol = bench::open_loop(ep, completion, rate, o.seconds, c.pid);
     const double p50 = aladdin::quantile(ol.latencies_ms, 0.5), p99 = aladdin::quantile(ol.latencies_ms, 0.99);
@@ -190,10 +155,25 @@ int main(int argc, char** argv) {
                 rate, rate == 1000.0 ? "" : " (half saturation)", ol.connections, p50, p99, ol.cpu_us_per_req,
                 ol.bad ? " (some requests failed)" : "");
     std::fflush(stdout);
+    half_p50 = p50;
+    half_p99 = p99;
   }
-  reap(c);
+  bench::reap(c);
 
-  child idle = spawn(o, 0);
+  // What the client, the kernel's loopback and the HTTP server cost by themselves at that rate:
+  // the node's added latency is its latency beyond this baseline's, quantile by quantile.
+  bench::server_child bare = bench::spawn_server("the bare HTTP server", start_bare_server);
+  const tcp::endpoint ep_bare(asio::ip::make_address("127.0.0.1"), bare.port);
+  const bench::open_loop_result base = bench::open_loop(ep_bare, completion, sat.req_per_s / 2, o.seconds, bare.pid);
+  const double b50 = aladdin::quantile(base.latencies_ms, 0.5), b99 = aladdin::quantile(base.latencies_ms, 0.99);
+  std::printf("bare HTTP server (actors/http answering at once) at %.0f req/s: latency p50 %.2f ms, p99 %.2f ms%s\n",
+              sat.req_per_s / 2, b50, b99, base.bad ? " (some requests failed)" : "");
+  std::printf("added by the node at half saturation: p50 %.2f ms, p99 %.2f ms (node minus bare server)\n",
+              half_p50 - b50, half_p99 - b99);
+  std::fflush(stdout);
+  bench::reap(bare);
+
+  bench::server_child idle = bench::spawn_server("the node", [&] { return start_node(o, 0); });
   const tcp::endpoint ep2(asio::ip::make_address("127.0.0.1"), idle.port);
   const long rss0 = bench::rss_kib(idle.pid);
   auto held = bench::hold_streams(ep2, stream, o.streams, 64);
@@ -203,6 +183,6 @@ int main(int argc, char** argv) {
               open, o.streams, held.failed(), open ? static_cast<double>(rss1 - rss0) / open : 0.0,
               bench::threads_of(idle.pid));
   held.close();
-  reap(idle);
+  bench::reap(idle);
   return 0;
 }

@@ -60,11 +60,13 @@ struct options {
 
 // ---- the servers, each in its own child process --------------------------------------------
 
-[[noreturn]] void run_beast(int port_fd, int ctl_fd, const options& o) {
+// Each starts its server in the child process (bench::spawn_server) and returns its port; the
+// server lives as long as the process.
+std::uint16_t start_beast(const options& o) {
   aladdin::http::server_options so;
   so.threads = o.beast_threads;
-  aladdin::http::http_server server(so, [](aladdin::http::http_request req,
-                                           aladdin::http::writer_ptr w) {
+  auto* server = new aladdin::http::http_server(so, [](aladdin::http::http_request req,
+                                                       aladdin::http::writer_ptr w) {
     if (req.path() == "/stream") {
       w->start_stream(200, "text/event-stream");
       w->write(first_event);  // and the stream stays open
@@ -74,19 +76,14 @@ struct options {
     r.body = ping_body;
     w->respond(std::move(r));
   });
-  server.start();
-  const std::uint16_t port = server.port();
-  if (::write(port_fd, &port, sizeof port) != sizeof port) _exit(3);
-  char c;
-  while (::read(ctl_fd, &c, 1) > 0) {
-  }
-  _exit(0);  // the streams are not closed one by one: the process ends
+  server->start();
+  return server->port();
 }
 
 std::mutex hold_mu;
 std::condition_variable hold_cv;
 
-[[noreturn]] void run_httplib(int port_fd, int ctl_fd, const options& o) {
+std::uint16_t start_httplib(const options& o) {
   auto* server = new httplib::Server;
   server->set_tcp_nodelay(true);
   server->set_keep_alive_max_count(1u << 30);
@@ -108,48 +105,15 @@ std::condition_variable hold_cv;
   });
   const int port = server->bind_to_any_port("127.0.0.1");
   if (port <= 0) _exit(4);
-  std::thread t([server] { server->listen_after_bind(); });
-  const std::uint16_t p = static_cast<std::uint16_t>(port);
-  if (::write(port_fd, &p, sizeof p) != sizeof p) _exit(3);
-  char c;
-  while (::read(ctl_fd, &c, 1) > 0) {
-  }
-  _exit(0);
+  new std::thread([server] { server->listen_after_bind(); });
+  return static_cast<std::uint16_t>(port);
 }
 
-struct child {
-  pid_t pid = -1;
-  int ctl_fd = -1;
-  std::uint16_t port = 0;
-};
-
-child spawn(const std::string& name, const options& o) {
-  int port_pipe[2], ctl_pipe[2];
-  if (::pipe(port_pipe) != 0 || ::pipe(ctl_pipe) != 0) throw std::runtime_error("pipe");
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(port_pipe[0]);
-    ::close(ctl_pipe[1]);
-    if (name == "beast") run_beast(port_pipe[1], ctl_pipe[0], o);
-    run_httplib(port_pipe[1], ctl_pipe[0], o);
-  }
-  ::close(port_pipe[1]);
-  ::close(ctl_pipe[0]);
-  child c;
-  c.pid = pid;
-  c.ctl_fd = ctl_pipe[1];
-  if (::read(port_pipe[0], &c.port, sizeof c.port) != sizeof c.port) {
-    throw std::runtime_error(name + ": the server did not start");
-  }
-  ::close(port_pipe[0]);
-  return c;
+aladdin::bench::server_child spawn(const std::string& name, const options& o) {
+  return aladdin::bench::spawn_server(name, [&] { return name == "beast" ? start_beast(o) : start_httplib(o); });
 }
 
-void reap(child& c) {
-  ::close(c.ctl_fd);
-  int status = 0;
-  ::waitpid(c.pid, &status, 0);
-}
+using aladdin::bench::reap;
 
 using aladdin::bench::closed_loop;
 using aladdin::bench::load_result;
@@ -201,31 +165,16 @@ std::vector<std::string> split(const std::string& s) {
 
 int main(int argc, char** argv) {
   options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "aladdin_bench_http: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "--seconds") o.seconds = std::stod(value());
-      else if (a == "--connections") o.connections = std::stoi(value());
-      else if (a == "--streams") o.streams = std::stoi(value());
-      else if (a == "--beast-threads") o.beast_threads = std::stoi(value());
-      else if (a == "--open-in-flight") o.open_in_flight = std::stoi(value());
-      else if (a == "--servers") o.servers = split(value());
-      else {
-        std::fprintf(stderr, "aladdin_bench_http: unknown flag %s\n", a.c_str());
-        return 2;
-      }
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "aladdin_bench_http: bad value for %s\n", a.c_str());
-      return 2;
-    }
-  }
+  if (const int rc = aladdin::bench::parse_flags(
+          argc, argv, "aladdin_bench_http",
+          {{"--seconds", [&](const std::string& v) { o.seconds = std::stod(v); }},
+           {"--connections", [&](const std::string& v) { o.connections = std::stoi(v); }},
+           {"--streams", [&](const std::string& v) { o.streams = std::stoi(v); }},
+           {"--beast-threads", [&](const std::string& v) { o.beast_threads = std::stoi(v); }},
+           {"--open-in-flight", [&](const std::string& v) { o.open_in_flight = std::stoi(v); }},
+           {"--servers", [&](const std::string& v) { o.servers = split(v); }}});
+      rc >= 0)
+    return rc;
   for (const auto& s : o.servers) {
     if (s != "beast" && s != "httplib") {
       std::fprintf(stderr, "aladdin_bench_http: --servers takes beast,httplib (got %s)\n", s.c_str());
@@ -244,7 +193,7 @@ int main(int argc, char** argv) {
               "failed", "KiB/stream", "threads", "idle cpu %", "req/s w/ streams");
   std::vector<double> rates, cpu;
   for (const auto& name : o.servers) {
-    child c = spawn(name, o);
+    aladdin::bench::server_child c = spawn(name, o);
     const tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), c.port);
     const load_result idle = closed_loop(ep, ping_request, o.connections, o.seconds, c.pid);
     const stream_result st = hold(ep, c.pid, o);

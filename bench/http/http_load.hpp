@@ -10,20 +10,28 @@
 // - hold_streams: `n` streams opened (at most `in_flight` connecting at once) and held; each
 //   counts once its first event ("\n\n" after the head) has arrived.
 // Every answer must be "HTTP/1.1 200" with a Content-Length body, or it counts as bad.
+//
+// And what every such benchmark does around it: run the server under test in a forked child
+// (spawn_server / reap: the child starts the server, says its port through a pipe and lives
+// until the parent closes the other pipe), and read "--flag value" arguments (parse_flags).
 
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -61,6 +69,72 @@ inline double cpu_seconds(pid_t pid) {
     }
   }
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// A server under test in a forked child process.
+struct server_child {
+  pid_t pid = -1;
+  int ctl_fd = -1;
+  std::uint16_t port = 0;
+};
+
+// Forks; the child calls `start` (which starts the server and returns its port, or exits),
+// reports the port and then lives until reap() closes the control pipe. Throws naming `what`
+// when the child reports no port.
+inline server_child spawn_server(const std::string& what, const std::function<std::uint16_t()>& start) {
+  int port_pipe[2], ctl_pipe[2];
+  if (::pipe(port_pipe) != 0 || ::pipe(ctl_pipe) != 0) throw std::runtime_error("pipe");
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(port_pipe[0]);
+    ::close(ctl_pipe[1]);
+    const std::uint16_t port = start();
+    if (::write(port_pipe[1], &port, sizeof port) != sizeof port) _exit(3);
+    char c;
+    while (::read(ctl_pipe[0], &c, 1) > 0) {
+    }
+    _exit(0);  // whatever it holds (streams, threads) ends with the process
+  }
+  ::close(port_pipe[1]);
+  ::close(ctl_pipe[0]);
+  server_child c;
+  c.pid = pid;
+  c.ctl_fd = ctl_pipe[1];
+  const bool started = ::read(port_pipe[0], &c.port, sizeof c.port) == sizeof c.port;
+  ::close(port_pipe[0]);
+  if (!started) throw std::runtime_error(what + " did not start");
+  return c;
+}
+
+inline void reap(server_child& c) {
+  ::close(c.ctl_fd);
+  int status = 0;
+  ::waitpid(c.pid, &status, 0);
+}
+
+// "--name value" arguments, each given to its setter (which throws on a bad value). Returns -1
+// when all were read, else the exit code after a one-line error naming the program and flag.
+inline int parse_flags(int argc, char** argv, const char* program,
+                       const std::map<std::string, std::function<void(const std::string&)>>& setters) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    const auto it = setters.find(a);
+    if (it == setters.end()) {
+      std::fprintf(stderr, "%s: unknown flag %s\n", program, a.c_str());
+      return 2;
+    }
+    if (i + 1 >= argc) {
+      std::fprintf(stderr, "%s: %s needs a value\n", program, a.c_str());
+      return 2;
+    }
+    try {
+      it->second(argv[++i]);
+    } catch (const std::exception&) {
+      std::fprintf(stderr, "%s: bad value for %s\n", program, a.c_str());
+      return 2;
+    }
+  }
+  return -1;
 }
 
 // One keep-alive connection that sends a request and reads its answer, then calls `done`.

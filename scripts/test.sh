@@ -3,7 +3,7 @@
 #
 #   scripts/test.sh                               every test, normal build (build/)
 #   scripts/test.sh --sanitize address,undefined  every test under ASan+UBSan (build-asan/)
-#   scripts/test.sh --sanitize thread             the actor and worker labels under TSan
+#   scripts/test.sh --sanitize thread             the actor, worker and http labels under TSan
 #                                                 (build-tsan/; why not integration: below)
 #
 # Sanitized runs write every report to <build>/sanitizer-reports/ (child processes too: the
@@ -35,14 +35,15 @@ case "$sanitize" in
   address,undefined|undefined,address|address|undefined)
     dir=build-asan; labels=""; targets=(all) ;;
   thread)
-    # The actor and worker labels only, and only what they run: their test binaries and the
-    # aladdin binary the worker tests start. Not integration: Debian's CAF and libzmq are not
+    # The actor, worker and http labels only, and only what they run: their test binaries and
+    # the aladdin binary the worker tests start. The http label's server and client threads are
+    # ours (Boost.Asio is header-only, so instrumented). Not integration: Debian's CAF and libzmq are not
     # built with TSan, and a real node hands every actor to CAF's scheduler threads through
     # libcaf_core's uninstrumented queues, so TSan reports each spawn as a race (the actor's
     # initialisation on a scheduler thread against its construction) that it cannot see the
     # other side of. The actor label runs the same actors on CAF's deterministic scheduler.
-    dir=build-tsan; labels="actor|worker"
-    targets=(aladdin aladdin_actor_tests aladdin_worker_tests) ;;
+    dir=build-tsan; labels="actor|worker|http"
+    targets=(aladdin aladdin_actor_tests aladdin_worker_tests aladdin_http_tests) ;;
   *) echo "test.sh: --sanitize takes 'address,undefined' or 'thread', not '$sanitize'" >&2; exit 2 ;;
 esac
 

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <mutex>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -303,6 +304,12 @@ void control_node::start() {
   po.retry_interval_s = o.retry_interval_s;
   po.adopt_grace_s = o.adopt_grace_s;
   po.stops_workers_on_exit = local;
+  if (!o.decisions.empty()) {
+    if (!std::ofstream(o.decisions, std::ios::app))
+      throw std::runtime_error("--decisions: cannot write " + o.decisions);
+    po.decisions_path = o.decisions;
+    po.desk.record_predictions = true;  // what each chosen worker's schedule predicted
+  }
   po.proxy.heartbeat_timeout_s = o.heartbeat_timeout_s;
   // With fsync a journal write blocks for the fsync: the actors that write on the hot path get
   // threads of their own, so that their writes wait together (one group, one fsync) instead of

@@ -53,6 +53,7 @@ struct placement_options {
   double retry_interval_s = 0.05;      // wall: --retry-interval
   double adopt_grace_s = 5;            // wall: --adopt-grace, after a restart
   bool stops_workers_on_exit = false;  // the workers are this node's (local provisioner)
+  std::string decisions_path;          // --decisions: a CSV row per placement once it ends
   proxy_options proxy;
 };
 caf::actor spawn_placement(caf::actor_system& sys, node_services& services, node_shared& shared,

@@ -15,12 +15,14 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <unordered_map>
 
 #include "actors/caf/node_actors.hpp"
 #include "actors/node/worker_registry.hpp"
+#include "placement/decision_log.hpp"
 
 namespace aladdin::node {
 
@@ -56,7 +58,20 @@ struct placement_state {
   std::unordered_map<std::uint32_t, live_worker> live;
   std::set<caf::actor_addr> proxies;  // every proxy still running, live or replaced
   std::vector<outbound_frame> frames;
+  // --decisions: a row per placement once it has ended (the same rows as simulate --decisions).
+  decision_log decisions_log;
+  std::unique_ptr<std::ofstream> decisions_out;
 };
+
+void log_decision(placement_state& st, const decision_record& r) {
+  if (st.decisions_out) *st.decisions_out << decisions_csv_row(r);
+}
+void log_decisions(placement_state& st, const std::vector<decision_record>& rows) {
+  for (const auto& r : rows) log_decision(st, r);
+}
+void flush_decisions(placement_state& st) {
+  if (st.decisions_out) st.decisions_out->flush();
+}
 
 // Wall time of one desk call that decided something (the decision-latency histogram).
 void observe_decision(placement_state& st, std::chrono::steady_clock::time_point started) {
@@ -90,20 +105,29 @@ void route(placement_actor* self) {
     st.held.erase(it);
     return t;
   };
+  const double now_s = st.services->clock.model_s(now);
   for (const desk_dispatch& d : st.decisions.placed) {
     ticket t = take(d.query);
+    if (st.decisions_out) st.decisions_log.placed(desk_query_of(t), d, now_s);
     if (st.live.count(d.worker.value) != 0)
       by_worker[d.worker.value].items.push_back({d.worker, std::move(t), d.output_hint});
     else
       homeless.push_back(std::move(t));  // cannot happen; kept safe anyway
   }
   const std::uint64_t wall = st.services->clock.wall_micros(now);
-  for (const desk_refusal& r : st.decisions.refused)
-    fail_query(*st.services->store, st.frames, take(r.query), client_channel::failure_code::unschedulable,
+  for (const desk_refusal& r : st.decisions.refused) {
+    ticket t = take(r.query);
+    if (st.decisions_out) log_decision(st, st.decisions_log.refused(desk_query_of(t), r, decision_kind::never_fit, now_s));
+    fail_query(*st.services->store, st.frames, t, client_channel::failure_code::unschedulable,
                refusal_detail(r, false), wall);
-  for (const desk_refusal& r : st.decisions.expired)
-    fail_query(*st.services->store, st.frames, take(r.query), client_channel::failure_code::deadline_exceeded,
+  }
+  for (const desk_refusal& r : st.decisions.expired) {
+    ticket t = take(r.query);
+    if (st.decisions_out) log_decision(st, st.decisions_log.refused(desk_query_of(t), r, decision_kind::expired, now_s));
+    fail_query(*st.services->store, st.frames, t, client_channel::failure_code::deadline_exceeded,
                refusal_detail(r, true), wall);
+  }
+  flush_decisions(st);
   st.decisions.clear();
   st.services->out->post_all(st.frames);
   for (auto& [w, batch] : by_worker) self->send(st.live[w].proxy, std::move(batch));
@@ -198,6 +222,7 @@ void on_hello(placement_actor* self, hello_msg& m) {
   // The same name from another connection: the old incarnation (and what it held) is gone.
   if (auto it = st.live.find(r.worker); it != st.live.end()) {
     st.desk->remove_worker(worker_id{r.worker});
+    log_decisions(st, st.decisions_log.worker_gone(worker_id{r.worker}));
     st.directory->remove(it->second.peer, it->second.proxy);
     self->send(it->second.proxy, lose_atom::value);
     st.live.erase(it);
@@ -232,6 +257,14 @@ void on_report(placement_actor* self, tracker_report& r) {
     learnt.items.push_back({c.prompt_tokens, c.output_tokens});
   }
   for (const auto q : r.removed) desk.removed(worker, q, now_s);
+  if (st.decisions_out) {
+    for (const auto q : r.first_tokens) st.decisions_log.first_token(q, now_s);
+    for (const auto& c : r.completed)
+      if (auto row = st.decisions_log.finished(c.id, c.output_tokens, now_s)) log_decision(st, *row);
+    for (const auto q : r.removed)
+      if (auto row = st.decisions_log.ended(q)) log_decision(st, *row);
+    flush_decisions(st);
+  }
   if (!learnt.items.empty()) self->send(st.forecaster, std::move(learnt));
 
   adopt_msg adopt;
@@ -263,6 +296,7 @@ void on_lost(placement_actor* self, lost_msg& m) {
       st.services->log.warn("worker %s lost: %s (%zu queries to place again)", m.name.c_str(), m.why.c_str(),
                             m.requeue.size());
     st.desk->remove_worker(worker_id{m.worker});
+    log_decisions(st, st.decisions_log.worker_gone(worker_id{m.worker}));
     st.directory->remove(it->second.peer, it->second.proxy);
     st.registry->set_state(m.worker, worker_state::gone);
     st.live.erase(it);
@@ -303,6 +337,7 @@ void on_drain(placement_actor* self, const std::string& name, bool retire) {
     return;
   }
   st.desk->remove_worker(worker_id{*id});
+  log_decisions(st, st.decisions_log.worker_gone(worker_id{*id}));
   st.directory->remove(it->second.peer, it->second.proxy);
   st.registry->set_state(*id, worker_state::gone);
   self->send(it->second.proxy, retire_atom::value);
@@ -319,6 +354,15 @@ caf::behavior placement(placement_actor* self, node_services* services, node_sha
   st.desk = std::make_unique<placement_desk>(options.desk);
   st.registry = std::make_unique<worker_registry>(*services->store, options.registration, std::move(known));
   st.options = std::move(options);
+  if (!st.options.decisions_path.empty()) {
+    // Appended to, across restarts; the header once, in a new file. The composition root has
+    // checked that it can be written.
+    const bool fresh = !std::ifstream(st.options.decisions_path).good() ||
+                       std::ifstream(st.options.decisions_path, std::ios::ate).tellg() == 0;
+    st.decisions_out = std::make_unique<std::ofstream>(st.options.decisions_path, std::ios::app);
+    if (fresh) *st.decisions_out << decisions_csv_header();
+    st.decisions_out->flush();
+  }
   st.book = std::move(book);
   st.forecaster = std::move(forecaster);
   const auto retry_every = std::chrono::duration_cast<caf::timespan>(

@@ -68,6 +68,8 @@ int run_up(int argc, char** argv) {
   flags.add_duration("slo-atgt", &o.slo_atgt_s, "ATGT SLO of every query");
   flags.add_string("data-dir", &o.data_dir, "state store directory (default: a temporary one, removed afterwards)");
   flags.add_uint64("seed", &seed, "seed of the workload");
+  flags.add_string("decisions", &o.decisions,
+                   "append a CSV row per placement once it has ended (as serve --decisions)");
   log_flags logging;
   logging.add_to(flags);
   flags.add_choice("log", &logging.level, log_level_words(), "same as --log-level");

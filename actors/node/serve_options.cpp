@@ -255,6 +255,9 @@ void serve_flags::add(bool with_config) {
   f.add_int(key("placement.max_prompt_tokens", "max-prompt-tokens"), &o.max_prompt_tokens,
             "longest prompt accepted (default: the model's context)", 1, 10000000);
   f.add_duration(key("placement.retry_interval", "retry-interval"), &o.retry_interval_s, "wall time between retries of waiting queries");
+  f.add_string(key("placement.decisions", "decisions"), &o.decisions,
+               "append a CSV row per placement once it has ended: the chosen worker, what its schedule predicted "
+               "(TTFT, decode iteration, KV peak, tightness), refusals and the outcome (simulate --decisions' columns)");
 
   f.add_duration(key("planner.interval", "plan-interval"), &o.plan_interval_s, "model time between planning rounds");
   f.add_int(key("planner.min_workers", "min-workers"), &o.min_workers, "the planner's floor (default: --workers)", -1, 10000);

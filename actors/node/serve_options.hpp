@@ -107,6 +107,7 @@ struct serve_options {
   double max_wait_s = 600;                 // model: waiting at the intake longer fails a query
   std::int64_t max_waiting = 100000;       // queries waiting at the intake before "overloaded"
   std::int64_t max_prompt_tokens = 0;      // 0: the model's context (model_spec::context_tokens)
+  std::string decisions;                   // a CSV of every placement and its outcome (empty: none)
 
   double heartbeat_timeout_s = 3;          // wall
   double adopt_grace_s = 5;                // wall: after a restart, for workers to report

@@ -29,14 +29,15 @@ bool decision_record::met() const {
   return finished() && ttft_s() <= slo.ttft_s && atgt_s() <= slo.atgt_s;
 }
 
-std::string decisions_csv(std::span<const decision_record> records) {
-  std::string out =
-      "query,arrival_s,prompt_tokens,output_tokens,slo_ttft_s,slo_atgt_s,decision,worker,decided_s,"
-      "refusals,last_refusal,expected_output_tokens,predicted_ttft_s,predicted_iteration_s,"
-      "predicted_peak_kv_tokens,tightness,first_token_s,finish_s,ttft_s,atgt_s,met\n";
+std::string decisions_csv_header() {
+  return "query,arrival_s,prompt_tokens,output_tokens,slo_ttft_s,slo_atgt_s,decision,worker,decided_s,"
+         "refusals,last_refusal,expected_output_tokens,predicted_ttft_s,predicted_iteration_s,"
+         "predicted_peak_kv_tokens,tightness,first_token_s,finish_s,ttft_s,atgt_s,met\n";
+}
+
+std::string decisions_csv_row(const decision_record& r) {
   char line[512];
-  for (const decision_record& r : records) {
-    std::snprintf(line, sizeof line,
+  std::snprintf(line, sizeof line,
                   "%llu,%.6f,%d,%d,%.6g,%.6g,%s,%lld,%.6f,%u,%s,%.1f,%.6f,%.6f,%.0f,%.4f,%.6f,%.6f,%.6f,%.6f,%d\n",
                   static_cast<unsigned long long>(r.query), r.arrival_s, r.prompt_tokens,
                   r.output_tokens, r.slo.ttft_s, r.slo.atgt_s, to_string(r.kind),
@@ -44,8 +45,12 @@ std::string decisions_csv(std::span<const decision_record> records) {
                   std::string(to_string(r.last_refusal)).c_str(), r.expected_output_tokens, r.predicted_ttft_s,
                   r.predicted_iteration_s, r.predicted_peak_kv_tokens, r.tightness,
                   r.first_token_s, r.finish_s, r.ttft_s(), r.atgt_s(), r.met() ? 1 : 0);
-    out += line;
-  }
+  return line;
+}
+
+std::string decisions_csv(std::span<const decision_record> records) {
+  std::string out = decisions_csv_header();
+  for (const decision_record& r : records) out += decisions_csv_row(r);
   return out;
 }
 

@@ -54,8 +54,11 @@ struct decision_record {
   bool met() const;
 };
 
-// CSV with a header line, one row per record; times in seconds.
+// CSV with a header line, one row per record; times in seconds. The header and one row, for
+// a log written as queries end.
 std::string decisions_csv(std::span<const decision_record> records);
+std::string decisions_csv_header();
+std::string decisions_csv_row(const decision_record& r);
 
 // Prediction error of finished queries of one decision kind.
 struct prediction_error {

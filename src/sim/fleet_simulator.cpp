@@ -8,6 +8,7 @@
 #include <queue>
 #include <stdexcept>
 
+#include "placement/decision_log.hpp"
 #include "placement/placement_desk.hpp"
 #include "plan/autoscaler.hpp"
 #include "plan/forecaster.hpp"
@@ -329,30 +330,11 @@ class simulation {
   }
 
   void record() {
-    for (const desk_dispatch& d : decisions_.placed) {
-      decision_record& r = queries_[d.query.value].decision;
-      r.kind = d.best_effort ? decision_kind::best_effort
-               : d.ttft_lost ? decision_kind::ttft_lost
-               : d.late      ? decision_kind::late
-                             : decision_kind::planned;
-      r.worker = d.worker.value;
-      r.decided_s = now_;
-      r.refusals = d.refusals;
-      r.last_refusal = d.last_refusal;
-      r.expected_output_tokens = d.expected_output_tokens;
-      r.predicted_ttft_s = d.predicted.predicted_ttft_s;
-      r.predicted_iteration_s = d.predicted.predicted_iteration_s;
-      r.predicted_peak_kv_tokens = d.predicted.predicted_peak_kv_tokens;
-      r.tightness = d.predicted.tightness;
-    }
-    const auto left = [&](const desk_refusal& f, decision_kind kind) {
-      decision_record& r = queries_[f.query.value].decision;
-      r.kind = kind;
-      r.decided_s = now_;
-      r.last_refusal = f.reason;
-    };
-    for (const desk_refusal& f : decisions_.refused) left(f, decision_kind::never_fit);
-    for (const desk_refusal& f : decisions_.expired) left(f, decision_kind::expired);
+    for (const desk_dispatch& d : decisions_.placed) record_placement(queries_[d.query.value].decision, d, now_);
+    for (const desk_refusal& f : decisions_.refused)
+      record_refusal(queries_[f.query.value].decision, f, decision_kind::never_fit, now_);
+    for (const desk_refusal& f : decisions_.expired)
+      record_refusal(queries_[f.query.value].decision, f, decision_kind::expired, now_);
   }
 
   void dispatch(const desk_dispatch& d) {

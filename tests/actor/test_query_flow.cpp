@@ -2,7 +2,13 @@
 
 #include <doctest/doctest.h>
 
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "placement/decision_record.hpp"
 #include "tests/actor/actor_fixture.hpp"
+#include "tests/support/node_fixtures.hpp"
 
 using namespace aladdin;
 using namespace aladdin::node;
@@ -160,4 +166,44 @@ TEST_CASE("actor flow: intake and placement answer stats with named counts, refu
   CHECK(p.refused_kv == 1);  // memory, not compute
   CHECK(p.refused_ttft + p.refused_atgt == 0);
   CHECK(p.expired == 0);
+}
+
+TEST_CASE("actor flow: --decisions writes a row per placement once it ends, with the prediction and the outcome") {
+  aladdin::test::temp_dir dir("decisions");
+  const std::string path = dir.str() + "/decisions.csv";
+  actor_fixture f;
+  f.placement_options.decisions_path = path;
+  f.placement_options.desk.record_predictions = true;
+  f.spawn_core();
+  f.register_worker("w1");
+  f.submit("client-a", 1, 500, 120);
+  f.submit("client-a", 2, 300, 50);
+  f.collect();
+  const auto asg = f.frames<wc::assign_query>();
+  REQUIRE(asg.size() == 2);
+  const std::uint64_t done = asg[0].second.query_id, lost = asg[1].second.query_id;
+  f.from_worker("w1", {wc::first_token{done, 0}, wc::query_completed{done, 120, 0}});
+  // The other is refused by the engine: its placement ends without an outcome.
+  f.from_worker("w1", {wc::engine_rejected{lost, wc::engine_reject_code::invalid, "nope"}});
+  f.collect();
+
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] + "\n" == decisions_csv_header());
+  const auto row_of = [&](std::uint64_t q) {
+    for (const auto& l : lines)
+      if (l.rfind(std::to_string(q) + ",", 0) == 0) return l;
+    return std::string();
+  };
+  const std::string finished = row_of(done), ended = row_of(lost);
+  REQUIRE(!finished.empty());
+  REQUIRE(!ended.empty());
+  // query,arrival,prompt,output,slo_ttft,slo_atgt,decision,worker,...
+  CHECK(finished.find(",500,120,") != std::string::npos);
+  CHECK(finished.find(",planned,") != std::string::npos);
+  CHECK(finished.substr(finished.rfind(',') + 1) == "1");  // met both SLOs
+  CHECK(ended.find(",300,-1,") != std::string::npos);        // no outcome to learn from
+  CHECK(ended.find(",-1.000000,-1.000000,") != std::string::npos);  // no first token, no finish
 }
